@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+// Envelope decoding shared by both sides of the protocol.
+#include "decode.h"
+
+#include "protocol.h"
+
+#include <cstdio>
+
+namespace rgpu::proto {
+namespace {
+
+template <class T> Decoded<T> decode(const void* data, size_t size) {
+    Decoded<T> out;
+    // The Verifier's constructor asserts on sizes above FLATBUFFERS_MAX_BUFFER_SIZE: cap first.
+    if (size > kMaxEnvelopeBytes) {
+        out.error = "envelope of " + std::to_string(size) + " bytes exceeds the limit";
+        return out;
+    }
+    if (size < 8) {
+        out.error = "envelope of " + std::to_string(size) + " bytes is too short";
+        return out;
+    }
+    auto bytes = static_cast<const uint8_t*>(data);
+    if (!flatbuffers::BufferHasIdentifier(bytes, kFileIdentifier)) {
+        out.error = "envelope lacks the RGPU file identifier";
+        return out;
+    }
+    flatbuffers::Verifier::Options options;
+    options.max_depth = kVerifierMaxDepth;
+    options.max_tables = kVerifierMaxTables;
+    flatbuffers::Verifier verifier(bytes, size, options);
+    if (!verifier.VerifyBuffer<T>(kFileIdentifier)) {
+        out.error = "envelope failed FlatBuffers verification";
+        return out;
+    }
+    const T* message = flatbuffers::GetRoot<T>(bytes);
+    if (message->version() != kProtocolVersion) {
+        out.error = "protocol version " + std::to_string(message->version()) +
+                    " is not supported (this side speaks " + std::to_string(kProtocolVersion) +
+                    ")";
+        return out;
+    }
+    out.message = message;
+    return out;
+}
+
+} // namespace
+
+Decoded<wire::ClientMessage> decode_client_message(const void* data, size_t size) {
+    return decode<wire::ClientMessage>(data, size);
+}
+
+Decoded<wire::DaemonMessage> decode_daemon_message(const void* data, size_t size) {
+    return decode<wire::DaemonMessage>(data, size);
+}
+
+std::string printable_sample(const void* data, size_t size, size_t max_bytes) {
+    auto bytes = static_cast<const uint8_t*>(data);
+    std::string out;
+    size_t n = size < max_bytes ? size : max_bytes;
+    char hex[4];
+    for (size_t i = 0; i < n; ++i) {
+        std::snprintf(hex, sizeof hex, "%02x", bytes[i]);
+        out += hex;
+    }
+    if (n < size) out += "...";
+    return out;
+}
+
+} // namespace rgpu::proto

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+// Protocol constants shared by the ICD and the daemon: version, limits, chunking.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace rgpu::proto {
+
+/// Bumped when a message can no longer be read by the previous release.
+inline constexpr uint16_t kProtocolVersion = 1;
+inline constexpr char kFileIdentifier[] = "RGPU";
+
+/// Upper bound for frame 0 (the FlatBuffers envelope); checked before the Verifier runs.
+inline constexpr size_t kMaxEnvelopeBytes = 64u << 20;
+/// Upper bound for one bulk frame; transfers larger than this are chunked by the sender.
+inline constexpr size_t kMaxBulkFrameBytes = 64u << 20;
+/// Upper bound for the number of frames in one message (envelope + bulk).
+inline constexpr size_t kMaxFrames = 1024;
+/// Bulk data is cut into chunks of this size so that network and device copies overlap.
+inline constexpr size_t kTransferChunkBytes = 4u << 20;
+/// The client stops adding bulk frames to a batch once it carries this much.
+inline constexpr size_t kBatchBulkBytes = kTransferChunkBytes;
+/// Verifier limits: our messages are shallow, but a batch may hold many tables.
+inline constexpr unsigned kVerifierMaxDepth = 16;
+inline constexpr unsigned kVerifierMaxTables = 4u << 20;
+
+/// Client heartbeat period and the default time after which a silent session is freed.
+inline constexpr int kHeartbeatMs = 1000;
+inline constexpr int kDefaultSessionTimeoutMs = 10000;
+
+inline constexpr char kDefaultEndpoint[] = "tcp://127.0.0.1:7878";
+
+} // namespace rgpu::proto
