@@ -36,8 +36,7 @@ template <class T> Decoded<T> decode(const void* data, size_t size) {
     const T* message = flatbuffers::GetRoot<T>(bytes);
     if (message->version() != kProtocolVersion) {
         out.error = "protocol version " + std::to_string(message->version()) +
-                    " is not supported (this side speaks " + std::to_string(kProtocolVersion) +
-                    ")";
+                    " is not supported (this side speaks " + std::to_string(kProtocolVersion) + ")";
         return out;
     }
     out.message = message;

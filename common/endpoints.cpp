@@ -17,8 +17,10 @@ std::vector<std::string> parse_endpoints(std::string_view list, std::string* err
         size_t comma = list.find(',');
         std::string_view item = list.substr(0, comma);
         list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t'))
+            item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t'))
+            item.remove_suffix(1);
         if (item.empty()) continue;
         if (!is_supported_endpoint(item)) {
             if (error) *error = "unsupported endpoint '" + std::string(item) + "'";

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: Apache-2.0
+// Discovery of the local OpenCL devices the daemon serves, with their info cached for handshakes.
+#pragma once
+
+#include <CL/cl.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace rgpu::daemon {
+
+struct LocalDevice {
+    uint32_t index = 0; ///< How clients name this device.
+    cl_platform_id platform = nullptr;
+    cl_device_id device = nullptr;
+    std::string name;
+    std::string platform_name;
+    /// Every clGetDeviceInfo parameter that answered, with its raw bytes (handle-valued ones left
+    /// out: the client answers those with its own handles).
+    std::vector<std::pair<cl_uint, std::vector<uint8_t>>> info;
+};
+
+/// Enumerates every device of every local platform except rgpu's own (serving rgpu through
+/// itself would loop). Never throws; returns an empty list when no platform is usable.
+std::vector<LocalDevice> discover_devices();
+
+} // namespace rgpu::daemon

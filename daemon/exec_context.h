@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+// What a request handler gets: its session, its command's sequence number, the message's bulk
+// frames, and the way to answer.
+#pragma once
+
+#include "message_writer.h"
+#include "session.h"
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+#include <zmq.hpp>
+
+namespace rgpu::daemon {
+
+/// Status for protocol violations (unknown ids, bad frames): not an OpenCL code.
+inline constexpr cl_int kProtocolError = -9000;
+
+struct ExecContext {
+    Session& session;
+    uint64_t seq;
+    std::vector<zmq::message_t>& frames;
+    bool replied = false;
+    std::string error_message; ///< Detail sent with a failing status.
+
+    /// Sends a reply now; `fill` builds the body into the writer's builder.
+    template <class Fill>
+    void reply(cl_int status, wire::ReplyBody type, Fill&& fill, zmq::message_t* data = nullptr) {
+        MessageWriter writer;
+        auto body = fill(writer.builder());
+        writer.add_reply(seq, status, type, body.Union(), {}, data);
+        send(writer);
+    }
+    void reply_status(cl_int status, std::string_view message = {}) {
+        MessageWriter writer;
+        writer.add_reply(seq, status, wire::ReplyBody::NONE, 0, message);
+        send(writer);
+    }
+    /// Records a protocol violation: returns kProtocolError so handlers can `return fail(...)`.
+    cl_int fail(std::string message) {
+        error_message = std::move(message);
+        return kProtocolError;
+    }
+    /// The bulk frame `index` if it exists and holds exactly `size` bytes, else null.
+    zmq::message_t* frame(uint32_t index, uint64_t size) {
+        if (index == 0 || index >= frames.size() || frames[index].size() != size) return nullptr;
+        return &frames[index];
+    }
+
+  private:
+    void send(MessageWriter& writer) {
+        replied = true;
+        session.outbox.push(Outbox::Message{session.id(), writer.finish(session.id(), seq)});
+    }
+};
+
+} // namespace rgpu::daemon

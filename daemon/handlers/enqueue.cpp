@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+// Wait lists and event publication shared by the enqueue handlers.
+#include "enqueue.h"
+
+namespace rgpu::daemon {
+
+cl_int resolve_wait_list(ExecContext& ctx, const flatbuffers::Vector<uint64_t>* wait,
+                         std::vector<cl_event>& out) {
+    out.clear();
+    if (!wait) return CL_SUCCESS;
+    out.reserve(wait->size());
+    for (uint64_t id : *wait) {
+        if (auto failed = ctx.session.failed_events.find(id);
+            failed != ctx.session.failed_events.end())
+            return CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
+        auto* event = ctx.session.objects.find<EventObject>(id);
+        if (!event) return ctx.fail("wait list names unknown event " + std::to_string(id));
+        out.push_back(event->event.get());
+    }
+    return CL_SUCCESS;
+}
+
+cl_int publish_event(ExecContext& ctx, uint64_t queue_id, QueueObject& queue, uint64_t client_event,
+                     cl_event native, zmq::message_t keep_alive) {
+    ctx.session.mark_dirty(queue_id, queue);
+    if (!native) return CL_SUCCESS;
+    auto record = std::make_shared<CompletionRecord>();
+    record->session = ctx.session.id();
+    record->queue = queue_id;
+    record->client_event = client_event;
+    record->profiling = queue.profiling;
+    record->native = EventRef(native);
+    record->data = std::move(keep_alive);
+    if (client_event != 0) {
+        clRetainEvent(native);
+        if (!ctx.session.objects.insert(client_event, EventObject{EventRef(native), false})) {
+            // The command already runs; only its notice is lost. Tell the client plainly.
+            return ctx.fail("event id " + std::to_string(client_event) + " is already in use");
+        }
+        ctx.session.track(record);
+    }
+    cl_int err = ctx.session.outbox.watch(record);
+    if (err != CL_SUCCESS && client_event != 0) ctx.session.untrack(record.get());
+    return err;
+}
+
+void fail_event(ExecContext& ctx, uint64_t client_event, cl_int status) {
+    if (client_event == 0) return;
+    ctx.session.failed_events[client_event] = status;
+    ctx.session.outbox.push(Outbox::FailedEvent{ctx.session.id(), client_event, status});
+}
+
+} // namespace rgpu::daemon

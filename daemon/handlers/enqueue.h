@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+// Shared steps of every enqueue handler: resolving wait lists and publishing the command's event.
+#pragma once
+
+#include "../exec_context.h"
+
+#include <vector>
+
+namespace rgpu::daemon {
+
+/// Maps client event ids to native events. Returns CL_SUCCESS, kProtocolError for an unknown
+/// id, or CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST when a listed event already failed.
+cl_int resolve_wait_list(ExecContext& ctx, const flatbuffers::Vector<uint64_t>* wait,
+                         std::vector<cl_event>& out);
+
+/// After a successful native enqueue that produced `native`: stores it as client event
+/// `client_event` (if non-zero) and arranges the completion notice; `keep_alive` is held until
+/// the command completes. `native` is adopted (released by us).
+cl_int publish_event(ExecContext& ctx, uint64_t queue_id, QueueObject& queue, uint64_t client_event,
+                     cl_event native, zmq::message_t keep_alive = {});
+
+/// A command with client event `client_event` failed before reaching the device: the client
+/// learns it through a notice with `status`, and later wait lists naming it fail.
+void fail_event(ExecContext& ctx, uint64_t client_event, cl_int status);
+
+/// Whether the client asked for an event or the command must be tracked anyway.
+inline bool wants_native_event(uint64_t client_event, bool holds_data) {
+    return client_event != 0 || holds_data;
+}
+
+} // namespace rgpu::daemon

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+// Request handlers, one file per object kind; dispatched through the table in table.cpp.
+// Every handler runs on its session's executor thread and returns the command's status.
+#pragma once
+
+#include "../exec_context.h"
+
+#include <protocol.h>
+
+namespace rgpu::daemon {
+
+using Handler = cl_int (*)(ExecContext&, const wire::Command&);
+/// Null for request types the executor does not handle (Hello, StatusRequest: I/O thread).
+Handler handler_for(wire::Request type);
+
+// session.cpp-level requests
+cl_int handle_heartbeat(ExecContext&, const wire::Heartbeat&);
+cl_int handle_goodbye(ExecContext&, const wire::Goodbye&);
+cl_int handle_release(ExecContext&, const wire::Release&);
+// context.cpp
+cl_int handle_create_context(ExecContext&, const wire::CreateContext&);
+// queue.cpp
+cl_int handle_create_queue(ExecContext&, const wire::CreateQueue&);
+cl_int handle_finish_queue(ExecContext&, const wire::FinishQueue&);
+cl_int handle_marker(ExecContext&, const wire::Marker&);
+// buffer.cpp
+cl_int handle_create_buffer(ExecContext&, const wire::CreateBuffer&);
+cl_int handle_write_buffer(ExecContext&, const wire::WriteBuffer&);
+cl_int handle_read_buffer(ExecContext&, const wire::ReadBuffer&);
+cl_int handle_copy_buffer(ExecContext&, const wire::CopyBuffer&);
+cl_int handle_fill_buffer(ExecContext&, const wire::FillBuffer&);
+// program.cpp
+cl_int handle_create_program_with_source(ExecContext&, const wire::CreateProgramWithSource&);
+cl_int handle_create_program_with_binary(ExecContext&, const wire::CreateProgramWithBinary&);
+cl_int handle_build_program(ExecContext&, const wire::BuildProgram&);
+// kernel.cpp
+cl_int handle_create_kernel(ExecContext&, const wire::CreateKernel&);
+cl_int handle_set_kernel_arg(ExecContext&, const wire::SetKernelArg&);
+cl_int handle_ndrange_kernel(ExecContext&, const wire::NDRangeKernel&);
+// event.cpp
+cl_int handle_create_user_event(ExecContext&, const wire::CreateUserEvent&);
+cl_int handle_set_user_event_status(ExecContext&, const wire::SetUserEventStatus&);
+// info.cpp
+cl_int handle_get_info(ExecContext&, const wire::GetInfo&);
+
+} // namespace rgpu::daemon

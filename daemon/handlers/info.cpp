@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+// clGet*Info queries the client cannot answer from its caches.
+#include "handlers.h"
+
+#include <cstring>
+#include <vector>
+
+namespace rgpu::daemon {
+namespace {
+
+template <class Getter> cl_int query(Getter&& get, std::vector<uint8_t>& out) {
+    size_t size = 0;
+    cl_int err = get(0, nullptr, &size);
+    if (err != CL_SUCCESS) return err;
+    out.resize(size);
+    return size ? get(size, out.data(), nullptr) : CL_SUCCESS;
+}
+
+} // namespace
+
+cl_int handle_get_info(ExecContext& ctx, const wire::GetInfo& req) {
+    auto& objects = ctx.session.objects;
+    auto& devices = ctx.session.devices;
+    cl_uint param = req.param();
+    std::vector<uint8_t> value;
+    cl_int err = CL_SUCCESS;
+    auto device_at = [&](uint64_t index) -> cl_device_id {
+        return index < devices.size() ? devices[index].device : nullptr;
+    };
+    auto fail_unknown = [&] { return ctx.fail("GetInfo names an unknown object"); };
+
+    switch (req.kind()) {
+    case wire::InfoKind::Device: {
+        cl_device_id d = device_at(req.id());
+        if (!d) return fail_unknown();
+        err =
+            query([&](size_t n, void* v, size_t* r) { return clGetDeviceInfo(d, param, n, v, r); },
+                  value);
+        break;
+    }
+    case wire::InfoKind::Context: {
+        auto* o = objects.find<ContextObject>(req.id());
+        if (!o) return fail_unknown();
+        err = query([&](size_t n, void* v,
+                        size_t* r) { return clGetContextInfo(o->context.get(), param, n, v, r); },
+                    value);
+        break;
+    }
+    case wire::InfoKind::Queue: {
+        auto* o = objects.find<QueueObject>(req.id());
+        if (!o) return fail_unknown();
+        err =
+            query([&](size_t n, void* v,
+                      size_t* r) { return clGetCommandQueueInfo(o->queue.get(), param, n, v, r); },
+                  value);
+        break;
+    }
+    case wire::InfoKind::Mem: {
+        auto* o = objects.find<MemObject>(req.id());
+        if (!o) return fail_unknown();
+        err = query([&](size_t n, void* v,
+                        size_t* r) { return clGetMemObjectInfo(o->mem.get(), param, n, v, r); },
+                    value);
+        break;
+    }
+    case wire::InfoKind::Program: {
+        auto* o = objects.find<ProgramObject>(req.id());
+        if (!o) return fail_unknown();
+        if (param == CL_PROGRAM_BINARIES) {
+            // The value is an array of host pointers: gather the binaries themselves instead,
+            // concatenated in device order (their sizes come from CL_PROGRAM_BINARY_SIZES).
+            std::vector<uint8_t> sizes_raw;
+            err = query(
+                [&](size_t n, void* v, size_t* r) {
+                    return clGetProgramInfo(o->program.get(), CL_PROGRAM_BINARY_SIZES, n, v, r);
+                },
+                sizes_raw);
+            if (err != CL_SUCCESS) break;
+            size_t count = sizes_raw.size() / sizeof(size_t);
+            std::vector<size_t> sizes(count);
+            std::memcpy(sizes.data(), sizes_raw.data(), count * sizeof(size_t));
+            std::vector<std::vector<unsigned char>> binaries(count);
+            std::vector<unsigned char*> pointers(count);
+            for (size_t i = 0; i < count; ++i) {
+                binaries[i].resize(sizes[i]);
+                pointers[i] = sizes[i] ? binaries[i].data() : nullptr;
+            }
+            err = clGetProgramInfo(o->program.get(), CL_PROGRAM_BINARIES,
+                                   count * sizeof(unsigned char*), pointers.data(), nullptr);
+            for (auto& b : binaries)
+                value.insert(value.end(), b.begin(), b.end());
+            break;
+        }
+        err = query([&](size_t n, void* v,
+                        size_t* r) { return clGetProgramInfo(o->program.get(), param, n, v, r); },
+                    value);
+        break;
+    }
+    case wire::InfoKind::ProgramBuild: {
+        auto* o = objects.find<ProgramObject>(req.id());
+        cl_device_id d = device_at(req.extra());
+        if (!o || !d) return fail_unknown();
+        err = query(
+            [&](size_t n, void* v, size_t* r) {
+                return clGetProgramBuildInfo(o->program.get(), d, param, n, v, r);
+            },
+            value);
+        break;
+    }
+    case wire::InfoKind::Kernel: {
+        auto* o = objects.find<KernelObject>(req.id());
+        if (!o) return fail_unknown();
+        err = query([&](size_t n, void* v,
+                        size_t* r) { return clGetKernelInfo(o->kernel.get(), param, n, v, r); },
+                    value);
+        break;
+    }
+    case wire::InfoKind::KernelWorkGroup: {
+        auto* o = objects.find<KernelObject>(req.id());
+        cl_device_id d = device_at(req.extra());
+        if (!o || !d) return fail_unknown();
+        err = query(
+            [&](size_t n, void* v, size_t* r) {
+                return clGetKernelWorkGroupInfo(o->kernel.get(), d, param, n, v, r);
+            },
+            value);
+        break;
+    }
+    case wire::InfoKind::KernelArg: {
+        auto* o = objects.find<KernelObject>(req.id());
+        if (!o) return fail_unknown();
+        err = query(
+            [&](size_t n, void* v, size_t* r) {
+                return clGetKernelArgInfo(o->kernel.get(), req.extra(), param, n, v, r);
+            },
+            value);
+        break;
+    }
+    case wire::InfoKind::Event:
+    case wire::InfoKind::EventProfiling: {
+        auto* o = objects.find<EventObject>(req.id());
+        if (!o) return fail_unknown();
+        bool profiling = req.kind() == wire::InfoKind::EventProfiling;
+        err = query(
+            [&](size_t n, void* v, size_t* r) {
+                return profiling ? clGetEventProfilingInfo(o->event.get(), param, n, v, r)
+                                 : clGetEventInfo(o->event.get(), param, n, v, r);
+            },
+            value);
+        break;
+    }
+    default:
+        return ctx.fail("unknown info kind");
+    }
+    if (err != CL_SUCCESS) return err;
+    ctx.reply(CL_SUCCESS, wire::ReplyBody::InfoReply, [&](flatbuffers::FlatBufferBuilder& fbb) {
+        return wire::CreateInfoReply(fbb, fbb.CreateVector(value));
+    });
+    return CL_SUCCESS;
+}
+
+} // namespace rgpu::daemon

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+// Kernels: creation, arguments and NDRange launches.
+#include "enqueue.h"
+#include "handlers.h"
+
+namespace rgpu::daemon {
+
+cl_int handle_create_kernel(ExecContext& ctx, const wire::CreateKernel& req) {
+    auto* program = ctx.session.objects.find<ProgramObject>(req.program());
+    if (!program) return ctx.fail("unknown program " + std::to_string(req.program()));
+    if (!req.name()) return CL_INVALID_VALUE;
+    cl_int err = CL_SUCCESS;
+    cl_kernel kernel = clCreateKernel(program->program.get(), req.name()->c_str(), &err);
+    if (err != CL_SUCCESS) return err;
+    if (!ctx.session.objects.insert(req.id(), KernelObject{KernelRef(kernel), req.program()}))
+        return ctx.fail("object id " + std::to_string(req.id()) + " is already in use");
+    return CL_SUCCESS;
+}
+
+cl_int handle_set_kernel_arg(ExecContext& ctx, const wire::SetKernelArg& req) {
+    auto* kernel = ctx.session.objects.find<KernelObject>(req.kernel());
+    if (!kernel) return ctx.fail("unknown kernel " + std::to_string(req.kernel()));
+    cl_kernel k = kernel->kernel.get();
+    switch (req.kind()) {
+    case wire::ArgKind::Value:
+        if (!req.value()) return CL_INVALID_ARG_VALUE;
+        return clSetKernelArg(k, req.index(), req.value()->size(), req.value()->data());
+    case wire::ArgKind::Mem: {
+        auto* mem = ctx.session.objects.find<MemObject>(req.mem());
+        if (!mem) return CL_INVALID_MEM_OBJECT;
+        cl_mem m = mem->mem.get();
+        return clSetKernelArg(k, req.index(), sizeof m, &m);
+    }
+    case wire::ArgKind::Local:
+        return clSetKernelArg(k, req.index(), req.local_size(), nullptr);
+    case wire::ArgKind::NullMem:
+        return clSetKernelArg(k, req.index(), sizeof(cl_mem), nullptr);
+    default:
+        return ctx.fail("unknown argument kind");
+    }
+}
+
+cl_int handle_ndrange_kernel(ExecContext& ctx, const wire::NDRangeKernel& req) {
+    auto fail = [&](cl_int err) {
+        fail_event(ctx, req.event(), err);
+        return err;
+    };
+    auto* queue = ctx.session.objects.find<QueueObject>(req.queue());
+    auto* kernel = ctx.session.objects.find<KernelObject>(req.kernel());
+    if (!queue || !kernel) return fail(ctx.fail("unknown queue or kernel in NDRange"));
+    uint32_t dims = req.work_dim();
+    if (dims < 1 || dims > 3 || !req.global() || req.global()->size() != dims)
+        return fail(CL_INVALID_WORK_DIMENSION);
+    size_t global[3], offset[3], local[3];
+    bool has_offset = req.offset() && req.offset()->size() == dims;
+    bool has_local = req.local() && req.local()->size() == dims;
+    for (uint32_t i = 0; i < dims; ++i) {
+        global[i] = req.global()->Get(i);
+        offset[i] = has_offset ? req.offset()->Get(i) : 0;
+        local[i] = has_local ? req.local()->Get(i) : 0;
+    }
+    std::vector<cl_event> wait;
+    cl_int err = resolve_wait_list(ctx, req.wait(), wait);
+    if (err != CL_SUCCESS) return fail(err);
+    cl_event event = nullptr;
+    err = clEnqueueNDRangeKernel(queue->queue.get(), kernel->kernel.get(), dims,
+                                 has_offset ? offset : nullptr, global, has_local ? local : nullptr,
+                                 static_cast<cl_uint>(wait.size()), wait.data(),
+                                 req.event() ? &event : nullptr);
+    if (err != CL_SUCCESS) return fail(err);
+    return publish_event(ctx, req.queue(), *queue, req.event(), event);
+}
+
+} // namespace rgpu::daemon

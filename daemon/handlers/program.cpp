@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: Apache-2.0
+// Programs: creation from source or binary, and builds whose reply carries what the client
+// needs to answer build info and validate kernels locally.
+#include "handlers.h"
+
+#include <string>
+
+namespace rgpu::daemon {
+namespace {
+
+template <class Getter> std::string get_string(Getter&& getter) {
+    size_t size = 0;
+    if (getter(0, nullptr, &size) != CL_SUCCESS || size == 0) return {};
+    std::string out(size, '\0');
+    if (getter(size, out.data(), nullptr) != CL_SUCCESS) return {};
+    while (!out.empty() && out.back() == '\0')
+        out.pop_back();
+    return out;
+}
+
+flatbuffers::Offset<wire::KernelDesc> describe_kernel(flatbuffers::FlatBufferBuilder& fbb,
+                                                      cl_kernel kernel) {
+    std::string name = get_string([&](size_t n, void* v, size_t* r) {
+        return clGetKernelInfo(kernel, CL_KERNEL_FUNCTION_NAME, n, v, r);
+    });
+    std::string attributes = get_string([&](size_t n, void* v, size_t* r) {
+        return clGetKernelInfo(kernel, CL_KERNEL_ATTRIBUTES, n, v, r);
+    });
+    cl_uint num_args = 0;
+    clGetKernelInfo(kernel, CL_KERNEL_NUM_ARGS, sizeof num_args, &num_args, nullptr);
+    std::vector<flatbuffers::Offset<wire::KernelArgDesc>> args;
+    for (cl_uint i = 0; i < num_args; ++i) {
+        cl_kernel_arg_address_qualifier address = 0;
+        cl_kernel_arg_access_qualifier access = 0;
+        cl_kernel_arg_type_qualifier type_qualifier = 0;
+        // Arg info may be unavailable (no -cl-kernel-arg-info on some platforms): zeros mean
+        // "unknown" to the client, which then skips the checks that need them.
+        clGetKernelArgInfo(kernel, i, CL_KERNEL_ARG_ADDRESS_QUALIFIER, sizeof address, &address,
+                           nullptr);
+        clGetKernelArgInfo(kernel, i, CL_KERNEL_ARG_ACCESS_QUALIFIER, sizeof access, &access,
+                           nullptr);
+        clGetKernelArgInfo(kernel, i, CL_KERNEL_ARG_TYPE_QUALIFIER, sizeof type_qualifier,
+                           &type_qualifier, nullptr);
+        auto type = fbb.CreateString(get_string([&](size_t n, void* v, size_t* r) {
+            return clGetKernelArgInfo(kernel, i, CL_KERNEL_ARG_TYPE_NAME, n, v, r);
+        }));
+        auto arg_name = fbb.CreateString(get_string([&](size_t n, void* v, size_t* r) {
+            return clGetKernelArgInfo(kernel, i, CL_KERNEL_ARG_NAME, n, v, r);
+        }));
+        args.push_back(
+            wire::CreateKernelArgDesc(fbb, address, access, type_qualifier, type, arg_name));
+    }
+    return wire::CreateKernelDesc(fbb, fbb.CreateString(name), fbb.CreateVector(args),
+                                  fbb.CreateString(attributes));
+}
+
+} // namespace
+
+cl_int handle_create_program_with_source(ExecContext& ctx,
+                                         const wire::CreateProgramWithSource& req) {
+    auto* context = ctx.session.objects.find<ContextObject>(req.context());
+    if (!context) return ctx.fail("unknown context " + std::to_string(req.context()));
+    if (!req.source()) return CL_INVALID_VALUE;
+    const char* text = req.source()->c_str();
+    size_t length = req.source()->size();
+    cl_int err = CL_SUCCESS;
+    cl_program program = clCreateProgramWithSource(context->context.get(), 1, &text, &length, &err);
+    if (err != CL_SUCCESS) return err;
+    if (!ctx.session.objects.insert(req.id(), ProgramObject{ProgramRef(program), req.context()}))
+        return ctx.fail("object id " + std::to_string(req.id()) + " is already in use");
+    return CL_SUCCESS;
+}
+
+cl_int handle_create_program_with_binary(ExecContext& ctx,
+                                         const wire::CreateProgramWithBinary& req) {
+    auto* context = ctx.session.objects.find<ContextObject>(req.context());
+    if (!context) return ctx.fail("unknown context " + std::to_string(req.context()));
+    if (!req.devices() || !req.binaries() || req.devices()->size() != req.binaries()->size() ||
+        req.devices()->size() == 0)
+        return CL_INVALID_VALUE;
+    std::vector<cl_device_id> devices;
+    std::vector<const unsigned char*> binaries;
+    std::vector<size_t> lengths;
+    for (flatbuffers::uoffset_t i = 0; i < req.devices()->size(); ++i) {
+        uint32_t index = req.devices()->Get(i);
+        if (index >= ctx.session.devices.size()) return CL_INVALID_DEVICE;
+        auto* blob = req.binaries()->Get(i)->bytes();
+        if (!blob || blob->size() == 0) return CL_INVALID_VALUE;
+        devices.push_back(ctx.session.devices[index].device);
+        binaries.push_back(blob->data());
+        lengths.push_back(blob->size());
+    }
+    std::vector<cl_int> status(devices.size());
+    cl_int err = CL_SUCCESS;
+    cl_program program = clCreateProgramWithBinary(
+        context->context.get(), static_cast<cl_uint>(devices.size()), devices.data(),
+        lengths.data(), binaries.data(), status.data(), &err);
+    if (err != CL_SUCCESS) return err;
+    if (!ctx.session.objects.insert(req.id(), ProgramObject{ProgramRef(program), req.context()}))
+        return ctx.fail("object id " + std::to_string(req.id()) + " is already in use");
+    return CL_SUCCESS;
+}
+
+cl_int handle_build_program(ExecContext& ctx, const wire::BuildProgram& req) {
+    auto* program = ctx.session.objects.find<ProgramObject>(req.program());
+    if (!program) return ctx.fail("unknown program " + std::to_string(req.program()));
+    auto* context = ctx.session.objects.find<ContextObject>(program->context);
+    if (!context) return ctx.fail("program's context is gone");
+    std::vector<uint32_t> indices;
+    if (req.devices() && req.devices()->size() > 0)
+        indices.assign(req.devices()->begin(), req.devices()->end());
+    else
+        indices = context->devices;
+    std::vector<cl_device_id> devices;
+    for (uint32_t index : indices) {
+        if (index >= ctx.session.devices.size()) return CL_INVALID_DEVICE;
+        devices.push_back(ctx.session.devices[index].device);
+    }
+    const char* options = req.options() ? req.options()->c_str() : nullptr;
+    // Blocks this session's executor only: other clients keep running.
+    cl_int status = clBuildProgram(program->program.get(), static_cast<cl_uint>(devices.size()),
+                                   devices.data(), options, nullptr, nullptr);
+
+    cl_program native = program->program.get();
+    ctx.reply(status, wire::ReplyBody::BuildReply, [&](flatbuffers::FlatBufferBuilder& fbb) {
+        std::vector<flatbuffers::Offset<wire::DeviceBuild>> builds;
+        for (size_t i = 0; i < devices.size(); ++i) {
+            cl_build_status build_status = CL_BUILD_NONE;
+            clGetProgramBuildInfo(native, devices[i], CL_PROGRAM_BUILD_STATUS, sizeof build_status,
+                                  &build_status, nullptr);
+            cl_program_binary_type binary_type = CL_PROGRAM_BINARY_TYPE_NONE;
+            clGetProgramBuildInfo(native, devices[i], CL_PROGRAM_BINARY_TYPE, sizeof binary_type,
+                                  &binary_type, nullptr);
+            auto log = get_string([&](size_t n, void* v, size_t* r) {
+                return clGetProgramBuildInfo(native, devices[i], CL_PROGRAM_BUILD_LOG, n, v, r);
+            });
+            auto opts = get_string([&](size_t n, void* v, size_t* r) {
+                return clGetProgramBuildInfo(native, devices[i], CL_PROGRAM_BUILD_OPTIONS, n, v, r);
+            });
+            builds.push_back(wire::CreateDeviceBuild(fbb, indices[i], build_status,
+                                                     fbb.CreateString(log), fbb.CreateString(opts),
+                                                     binary_type));
+        }
+        std::vector<flatbuffers::Offset<wire::KernelDesc>> kernels;
+        if (status == CL_SUCCESS) {
+            cl_uint count = 0;
+            if (clCreateKernelsInProgram(native, 0, nullptr, &count) == CL_SUCCESS && count) {
+                std::vector<cl_kernel> all(count);
+                clCreateKernelsInProgram(native, count, all.data(), nullptr);
+                for (cl_kernel k : all) {
+                    kernels.push_back(describe_kernel(fbb, k));
+                    clReleaseKernel(k);
+                }
+            }
+        }
+        return wire::CreateBuildReply(fbb, fbb.CreateVector(builds), fbb.CreateVector(kernels));
+    });
+    return status;
+}
+
+} // namespace rgpu::daemon

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+// A session's objects, keyed by the ids the client chose. Owned by the session's executor thread.
+#pragma once
+
+#include "native.h"
+
+#include <cstdint>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+namespace rgpu::daemon {
+
+struct ContextObject {
+    ContextRef context;
+    std::vector<uint32_t> devices;
+    /// Lazily created queue for buffer initialisation that has no client queue to ride on.
+    QueueRef internal_queue;
+};
+struct QueueObject {
+    QueueRef queue;
+    uint64_t context = 0;
+    uint32_t device = 0;
+    bool profiling = false;
+    bool dirty = false; ///< Commands enqueued since the last clFlush.
+};
+struct MemObject {
+    MemRef mem;
+    uint64_t context = 0;
+    uint64_t size = 0;
+};
+struct ProgramObject {
+    ProgramRef program;
+    uint64_t context = 0;
+};
+struct KernelObject {
+    KernelRef kernel;
+    uint64_t program = 0;
+};
+struct EventObject {
+    EventRef event;
+    bool user = false;
+};
+
+using Object =
+    std::variant<ContextObject, QueueObject, MemObject, ProgramObject, KernelObject, EventObject>;
+
+class ObjectTable {
+  public:
+    /// Null when the id is unknown or names an object of another kind: never inserts.
+    template <class T> T* find(uint64_t id) {
+        auto it = objects_.find(id);
+        return it == objects_.end() ? nullptr : std::get_if<T>(&it->second);
+    }
+    /// False when the id is 0 or already taken (a client bug or a hostile client).
+    [[nodiscard]] bool insert(uint64_t id, Object object) {
+        if (id == 0) return false;
+        return objects_.emplace(id, std::move(object)).second;
+    }
+    bool erase(uint64_t id) { return objects_.erase(id) > 0; }
+    size_t size() const { return objects_.size(); }
+    template <class F> void for_each(F&& f) {
+        for (auto& [id, object] : objects_)
+            f(id, object);
+    }
+    /// Releases in dependency order: events and kernels before programs, memory and queues
+    /// before contexts, so no native release sees a parent already gone.
+    void clear() {
+        auto drop = [&](auto tag) {
+            using T = decltype(tag);
+            std::erase_if(objects_,
+                          [](auto& entry) { return std::holds_alternative<T>(entry.second); });
+        };
+        drop(EventObject{});
+        drop(KernelObject{});
+        drop(ProgramObject{});
+        drop(MemObject{});
+        drop(QueueObject{});
+        drop(ContextObject{});
+    }
+
+  private:
+    std::unordered_map<uint64_t, Object> objects_;
+};
+
+} // namespace rgpu::daemon

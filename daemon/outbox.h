@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+// Everything that flows to the daemon's I/O thread from other threads: replies built by
+// executors, acks, and native event completions reported by OpenCL callbacks.
+#pragma once
+
+#include "native.h"
+
+#include <notifier.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <variant>
+#include <vector>
+#include <zmq.hpp>
+
+namespace rgpu::daemon {
+
+/// What the daemon must do when one native event completes. Created by an executor,
+/// finished by the I/O thread; the OpenCL callback only moves it into the outbox.
+struct CompletionRecord {
+    enum class Kind { Plain, Read, Finish };
+    Kind kind = Kind::Plain;
+    uint64_t session = 0;
+    uint64_t queue = 0;
+    uint64_t client_event = 0; ///< 0 = no client-visible event.
+    uint64_t reply_seq = 0;    ///< Read and Finish answer this command.
+    bool profiling = false;
+    EventRef native;
+    /// Read destination, or write source that must outlive the native copy.
+    zmq::message_t data;
+    uint64_t read_offset = 0;
+    /// Set once a notice for client_event went out (by the callback path or by a sweep).
+    std::atomic<bool> notified{false};
+};
+
+class Outbox {
+  public:
+    struct Message {
+        uint64_t session;
+        std::vector<zmq::message_t> frames; ///< frame 0 is a finished DaemonMessage
+    };
+    struct Completion {
+        std::shared_ptr<CompletionRecord> record;
+        cl_int status;
+    };
+    /// A client event that failed before reaching the device.
+    struct FailedEvent {
+        uint64_t session;
+        uint64_t event;
+        cl_int status;
+    };
+    struct Ack {
+        uint64_t session;
+        uint64_t seq;
+    };
+    using Item = std::variant<Message, Completion, FailedEvent, Ack>;
+
+    /// Safe from any thread.
+    void push(Item item);
+    /// I/O thread only: takes everything queued so far.
+    std::vector<Item> drain();
+    int fd() const { return notifier_.fd(); }
+    /// Wakes the I/O thread without an item (used by the signal handler path).
+    void wake() { notifier_.signal(); }
+
+    /// Arranges for `record` to come back through this outbox when its native event completes.
+    /// Returns the clSetEventCallback error, if any (the record is then dropped).
+    cl_int watch(std::shared_ptr<CompletionRecord> record);
+    /// Records whose callback has not fired yet; the daemon waits for zero before exiting.
+    size_t outstanding() const { return outstanding_.load(); }
+
+  private:
+    static void CL_CALLBACK on_complete(cl_event, cl_int status, void* user_data);
+
+    Notifier notifier_;
+    std::mutex mutex_;
+    std::vector<Item> items_; // guarded by mutex_
+    std::atomic<size_t> outstanding_{0};
+};
+
+} // namespace rgpu::daemon

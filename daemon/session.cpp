@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: Apache-2.0
+// Session executor: runs a session's commands in order, off the I/O thread.
+#include "session.h"
+
+#include "exec_context.h"
+#include "handlers/handlers.h"
+
+#include <spdlog/spdlog.h>
+
+namespace rgpu::daemon {
+
+Session::Session(uint64_t id, uint64_t resume_token, std::string client,
+                 const std::vector<LocalDevice>& devices_, Outbox& outbox_)
+    : devices(devices_), outbox(outbox_), id_(id), resume_token_(resume_token),
+      client_(std::move(client)) {
+    last_seen = std::chrono::steady_clock::now();
+    executor_ = std::thread([this] { run(); });
+}
+
+Session::~Session() {
+    close();
+    if (executor_.joinable()) executor_.join();
+}
+
+void Session::submit(WorkItem item) {
+    {
+        std::lock_guard lock(work_mutex_);
+        work_.push_back(std::move(item));
+    }
+    work_cv_.notify_one();
+}
+
+void Session::close() {
+    {
+        std::lock_guard lock(work_mutex_);
+        stop_ = true;
+    }
+    work_cv_.notify_one();
+}
+
+void Session::track(const std::shared_ptr<CompletionRecord>& record) {
+    std::lock_guard lock(tracked_mutex_);
+    tracked_.emplace(record.get(), record);
+}
+
+void Session::untrack(CompletionRecord* record) {
+    std::lock_guard lock(tracked_mutex_);
+    tracked_.erase(record);
+}
+
+std::vector<std::shared_ptr<CompletionRecord>> Session::sweep_completed(uint64_t queue) {
+    std::vector<std::shared_ptr<CompletionRecord>> done;
+    std::lock_guard lock(tracked_mutex_);
+    for (auto it = tracked_.begin(); it != tracked_.end();) {
+        auto& record = it->second;
+        cl_int status = CL_QUEUED;
+        if (record->queue == queue &&
+            clGetEventInfo(record->native.get(), CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status,
+                           &status, nullptr) == CL_SUCCESS &&
+            status <= CL_COMPLETE) {
+            done.push_back(record);
+            it = tracked_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return done;
+}
+
+void Session::run() {
+    for (;;) {
+        WorkItem item;
+        {
+            std::unique_lock lock(work_mutex_);
+            work_cv_.wait(lock, [&] { return stop_ || !work_.empty(); });
+            if (work_.empty()) break; // stop requested and nothing left to run
+            item = std::move(work_.front());
+            work_.pop_front();
+        }
+        execute(item);
+        if (closing()) break;
+    }
+    teardown();
+    finished_.store(true);
+    outbox.wake(); // let the I/O thread reap us promptly
+}
+
+void Session::execute(WorkItem& item) {
+    const auto* commands = item.message->commands();
+    uint64_t seq = item.message->first_seq();
+    if (!commands) return;
+    for (const wire::Command* command : *commands) {
+        uint64_t this_seq = seq++;
+        if (this_seq <= executed_seq) continue; // a resent duplicate: run each command once
+        ExecContext ctx{*this, this_seq, item.frames, false, {}};
+        Handler handler = handler_for(command->body_type());
+        cl_int status =
+            handler ? handler(ctx, *command) : ctx.fail("request type not valid inside a session");
+        executed_seq = this_seq;
+        if (ctx.replied) continue;
+        if (status != CL_SUCCESS) {
+            if (status == kProtocolError)
+                spdlog::warn("session {:016x}: command {} rejected: {}", id_, this_seq,
+                             ctx.error_message);
+            ctx.reply_status(status, ctx.error_message);
+        } else if (command->want_reply()) {
+            ctx.reply_status(CL_SUCCESS);
+        }
+        if (closing()) break;
+    }
+    // Natively queued work must start without waiting for the client's next message.
+    for (uint64_t id : dirty_queues_) {
+        if (auto* q = objects.find<QueueObject>(id); q && q->dirty) {
+            clFlush(q->queue.get());
+            q->dirty = false;
+        }
+    }
+    dirty_queues_.clear();
+    outbox.push(Outbox::Ack{id_, executed_seq});
+}
+
+void Session::teardown() {
+    // Unblock anything gated on a user event the client will never set, then let queues
+    // drain so no native callback outlives what it points at.
+    objects.for_each([](uint64_t, Object& object) {
+        if (auto* e = std::get_if<EventObject>(&object); e && e->user) {
+            cl_int status = CL_COMPLETE;
+            clGetEventInfo(e->event.get(), CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status,
+                           &status, nullptr);
+            if (status > CL_COMPLETE) clSetUserEventStatus(e->event.get(), CL_INVALID_EVENT);
+        }
+    });
+    objects.for_each([](uint64_t, Object& object) {
+        if (auto* q = std::get_if<QueueObject>(&object)) clFinish(q->queue.get());
+    });
+    write_chunks.clear();
+    size_t count = objects.size();
+    objects.clear();
+    {
+        std::lock_guard lock(tracked_mutex_);
+        tracked_.clear();
+    }
+    spdlog::info("session {:016x} ({}) closed, {} objects released", id_, client_, count);
+}
+
+cl_int handle_heartbeat(ExecContext&, const wire::Heartbeat&) {
+    return CL_SUCCESS;
+}
+
+cl_int handle_goodbye(ExecContext& ctx, const wire::Goodbye&) {
+    ctx.session.mark_closing();
+    ctx.replied = true; // nobody listens any more
+    return CL_SUCCESS;
+}
+
+cl_int handle_release(ExecContext& ctx, const wire::Release& req) {
+    if (ctx.session.failed_events.erase(req.id())) return CL_SUCCESS;
+    if (!ctx.session.objects.erase(req.id()))
+        return ctx.fail("release of unknown object " + std::to_string(req.id()));
+    return CL_SUCCESS;
+}
+
+} // namespace rgpu::daemon

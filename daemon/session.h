@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: Apache-2.0
+// One client process's state on this daemon: its objects and the executor that runs its commands.
+#pragma once
+
+#include "devices.h"
+#include "object_table.h"
+#include "outbox.h"
+
+#include <rgpu/wire/messages_generated.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+#include <zmq.hpp>
+
+namespace rgpu::daemon {
+
+/// A verified client message on its way to the executor; `message` points into frames[0].
+struct WorkItem {
+    std::vector<zmq::message_t> frames;
+    const wire::ClientMessage* message = nullptr;
+};
+
+class Session {
+  public:
+    Session(uint64_t id, uint64_t resume_token, std::string client,
+            const std::vector<LocalDevice>& devices, Outbox& outbox);
+    ~Session(); ///< Joins the executor; call close() first and wait for finished().
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    uint64_t id() const { return id_; }
+    uint64_t resume_token() const { return resume_token_; }
+    const std::string& client() const { return client_; }
+
+    /// I/O thread: hands a verified batch to the executor (runs in order, never blocks the caller).
+    void submit(WorkItem item);
+    /// Any thread: asks the executor to drain, release every object and stop.
+    void close();
+    /// True once the executor has released everything and exited.
+    bool finished() const { return finished_.load(); }
+    /// True once the client said Goodbye (set by the executor).
+    bool closing() const { return closing_.load(); }
+
+    // --- I/O thread state: routing and liveness. ---
+    std::string routing_id;
+    uint64_t next_recv_seq = 1; ///< Sequence number the next command must carry.
+    std::chrono::steady_clock::time_point last_seen;
+
+    // --- Shared between the executor (adds) and the I/O thread (sweeps on Finish). ---
+    /// Records with a client event whose notice has not gone out yet.
+    void track(const std::shared_ptr<CompletionRecord>& record);
+    /// I/O thread: notices for every tracked record of `queue` that is complete natively.
+    std::vector<std::shared_ptr<CompletionRecord>> sweep_completed(uint64_t queue);
+    void untrack(CompletionRecord* record);
+
+    // --- Executor state (handlers run on the executor thread only). ---
+    ObjectTable objects;
+    const std::vector<LocalDevice>& devices;
+    Outbox& outbox;
+    /// Client events that failed before reaching the device, with their status.
+    std::unordered_map<uint64_t, cl_int> failed_events;
+    /// Native events of the earlier chunks of a chunked write, awaited by its last chunk.
+    std::vector<EventRef> write_chunks;
+    uint64_t executed_seq = 0; ///< Highest sequence number executed.
+    /// Notes that `queue` got commands; it is flushed once at the end of the batch.
+    void mark_dirty(uint64_t id, QueueObject& queue) {
+        if (!queue.dirty) {
+            queue.dirty = true;
+            dirty_queues_.push_back(id);
+        }
+    }
+    void mark_closing() { closing_.store(true); }
+
+  private:
+    void run();
+    void execute(WorkItem& item);
+    void teardown();
+
+    const uint64_t id_;
+    const uint64_t resume_token_;
+    const std::string client_;
+
+    std::mutex work_mutex_;
+    std::condition_variable work_cv_;
+    std::deque<WorkItem> work_; // guarded by work_mutex_
+    bool stop_ = false;         // guarded by work_mutex_
+
+    std::mutex tracked_mutex_;
+    std::unordered_map<CompletionRecord*, std::shared_ptr<CompletionRecord>>
+        tracked_; // guarded by tracked_mutex_
+
+    std::vector<uint64_t> dirty_queues_; // executor only
+
+    std::atomic<bool> closing_{false};
+    std::atomic<bool> finished_{false};
+    std::thread executor_;
+};
+
+} // namespace rgpu::daemon
