@@ -158,7 +158,13 @@ void Server::handle(std::vector<zmq::message_t>& frames) {
     }
     session.next_recv_seq = std::max(session.next_recv_seq, message.first_seq() + count);
     session.last_seen = clock::now();
-    if (count == 0) return;
+    if (count == 0) {
+        // Heartbeat: answer from here, so a long build on the executor cannot look like death.
+        MessageWriter pong;
+        auto frames = pong.finish(session.id(), 0);
+        send(routing, frames);
+        return;
+    }
     // Drop the routing frame: the executor sees the envelope as frame 0, bulk from 1.
     frames.erase(frames.begin());
     session.submit(WorkItem{std::move(frames), &message});

@@ -143,10 +143,6 @@ void Session::teardown() {
     spdlog::info("session {:016x} ({}) closed, {} objects released", id_, client_, count);
 }
 
-cl_int handle_heartbeat(ExecContext&, const wire::Heartbeat&) {
-    return CL_SUCCESS;
-}
-
 cl_int handle_goodbye(ExecContext& ctx, const wire::Goodbye&) {
     ctx.session.mark_closing();
     ctx.replied = true; // nobody listens any more

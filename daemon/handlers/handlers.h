@@ -14,7 +14,6 @@ using Handler = cl_int (*)(ExecContext&, const wire::Command&);
 Handler handler_for(wire::Request type);
 
 // session.cpp-level requests
-cl_int handle_heartbeat(ExecContext&, const wire::Heartbeat&);
 cl_int handle_goodbye(ExecContext&, const wire::Goodbye&);
 cl_int handle_release(ExecContext&, const wire::Release&);
 // context.cpp

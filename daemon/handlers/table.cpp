@@ -18,7 +18,6 @@ constexpr std::array<Handler, kTypes> make_table() {
     std::array<Handler, kTypes> t{};
     using R = wire::Request;
     auto set = [&](R type, Handler h) { t[static_cast<size_t>(type)] = h; };
-    set(R::Heartbeat, adapt<wire::Heartbeat, handle_heartbeat>);
     set(R::Goodbye, adapt<wire::Goodbye, handle_goodbye>);
     set(R::Release, adapt<wire::Release, handle_release>);
     set(R::CreateContext, adapt<wire::CreateContext, handle_create_context>);
