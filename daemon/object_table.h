@@ -33,9 +33,13 @@ struct ProgramObject {
     ProgramRef program;
     uint64_t context = 0;
 };
+/// What the daemon must know of an argument to refuse bytes where the device expects a handle.
+enum class ArgClass : uint8_t { Unknown, Value, Pointer, Local, Handle };
+
 struct KernelObject {
     KernelRef kernel;
     uint64_t program = 0;
+    std::vector<ArgClass> args;
 };
 struct EventObject {
     EventRef event;

@@ -93,6 +93,8 @@ void Session::execute(WorkItem& item) {
         uint64_t this_seq = seq++;
         if (this_seq <= executed_seq) continue; // a resent duplicate: run each command once
         ExecContext ctx{*this, this_seq, item.frames, false, {}};
+        spdlog::trace("session {:016x}: #{} {}", id_, this_seq,
+                      wire::EnumNameRequest(command->body_type()));
         Handler handler = handler_for(command->body_type());
         cl_int status =
             handler ? handler(ctx, *command) : ctx.fail("request type not valid inside a session");

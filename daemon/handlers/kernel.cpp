@@ -3,7 +3,37 @@
 #include "enqueue.h"
 #include "handlers.h"
 
+#include <string_view>
+
 namespace rgpu::daemon {
+namespace {
+
+std::vector<ArgClass> classify_args(cl_kernel kernel) {
+    cl_uint count = 0;
+    clGetKernelInfo(kernel, CL_KERNEL_NUM_ARGS, sizeof count, &count, nullptr);
+    std::vector<ArgClass> out(count, ArgClass::Unknown);
+    for (cl_uint i = 0; i < count; ++i) {
+        cl_kernel_arg_address_qualifier address = 0;
+        if (clGetKernelArgInfo(kernel, i, CL_KERNEL_ARG_ADDRESS_QUALIFIER, sizeof address, &address,
+                               nullptr) != CL_SUCCESS)
+            continue;
+        char type[64] = {0};
+        clGetKernelArgInfo(kernel, i, CL_KERNEL_ARG_TYPE_NAME, sizeof type - 1, type, nullptr);
+        if (address == CL_KERNEL_ARG_ADDRESS_LOCAL)
+            out[i] = ArgClass::Local;
+        else if (address == CL_KERNEL_ARG_ADDRESS_GLOBAL ||
+                 address == CL_KERNEL_ARG_ADDRESS_CONSTANT)
+            out[i] = ArgClass::Pointer;
+        else if (std::string_view(type) == "sampler_t" ||
+                 std::string_view(type).find("queue_t") != std::string_view::npos)
+            out[i] = ArgClass::Handle;
+        else
+            out[i] = ArgClass::Value;
+    }
+    return out;
+}
+
+} // namespace
 
 cl_int handle_create_kernel(ExecContext& ctx, const wire::CreateKernel& req) {
     auto* program = ctx.session.objects.find<ProgramObject>(req.program());
@@ -12,7 +42,8 @@ cl_int handle_create_kernel(ExecContext& ctx, const wire::CreateKernel& req) {
     cl_int err = CL_SUCCESS;
     cl_kernel kernel = clCreateKernel(program->program.get(), req.name()->c_str(), &err);
     if (err != CL_SUCCESS) return err;
-    if (!ctx.session.objects.insert(req.id(), KernelObject{KernelRef(kernel), req.program()}))
+    if (!ctx.session.objects.insert(
+            req.id(), KernelObject{KernelRef(kernel), req.program(), classify_args(kernel)}))
         return ctx.fail("object id " + std::to_string(req.id()) + " is already in use");
     return CL_SUCCESS;
 }
@@ -21,6 +52,25 @@ cl_int handle_set_kernel_arg(ExecContext& ctx, const wire::SetKernelArg& req) {
     auto* kernel = ctx.session.objects.find<KernelObject>(req.kernel());
     if (!kernel) return ctx.fail("unknown kernel " + std::to_string(req.kernel()));
     cl_kernel k = kernel->kernel.get();
+    // Bytes where the device expects a handle would be dereferenced natively: never pass them.
+    ArgClass cls =
+        req.index() < kernel->args.size() ? kernel->args[req.index()] : ArgClass::Unknown;
+    bool mismatch = false;
+    switch (req.kind()) {
+    case wire::ArgKind::Value:
+        mismatch = cls == ArgClass::Pointer || cls == ArgClass::Handle || cls == ArgClass::Local;
+        break;
+    case wire::ArgKind::Mem:
+    case wire::ArgKind::NullMem:
+        mismatch = cls == ArgClass::Value || cls == ArgClass::Local || cls == ArgClass::Handle;
+        break;
+    case wire::ArgKind::Local:
+        mismatch = cls != ArgClass::Local && cls != ArgClass::Unknown;
+        break;
+    default:
+        break;
+    }
+    if (mismatch) return CL_INVALID_ARG_VALUE;
     switch (req.kind()) {
     case wire::ArgKind::Value:
         if (!req.value()) return CL_INVALID_ARG_VALUE;

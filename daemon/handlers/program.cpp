@@ -116,10 +116,12 @@ cl_int handle_build_program(ExecContext& ctx, const wire::BuildProgram& req) {
         if (index >= ctx.session.devices.size()) return CL_INVALID_DEVICE;
         devices.push_back(ctx.session.devices[index].device);
     }
-    const char* options = req.options() ? req.options()->c_str() : nullptr;
+    // Argument info lets both sides check kernel arguments; the client reports its own options.
+    std::string options = req.options() ? req.options()->str() : "";
+    if (options.find("-cl-kernel-arg-info") == std::string::npos) options += " -cl-kernel-arg-info";
     // Blocks this session's executor only: other clients keep running.
     cl_int status = clBuildProgram(program->program.get(), static_cast<cl_uint>(devices.size()),
-                                   devices.data(), options, nullptr, nullptr);
+                                   devices.data(), options.c_str(), nullptr, nullptr);
 
     cl_program native = program->program.get();
     ctx.reply(status, wire::ReplyBody::BuildReply, [&](flatbuffers::FlatBufferBuilder& fbb) {

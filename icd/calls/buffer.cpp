@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: Apache-2.0
+// Buffer entry points: creation, transfers (chunked so network and device copies overlap),
+// copy, fill and map/unmap (emulated with reads and writes of the mapped region).
+#include "../api.h"
+#include "../connection.h"
+#include "../enqueue.h"
+#include "../entry_points.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <unordered_set>
+
+namespace rgpu::icd {
+namespace {
+
+constexpr cl_mem_flags kAccessFlags = CL_MEM_READ_WRITE | CL_MEM_WRITE_ONLY | CL_MEM_READ_ONLY;
+constexpr cl_mem_flags kHostAccessFlags =
+    CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS;
+constexpr cl_mem_flags kKnownFlags = kAccessFlags | kHostAccessFlags | CL_MEM_USE_HOST_PTR |
+                                     CL_MEM_ALLOC_HOST_PTR | CL_MEM_COPY_HOST_PTR |
+                                     CL_MEM_KERNEL_READ_AND_WRITE;
+
+std::mutex g_live_mutex;
+std::unordered_set<const void*> g_live_mems; // guarded by g_live_mutex
+
+bool more_than_one(cl_mem_flags flags) {
+    return (flags & (flags - 1)) != 0;
+}
+
+/// A frame that sends `size` bytes of the application's memory without copying them. Only for
+/// memory the application may not touch until the command completes (OpenCL's own rule).
+zmq::message_t borrowed(const void* data, size_t size) {
+    return zmq::message_t(const_cast<void*>(data), size, nullptr, nullptr);
+}
+
+/// Bounds and flags every transfer entry point checks, in the specification's order.
+cl_int check_transfer(Queue* q, Mem* m, size_t offset, size_t size, const void* ptr) {
+    if (!q) return CL_INVALID_COMMAND_QUEUE;
+    if (!m) return CL_INVALID_MEM_OBJECT;
+    if (m->context != q->context) return CL_INVALID_CONTEXT;
+    if (!ptr || size == 0 || offset > m->size || size > m->size - offset) return CL_INVALID_VALUE;
+    return CL_SUCCESS;
+}
+
+/// How the bytes of a write travel: copied now, borrowed from the application (which may not
+/// touch them until the command completes), or borrowed from memory `owner` keeps alive.
+struct WriteSource {
+    const void* data;
+    enum class Kind { Copy, Borrow, Shared } kind;
+    std::shared_ptr<void> owner = nullptr;
+};
+
+zmq::message_t chunk_frame(const WriteSource& src, size_t at, size_t n) {
+    const auto* bytes = static_cast<const uint8_t*>(src.data) + at;
+    switch (src.kind) {
+    case WriteSource::Kind::Copy:
+        return zmq::message_t(bytes, n);
+    case WriteSource::Kind::Borrow:
+        return borrowed(bytes, n);
+    case WriteSource::Kind::Shared:
+    default: {
+        auto* keep = new std::shared_ptr<void>(src.owner);
+        return zmq::message_t(
+            const_cast<uint8_t*>(bytes), n,
+            [](void*, void* hint) { delete static_cast<std::shared_ptr<void>*>(hint); }, keep);
+    }
+    }
+}
+
+/// Sends [offset, offset + size) of the source to the buffer, one chunk per message.
+/// queue_id 0 writes through the context's internal queue (buffer initialisation).
+void send_write(Connection* conn, uint64_t queue_id, uint64_t mem_id, size_t offset, size_t size,
+                const WriteSource& src, uint64_t event_id, const std::vector<uint64_t>& wait) {
+    for (size_t done = 0; done < size;) {
+        size_t n = std::min(size - done, proto::kTransferChunkBytes);
+        bool last = done + n == size;
+        std::vector<zmq::message_t> bulk;
+        bulk.push_back(chunk_frame(src, done, n));
+        conn->post(
+            [&](flatbuffers::FlatBufferBuilder& fbb, uint32_t frame) {
+                return body(wire::CreateWriteBuffer(fbb, queue_id, mem_id, offset + done, n, frame,
+                                                    last ? event_id : 0, fbb.CreateVector(wait),
+                                                    last));
+            },
+            std::move(bulk));
+        done += n;
+    }
+}
+
+/// Queues a read of [offset, offset + size) into `ptr`; waits if `blocking`.
+cl_int do_read(Queue* q, Mem* m, bool blocking, size_t offset, size_t size, void* ptr,
+               const std::vector<uint64_t>& wait, Event* e) {
+    Connection* conn = q->context->connection;
+    auto call = conn->read(
+        [&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+            return body(wire::CreateReadBuffer(fbb, q->id, m->id, offset, size, e ? e->id : 0,
+                                               fbb.CreateVector(wait), proto::kTransferChunkBytes));
+        },
+        ptr, size, e);
+    if (!blocking) {
+        conn->flush();
+        return CL_SUCCESS;
+    }
+    return conn->wait(*call).status;
+}
+
+} // namespace
+
+bool is_live_mem(const void* handle) {
+    std::lock_guard lock(g_live_mutex);
+    return g_live_mems.count(handle) > 0;
+}
+
+cl_mem CL_API_CALL rgpu_clCreateBuffer(cl_context context, cl_mem_flags flags, size_t size,
+                                       void* host_ptr, cl_int* errcode_ret) {
+    return guard_create<cl_mem>(errcode_ret, [&](cl_int& err) -> cl_mem {
+        Context* c = checked<Context>(context);
+        if (!c) return err = CL_INVALID_CONTEXT, nullptr;
+        if (flags == 0) flags = CL_MEM_READ_WRITE;
+        if ((flags & ~kKnownFlags) || more_than_one(flags & kAccessFlags) ||
+            more_than_one(flags & kHostAccessFlags) ||
+            ((flags & CL_MEM_USE_HOST_PTR) &&
+             (flags & (CL_MEM_ALLOC_HOST_PTR | CL_MEM_COPY_HOST_PTR))))
+            return err = CL_INVALID_VALUE, nullptr;
+        if (size == 0) return err = CL_INVALID_BUFFER_SIZE, nullptr;
+        bool all_too_small = true;
+        for (Device* d : c->devices)
+            if (size <= d->max_mem_alloc) all_too_small = false;
+        if (all_too_small) return err = CL_INVALID_BUFFER_SIZE, nullptr;
+        bool wants_ptr = flags & (CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR);
+        if (wants_ptr != (host_ptr != nullptr)) return err = CL_INVALID_HOST_PTR, nullptr;
+
+        auto* m = new Mem();
+        m->context = c;
+        m->id = c->connection->new_id();
+        m->flags = flags;
+        m->size = size;
+        if (flags & CL_MEM_USE_HOST_PTR) m->host_ptr = host_ptr;
+        hold(c);
+        {
+            std::lock_guard lock(g_live_mutex);
+            g_live_mems.insert(static_cast<cl_mem>(m));
+        }
+        Connection* conn = c->connection;
+        // The initial contents are copied now: COPY_HOST_PTR lets the application reuse its
+        // memory as soon as we return.
+        bool inline_data = wants_ptr && size <= proto::kTransferChunkBytes;
+        std::vector<zmq::message_t> bulk;
+        if (inline_data) bulk.emplace_back(host_ptr, size);
+        conn->post(
+            [&](flatbuffers::FlatBufferBuilder& fbb, uint32_t frame) {
+                return body(wire::CreateCreateBuffer(fbb, m->id, c->id, flags, size, frame));
+            },
+            std::move(bulk));
+        if (wants_ptr && !inline_data)
+            send_write(conn, 0, m->id, 0, size, {host_ptr, WriteSource::Kind::Copy}, 0, {});
+        return m;
+    });
+}
+
+cl_mem CL_API_CALL rgpu_clCreateBufferWithProperties(cl_context context,
+                                                     const cl_mem_properties* properties,
+                                                     cl_mem_flags flags, size_t size,
+                                                     void* host_ptr, cl_int* errcode_ret) {
+    if (properties && properties[0] != 0) {
+        if (errcode_ret)
+            *errcode_ret = checked<Context>(context) ? CL_INVALID_PROPERTY : CL_INVALID_CONTEXT;
+        return nullptr;
+    }
+    return rgpu_clCreateBuffer(context, flags, size, host_ptr, errcode_ret);
+}
+
+cl_int CL_API_CALL rgpu_clRetainMemObject(cl_mem mem) {
+    Mem* m = checked<Mem>(mem);
+    if (!m) return CL_INVALID_MEM_OBJECT;
+    retain(m);
+    return CL_SUCCESS;
+}
+
+cl_int CL_API_CALL rgpu_clReleaseMemObject(cl_mem mem) {
+    Mem* m = checked<Mem>(mem);
+    if (!m || !release(m)) return CL_INVALID_MEM_OBJECT;
+    return CL_SUCCESS;
+}
+
+void destroy(Mem* m) {
+    {
+        std::lock_guard lock(g_live_mutex);
+        g_live_mems.erase(static_cast<cl_mem>(m));
+    }
+    std::vector<std::pair<void(CL_CALLBACK*)(cl_mem, void*), void*>> callbacks;
+    {
+        std::lock_guard lock(m->mutex);
+        callbacks.swap(m->destructor_callbacks);
+        for (auto& map : m->mappings)
+            if (map.staging) std::free(map.pointer);
+    }
+    for (auto it = callbacks.rbegin(); it != callbacks.rend(); ++it)
+        it->first(m, it->second);
+    Context* c = m->context;
+    uint64_t id = m->id;
+    c->connection->post([id](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+        return body(wire::CreateRelease(fbb, id));
+    });
+    m->magic = Magic::Dead;
+    delete m;
+    drop(c);
+}
+
+cl_int CL_API_CALL rgpu_clSetMemObjectDestructorCallback(cl_mem mem,
+                                                         void(CL_CALLBACK* pfn)(cl_mem, void*),
+                                                         void* user_data) {
+    Mem* m = checked<Mem>(mem);
+    if (!m) return CL_INVALID_MEM_OBJECT;
+    if (!pfn) return CL_INVALID_VALUE;
+    std::lock_guard lock(m->mutex);
+    m->destructor_callbacks.emplace_back(pfn, user_data);
+    return CL_SUCCESS;
+}
+
+cl_int CL_API_CALL rgpu_clGetMemObjectInfo(cl_mem mem, cl_mem_info param, size_t size, void* value,
+                                           size_t* size_ret) {
+    Mem* m = checked<Mem>(mem);
+    if (!m) return CL_INVALID_MEM_OBJECT;
+    switch (param) {
+    case CL_MEM_TYPE:
+        return info_value(cl_mem_object_type{CL_MEM_OBJECT_BUFFER}, size, value, size_ret);
+    case CL_MEM_FLAGS:
+        return info_value(m->flags, size, value, size_ret);
+    case CL_MEM_SIZE:
+        return info_value(m->size, size, value, size_ret);
+    case CL_MEM_HOST_PTR:
+        return info_value(m->host_ptr, size, value, size_ret);
+    case CL_MEM_MAP_COUNT: {
+        std::lock_guard lock(m->mutex);
+        return info_value(static_cast<cl_uint>(m->mappings.size()), size, value, size_ret);
+    }
+    case CL_MEM_REFERENCE_COUNT:
+        return info_value(m->refs.load(), size, value, size_ret);
+    case CL_MEM_CONTEXT:
+        return info_value(static_cast<cl_context>(m->context), size, value, size_ret);
+    case CL_MEM_ASSOCIATED_MEMOBJECT:
+        return info_value(cl_mem{nullptr}, size, value, size_ret);
+    case CL_MEM_OFFSET:
+        return info_value(size_t{0}, size, value, size_ret);
+    case CL_MEM_USES_SVM_POINTER:
+        return info_value(cl_bool{CL_FALSE}, size, value, size_ret);
+    case CL_MEM_PROPERTIES:
+        return copy_info(nullptr, 0, size, value, size_ret);
+    default:
+        return CL_INVALID_VALUE;
+    }
+}
+
+cl_int CL_API_CALL rgpu_clEnqueueWriteBuffer(cl_command_queue queue, cl_mem buffer,
+                                             cl_bool blocking, size_t offset, size_t size,
+                                             const void* ptr, cl_uint num_events,
+                                             const cl_event* wait_list, cl_event* event) {
+    return guard([&] {
+        Queue* q = checked<Queue>(queue);
+        Mem* m = checked<Mem>(buffer);
+        cl_int err = check_transfer(q, m, offset, size, ptr);
+        if (err != CL_SUCCESS) return err;
+        if (m->flags & (CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS)) return CL_INVALID_OPERATION;
+        std::vector<uint64_t> wait;
+        if ((err = check_wait_list(q->context, num_events, wait_list, wait)) != CL_SUCCESS)
+            return err;
+        // A blocking write must wait for completion anyway, so it needs an event of its own.
+        Event* e = (event || blocking) ? new_command_event(q, CL_COMMAND_WRITE_BUFFER) : nullptr;
+        Connection* conn = q->context->connection;
+        send_write(conn, q->id, m->id, offset, size, {ptr, WriteSource::Kind::Borrow},
+                   e ? e->id : 0, wait);
+        if (blocking) {
+            conn->wait_events({e});
+            cl_int status = e->status.load();
+            if (event)
+                *event = e;
+            else
+                release(e);
+            return status < 0 ? CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST : CL_SUCCESS;
+        }
+        conn->flush();
+        if (event) *event = e;
+        return CL_SUCCESS;
+    });
+}
+
+cl_int CL_API_CALL rgpu_clEnqueueReadBuffer(cl_command_queue queue, cl_mem buffer, cl_bool blocking,
+                                            size_t offset, size_t size, void* ptr,
+                                            cl_uint num_events, const cl_event* wait_list,
+                                            cl_event* event) {
+    return guard([&] {
+        Queue* q = checked<Queue>(queue);
+        Mem* m = checked<Mem>(buffer);
+        cl_int err = check_transfer(q, m, offset, size, ptr);
+        if (err != CL_SUCCESS) return err;
+        if (m->flags & (CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_NO_ACCESS))
+            return CL_INVALID_OPERATION;
+        std::vector<uint64_t> wait;
+        if ((err = check_wait_list(q->context, num_events, wait_list, wait)) != CL_SUCCESS)
+            return err;
+        Event* e = event ? new_command_event(q, CL_COMMAND_READ_BUFFER) : nullptr;
+        if (event) *event = e;
+        return do_read(q, m, blocking, offset, size, ptr, wait, e);
+    });
+}
+
+cl_int CL_API_CALL rgpu_clEnqueueCopyBuffer(cl_command_queue queue, cl_mem src, cl_mem dst,
+                                            size_t src_offset, size_t dst_offset, size_t size,
+                                            cl_uint num_events, const cl_event* wait_list,
+                                            cl_event* event) {
+    return guard([&] {
+        Queue* q = checked<Queue>(queue);
+        if (!q) return CL_INVALID_COMMAND_QUEUE;
+        Mem* s = checked<Mem>(src);
+        Mem* d = checked<Mem>(dst);
+        if (!s || !d) return CL_INVALID_MEM_OBJECT;
+        if (s->context != q->context || d->context != q->context) return CL_INVALID_CONTEXT;
+        if (size == 0 || src_offset > s->size || size > s->size - src_offset ||
+            dst_offset > d->size || size > d->size - dst_offset)
+            return CL_INVALID_VALUE;
+        if (s == d && src_offset < dst_offset + size && dst_offset < src_offset + size)
+            return CL_MEM_COPY_OVERLAP;
+        std::vector<uint64_t> wait;
+        cl_int err = check_wait_list(q->context, num_events, wait_list, wait);
+        if (err != CL_SUCCESS) return err;
+        Event* e = event ? new_command_event(q, CL_COMMAND_COPY_BUFFER) : nullptr;
+        q->context->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+            return body(wire::CreateCopyBuffer(fbb, q->id, s->id, d->id, src_offset, dst_offset,
+                                               size, e ? e->id : 0, fbb.CreateVector(wait)));
+        });
+        if (event) *event = e;
+        return CL_SUCCESS;
+    });
+}
+
+cl_int CL_API_CALL rgpu_clEnqueueFillBuffer(cl_command_queue queue, cl_mem buffer,
+                                            const void* pattern, size_t pattern_size, size_t offset,
+                                            size_t size, cl_uint num_events,
+                                            const cl_event* wait_list, cl_event* event) {
+    return guard([&] {
+        Queue* q = checked<Queue>(queue);
+        if (!q) return CL_INVALID_COMMAND_QUEUE;
+        Mem* m = checked<Mem>(buffer);
+        if (!m) return CL_INVALID_MEM_OBJECT;
+        if (m->context != q->context) return CL_INVALID_CONTEXT;
+        bool power_of_two = pattern_size && (pattern_size & (pattern_size - 1)) == 0;
+        if (!pattern || !power_of_two || pattern_size > 128 || offset % pattern_size ||
+            size % pattern_size || offset > m->size || size > m->size - offset)
+            return CL_INVALID_VALUE;
+        std::vector<uint64_t> wait;
+        cl_int err = check_wait_list(q->context, num_events, wait_list, wait);
+        if (err != CL_SUCCESS) return err;
+        Event* e = event ? new_command_event(q, CL_COMMAND_FILL_BUFFER) : nullptr;
+        q->context->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+            auto bytes = fbb.CreateVector(static_cast<const uint8_t*>(pattern), pattern_size);
+            return body(wire::CreateFillBuffer(fbb, q->id, m->id, bytes, offset, size,
+                                               e ? e->id : 0, fbb.CreateVector(wait)));
+        });
+        if (event) *event = e;
+        return CL_SUCCESS;
+    });
+}
+
+void* CL_API_CALL rgpu_clEnqueueMapBuffer(cl_command_queue queue, cl_mem buffer, cl_bool blocking,
+                                          cl_map_flags flags, size_t offset, size_t size,
+                                          cl_uint num_events, const cl_event* wait_list,
+                                          cl_event* event, cl_int* errcode_ret) {
+    return guard_create<void*>(errcode_ret, [&](cl_int& err) -> void* {
+        Queue* q = checked<Queue>(queue);
+        Mem* m = checked<Mem>(buffer);
+        if (!q) return err = CL_INVALID_COMMAND_QUEUE, nullptr;
+        if (!m) return err = CL_INVALID_MEM_OBJECT, nullptr;
+        if (m->context != q->context) return err = CL_INVALID_CONTEXT, nullptr;
+        constexpr cl_map_flags kKnown = CL_MAP_READ | CL_MAP_WRITE | CL_MAP_WRITE_INVALIDATE_REGION;
+        if (size == 0 || offset > m->size || size > m->size - offset || (flags & ~kKnown) ||
+            ((flags & CL_MAP_WRITE_INVALIDATE_REGION) && (flags & (CL_MAP_READ | CL_MAP_WRITE))))
+            return err = CL_INVALID_VALUE, nullptr;
+        std::vector<uint64_t> wait;
+        if ((err = check_wait_list(q->context, num_events, wait_list, wait)) != CL_SUCCESS)
+            return nullptr;
+        Mapping map;
+        map.offset = offset;
+        map.size = size;
+        map.flags = flags;
+        if (m->host_ptr) {
+            map.pointer = static_cast<uint8_t*>(m->host_ptr) + offset;
+        } else {
+            map.pointer = std::aligned_alloc(128, (size + 127) / 128 * 128);
+            if (!map.pointer) return err = CL_OUT_OF_HOST_MEMORY, nullptr;
+            map.staging = true;
+        }
+        Event* e = event ? new_command_event(q, CL_COMMAND_MAP_BUFFER) : nullptr;
+        if (flags & CL_MAP_WRITE_INVALIDATE_REGION) {
+            // Nothing to fetch; a marker keeps the event and wait-list semantics.
+            q->context->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+                return body(wire::CreateMarker(fbb, q->id, e ? e->id : 0, fbb.CreateVector(wait)));
+            });
+            if (blocking && e) q->context->connection->wait_events({e});
+        } else {
+            err = do_read(q, m, blocking, offset, size, map.pointer, wait, e);
+        }
+        if (err != CL_SUCCESS) {
+            if (map.staging) std::free(map.pointer);
+            return nullptr;
+        }
+        {
+            std::lock_guard lock(m->mutex);
+            m->mappings.push_back(map);
+        }
+        if (event) *event = e;
+        return map.pointer;
+    });
+}
+
+cl_int CL_API_CALL rgpu_clEnqueueUnmapMemObject(cl_command_queue queue, cl_mem memobj,
+                                                void* mapped_ptr, cl_uint num_events,
+                                                const cl_event* wait_list, cl_event* event) {
+    return guard([&] {
+        Queue* q = checked<Queue>(queue);
+        Mem* m = checked<Mem>(memobj);
+        if (!q) return CL_INVALID_COMMAND_QUEUE;
+        if (!m) return CL_INVALID_MEM_OBJECT;
+        if (m->context != q->context) return CL_INVALID_CONTEXT;
+        std::vector<uint64_t> wait;
+        cl_int err = check_wait_list(q->context, num_events, wait_list, wait);
+        if (err != CL_SUCCESS) return err;
+        Mapping map;
+        {
+            std::lock_guard lock(m->mutex);
+            auto it = std::find_if(m->mappings.begin(), m->mappings.end(),
+                                   [&](const Mapping& x) { return x.pointer == mapped_ptr; });
+            if (it == m->mappings.end()) return CL_INVALID_VALUE;
+            map = *it;
+            m->mappings.erase(it);
+        }
+        Event* e = event ? new_command_event(q, CL_COMMAND_UNMAP_MEM_OBJECT) : nullptr;
+        Connection* conn = q->context->connection;
+        if (map.flags & (CL_MAP_WRITE | CL_MAP_WRITE_INVALIDATE_REGION)) {
+            // Staging memory is handed to the transport, which frees it once the last chunk is
+            // sent.
+            WriteSource src{map.pointer, WriteSource::Kind::Borrow};
+            if (map.staging)
+                src = {map.pointer, WriteSource::Kind::Shared,
+                       std::shared_ptr<void>(map.pointer, [](void* p) { std::free(p); })};
+            send_write(conn, q->id, m->id, map.offset, map.size, src, e ? e->id : 0, wait);
+        } else {
+            if (map.staging) std::free(map.pointer);
+            conn->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+                return body(wire::CreateMarker(fbb, q->id, e ? e->id : 0, fbb.CreateVector(wait)));
+            });
+        }
+        conn->flush();
+        if (event) *event = e;
+        return CL_SUCCESS;
+    });
+}
+
+} // namespace rgpu::icd

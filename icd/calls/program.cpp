@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: Apache-2.0
+// Program entry points. Builds wait for the daemon; the reply carries build status, logs and
+// kernel signatures, so later build-info queries and kernel checks are answered locally.
+#include "../api.h"
+#include "../connection.h"
+#include "../entry_points.h"
+
+namespace rgpu::icd {
+namespace {
+
+Program* new_program(Context* c) {
+    auto* p = new Program();
+    p->context = c;
+    p->id = c->connection->new_id();
+    hold(c);
+    return p;
+}
+
+Device* device_by_index(Context* c, uint32_t index) {
+    for (Device* d : c->devices)
+        if (d->index == index) return d;
+    return nullptr;
+}
+
+/// Round trip for the info the client does not keep.
+cl_int remote_info(Connection* conn, wire::InfoKind kind, uint64_t id, cl_uint param,
+                   uint32_t extra, std::vector<uint8_t>& out) {
+    Answer a = conn->call([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+        return body(wire::CreateGetInfo(fbb, kind, id, param, extra));
+    });
+    if (a.status != CL_SUCCESS) return a.status;
+    const wire::InfoReply* info = a.reply ? a.reply->body_as_InfoReply() : nullptr;
+    if (!info) return CL_OUT_OF_RESOURCES;
+    out.clear();
+    if (info->value()) out.assign(info->value()->begin(), info->value()->end());
+    return CL_SUCCESS;
+}
+
+} // namespace
+
+cl_int remote_info_value(Connection* conn, wire::InfoKind kind, uint64_t id, cl_uint param,
+                         uint32_t extra, size_t size, void* value, size_t* size_ret) {
+    std::vector<uint8_t> bytes;
+    cl_int err = remote_info(conn, kind, id, param, extra, bytes);
+    if (err != CL_SUCCESS) return err;
+    return info_vector(bytes, size, value, size_ret);
+}
+
+cl_program CL_API_CALL rgpu_clCreateProgramWithSource(cl_context context, cl_uint count,
+                                                      const char** strings, const size_t* lengths,
+                                                      cl_int* errcode_ret) {
+    return guard_create<cl_program>(errcode_ret, [&](cl_int& err) -> cl_program {
+        Context* c = checked<Context>(context);
+        if (!c) return err = CL_INVALID_CONTEXT, nullptr;
+        if (count == 0 || !strings) return err = CL_INVALID_VALUE, nullptr;
+        std::string source;
+        for (cl_uint i = 0; i < count; ++i) {
+            if (!strings[i]) return err = CL_INVALID_VALUE, nullptr;
+            if (lengths && lengths[i])
+                source.append(strings[i], lengths[i]);
+            else
+                source.append(strings[i]);
+        }
+        Program* p = new_program(c);
+        p->source = std::move(source);
+        c->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+            return body(wire::CreateCreateProgramWithSource(fbb, p->id, c->id,
+                                                            fbb.CreateString(p->source)));
+        });
+        return p;
+    });
+}
+
+cl_program CL_API_CALL rgpu_clCreateProgramWithBinary(cl_context context, cl_uint num_devices,
+                                                      const cl_device_id* devices,
+                                                      const size_t* lengths,
+                                                      const unsigned char** binaries,
+                                                      cl_int* binary_status, cl_int* errcode_ret) {
+    return guard_create<cl_program>(errcode_ret, [&](cl_int& err) -> cl_program {
+        Context* c = checked<Context>(context);
+        if (!c) return err = CL_INVALID_CONTEXT, nullptr;
+        if (num_devices == 0 || !devices || !lengths || !binaries)
+            return err = CL_INVALID_VALUE, nullptr;
+        std::vector<uint32_t> indices;
+        for (cl_uint i = 0; i < num_devices; ++i) {
+            Device* d = checked<Device>(devices[i]);
+            if (!d || !c->has(d)) return err = CL_INVALID_DEVICE, nullptr;
+            if (!binaries[i] || lengths[i] == 0) {
+                if (binary_status) binary_status[i] = CL_INVALID_VALUE;
+                return err = CL_INVALID_VALUE, nullptr;
+            }
+            indices.push_back(d->index);
+        }
+        Program* p = new_program(c);
+        p->from_binary = true;
+        Answer a = c->connection->call([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+            std::vector<flatbuffers::Offset<wire::Blob>> blobs;
+            for (cl_uint i = 0; i < num_devices; ++i)
+                blobs.push_back(wire::CreateBlob(fbb, fbb.CreateVector(binaries[i], lengths[i])));
+            return body(wire::CreateCreateProgramWithBinary(
+                fbb, p->id, c->id, fbb.CreateVector(indices), fbb.CreateVector(blobs)));
+        });
+        if (binary_status)
+            for (cl_uint i = 0; i < num_devices; ++i)
+                binary_status[i] = a.status == CL_SUCCESS ? CL_SUCCESS : CL_INVALID_BINARY;
+        if (a.status != CL_SUCCESS) {
+            p->refs = 0;
+            p->id = 0; // never created on the daemon: nothing to release there
+            drop(p);
+            err = a.status;
+            return nullptr;
+        }
+        return p;
+    });
+}
+
+cl_int CL_API_CALL rgpu_clRetainProgram(cl_program program) {
+    Program* p = checked<Program>(program);
+    if (!p) return CL_INVALID_PROGRAM;
+    retain(p);
+    return CL_SUCCESS;
+}
+
+cl_int CL_API_CALL rgpu_clReleaseProgram(cl_program program) {
+    Program* p = checked<Program>(program);
+    if (!p || !release(p)) return CL_INVALID_PROGRAM;
+    return CL_SUCCESS;
+}
+
+void destroy(Program* p) {
+    Context* c = p->context;
+    uint64_t id = p->id;
+    if (id != 0)
+        c->connection->post([id](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+            return body(wire::CreateRelease(fbb, id));
+        });
+    p->magic = Magic::Dead;
+    delete p;
+    drop(c);
+}
+
+cl_int CL_API_CALL rgpu_clBuildProgram(cl_program program, cl_uint num_devices,
+                                       const cl_device_id* device_list, const char* options,
+                                       void(CL_CALLBACK* pfn_notify)(cl_program, void*),
+                                       void* user_data) {
+    return guard([&] {
+        Program* p = checked<Program>(program);
+        if (!p) return CL_INVALID_PROGRAM;
+        if ((num_devices == 0) != (device_list == nullptr) || (!pfn_notify && user_data))
+            return CL_INVALID_VALUE;
+        std::vector<uint32_t> indices;
+        for (cl_uint i = 0; i < num_devices; ++i) {
+            Device* d = checked<Device>(device_list[i]);
+            if (!d || !p->context->has(d)) return CL_INVALID_DEVICE;
+            indices.push_back(d->index);
+        }
+        if (p->live_kernels.load() > 0) return CL_INVALID_OPERATION;
+        Connection* conn = p->context->connection;
+        Answer a = conn->call([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+            return body(wire::CreateBuildProgram(fbb, p->id, fbb.CreateVector(indices),
+                                                 fbb.CreateString(options ? options : "")));
+        });
+        const wire::BuildReply* reply = a.reply ? a.reply->body_as_BuildReply() : nullptr;
+        if (reply) {
+            std::lock_guard lock(p->mutex);
+            if (reply->builds())
+                for (const auto* b : *reply->builds()) {
+                    Device* d = device_by_index(p->context, b->device());
+                    if (!d) continue;
+                    DeviceBuild& build = p->builds[d];
+                    build.status = b->status();
+                    build.log = b->log() ? b->log()->str() : "";
+                    build.options = options ? options : "";
+                    build.binary_type = b->binary_type();
+                }
+            p->kernels.clear();
+            if (reply->kernels())
+                for (const auto* k : *reply->kernels()) {
+                    KernelDesc desc;
+                    desc.name = k->name() ? k->name()->str() : "";
+                    desc.attributes = k->attributes() ? k->attributes()->str() : "";
+                    if (k->args())
+                        for (const auto* arg : *k->args())
+                            desc.args.push_back({arg->address_qualifier(), arg->access_qualifier(),
+                                                 arg->type_qualifier(),
+                                                 arg->type_name() ? arg->type_name()->str() : "",
+                                                 arg->name() ? arg->name()->str() : ""});
+                    p->kernels.push_back(std::move(desc));
+                }
+            p->built = a.status == CL_SUCCESS;
+        }
+        if (pfn_notify) pfn_notify(p, user_data);
+        return a.status;
+    });
+}
+
+cl_int CL_API_CALL rgpu_clGetProgramInfo(cl_program program, cl_program_info param, size_t size,
+                                         void* value, size_t* size_ret) {
+    return guard([&] {
+        Program* p = checked<Program>(program);
+        if (!p) return CL_INVALID_PROGRAM;
+        Context* c = p->context;
+        switch (param) {
+        case CL_PROGRAM_REFERENCE_COUNT:
+            return info_value(p->refs.load(), size, value, size_ret);
+        case CL_PROGRAM_CONTEXT:
+            return info_value(static_cast<cl_context>(c), size, value, size_ret);
+        case CL_PROGRAM_NUM_DEVICES:
+            return info_value(static_cast<cl_uint>(c->devices.size()), size, value, size_ret);
+        case CL_PROGRAM_DEVICES: {
+            std::vector<cl_device_id> ids(c->devices.begin(), c->devices.end());
+            return info_vector(ids, size, value, size_ret);
+        }
+        case CL_PROGRAM_SOURCE:
+            if (p->from_binary) return copy_info("", 1, size, value, size_ret);
+            return info_string(p->source, size, value, size_ret);
+        case CL_PROGRAM_IL:
+            return copy_info(nullptr, 0, size, value, size_ret);
+        case CL_PROGRAM_NUM_KERNELS:
+        case CL_PROGRAM_KERNEL_NAMES: {
+            std::lock_guard lock(p->mutex);
+            if (!p->built) return CL_INVALID_PROGRAM_EXECUTABLE;
+            if (param == CL_PROGRAM_NUM_KERNELS)
+                return info_value(p->kernels.size(), size, value, size_ret);
+            std::string names;
+            for (auto& k : p->kernels)
+                names += (names.empty() ? "" : ";") + k.name;
+            return info_string(names, size, value, size_ret);
+        }
+        case CL_PROGRAM_BINARIES: {
+            // The value is an array of pointers to the application's buffers, one per device.
+            std::vector<uint8_t> sizes_raw, all;
+            cl_int err = remote_info(c->connection, wire::InfoKind::Program, p->id,
+                                     CL_PROGRAM_BINARY_SIZES, 0, sizes_raw);
+            if (err != CL_SUCCESS) return err;
+            size_t count = sizes_raw.size() / sizeof(size_t);
+            if (size_ret) *size_ret = count * sizeof(unsigned char*);
+            if (!value) return CL_SUCCESS;
+            if (size < count * sizeof(unsigned char*)) return CL_INVALID_VALUE;
+            err = remote_info(c->connection, wire::InfoKind::Program, p->id, CL_PROGRAM_BINARIES, 0,
+                              all);
+            if (err != CL_SUCCESS) return err;
+            auto** out = static_cast<unsigned char**>(value);
+            size_t at = 0;
+            for (size_t i = 0; i < count; ++i) {
+                size_t n;
+                std::memcpy(&n, sizes_raw.data() + i * sizeof(size_t), sizeof n);
+                if (at + n > all.size()) return CL_OUT_OF_RESOURCES;
+                if (out[i]) std::memcpy(out[i], all.data() + at, n);
+                at += n;
+            }
+            return CL_SUCCESS;
+        }
+        default:
+            return remote_info_value(c->connection, wire::InfoKind::Program, p->id, param, 0, size,
+                                     value, size_ret);
+        }
+    });
+}
+
+cl_int CL_API_CALL rgpu_clGetProgramBuildInfo(cl_program program, cl_device_id device,
+                                              cl_program_build_info param, size_t size, void* value,
+                                              size_t* size_ret) {
+    return guard([&] {
+        Program* p = checked<Program>(program);
+        if (!p) return CL_INVALID_PROGRAM;
+        Device* d = checked<Device>(device);
+        if (!d || !p->context->has(d)) return CL_INVALID_DEVICE;
+        DeviceBuild build;
+        {
+            std::lock_guard lock(p->mutex);
+            if (auto it = p->builds.find(d); it != p->builds.end()) build = it->second;
+        }
+        switch (param) {
+        case CL_PROGRAM_BUILD_STATUS:
+            return info_value(build.status, size, value, size_ret);
+        case CL_PROGRAM_BUILD_OPTIONS:
+            return info_string(build.options, size, value, size_ret);
+        case CL_PROGRAM_BUILD_LOG:
+            return info_string(build.log, size, value, size_ret);
+        case CL_PROGRAM_BINARY_TYPE:
+            return info_value(build.binary_type, size, value, size_ret);
+        default:
+            return remote_info_value(p->context->connection, wire::InfoKind::ProgramBuild, p->id,
+                                     param, d->index, size, value, size_ret);
+        }
+    });
+}
+
+} // namespace rgpu::icd

@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: Apache-2.0
+// Connection: handshake, the I/O thread, and matching of replies and notices.
+#include "connection.h"
+
+#include "lifetime.h"
+#include "log.h"
+
+#include <decode.h>
+
+#include <cstring>
+#include <unistd.h>
+
+namespace rgpu::icd {
+
+using clock = std::chrono::steady_clock;
+
+namespace {
+
+/// Unacknowledged bytes above which the I/O thread stops sending until acks arrive.
+constexpr size_t kMaxUnackedBytes = size_t(1) << 30;
+
+std::chrono::milliseconds peer_timeout() {
+    if (const char* v = std::getenv("RGPU_PEER_TIMEOUT_MS")) {
+        long ms = std::atol(v);
+        if (ms > 0) return std::chrono::milliseconds(ms);
+    }
+    return std::chrono::milliseconds(5 * proto::kHeartbeatMs);
+}
+
+void free_detached(void*, void* hint) {
+    delete static_cast<flatbuffers::DetachedBuffer*>(hint);
+}
+
+bool recv_message(zmq::socket_t& socket, std::vector<zmq::message_t>& frames) {
+    zmq::message_t frame;
+    if (!socket.recv(frame, zmq::recv_flags::dontwait)) return false;
+    for (;;) {
+        bool more = frame.more();
+        if (frames.size() <= proto::kMaxFrames) frames.push_back(std::move(frame));
+        if (!more) return true;
+        (void)socket.recv(frame);
+    }
+}
+
+void poll_items(zmq::pollitem_t* items, size_t count, std::chrono::milliseconds timeout) {
+    try {
+        zmq::poll(items, count, timeout);
+    } catch (const zmq::error_t& e) {
+        if (e.num() != EINTR) throw;
+    }
+}
+
+} // namespace
+
+Connection::Connection(std::string endpoint)
+    : endpoint_(std::move(endpoint)), context_(1), socket_(context_, zmq::socket_type::dealer) {
+    socket_.set(zmq::sockopt::linger, 200);
+    socket_.set(zmq::sockopt::sndhwm, 0);
+    socket_.set(zmq::sockopt::rcvhwm, 0);
+    socket_.set(zmq::sockopt::immediate, 1); // no queuing onto a connection that is not up
+    socket_.set(zmq::sockopt::reconnect_ivl, 100);
+}
+
+Connection::~Connection() {
+    if (io_.joinable()) {
+        stop_.store(true);
+        notifier_.signal();
+        io_.join();
+    }
+}
+
+bool Connection::open(std::chrono::milliseconds timeout) {
+    try {
+        socket_.connect(endpoint_);
+        flatbuffers::FlatBufferBuilder fbb;
+        char name[256] = "rgpu-client";
+        if (readlink("/proc/self/exe", name, sizeof name - 1) < 0) std::strcpy(name, "rgpu-client");
+        auto hello =
+            wire::CreateHello(fbb, fbb.CreateString(name), static_cast<uint64_t>(getpid()));
+        std::vector<flatbuffers::Offset<wire::Command>> commands{
+            wire::CreateCommand(fbb, wire::Request::Hello, hello.Union(), true)};
+        auto msg = wire::CreateClientMessage(fbb, proto::kProtocolVersion, 0, 0,
+                                             fbb.CreateVector(commands));
+        fbb.Finish(msg, proto::kFileIdentifier);
+
+        auto deadline = clock::now() + timeout;
+        zmq::pollitem_t out_item{socket_.handle(), 0, ZMQ_POLLOUT, 0};
+        // With ZMQ_IMMEDIATE the socket is writable only once the TCP connection is up.
+        while (clock::now() < deadline) {
+            auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+            poll_items(&out_item, 1, std::max(left, std::chrono::milliseconds(1)));
+            if (out_item.revents & ZMQ_POLLOUT) break;
+        }
+        if (!(out_item.revents & ZMQ_POLLOUT)) {
+            log()->info("no daemon answered at {}", endpoint_);
+            return false;
+        }
+        socket_.send(zmq::buffer(fbb.GetBufferPointer(), fbb.GetSize()), zmq::send_flags::none);
+        zmq::pollitem_t in_item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+        while (clock::now() < deadline) {
+            auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+            poll_items(&in_item, 1, std::max(left, std::chrono::milliseconds(1)));
+            if (!(in_item.revents & ZMQ_POLLIN)) continue;
+            std::vector<zmq::message_t> frames;
+            if (!recv_message(socket_, frames)) continue;
+            auto decoded = proto::decode_daemon_message(frames[0].data(), frames[0].size());
+            if (!decoded || !decoded.message->replies() ||
+                decoded.message->replies()->size() != 1) {
+                log()->error("daemon at {} sent an invalid handshake reply: {}", endpoint_,
+                             decoded.error);
+                return false;
+            }
+            const wire::Reply* reply = decoded.message->replies()->Get(0);
+            const wire::Welcome* welcome = reply->body_as_Welcome();
+            if (reply->status() != CL_SUCCESS || !welcome) {
+                log()->error("daemon at {} refused the session: {}", endpoint_,
+                             reply->message() ? reply->message()->str() : "no reason given");
+                return false;
+            }
+            session_ = welcome->session();
+            if (welcome->devices()) {
+                for (const auto* d : *welcome->devices()) {
+                    RemoteDevice device;
+                    device.index = d->index();
+                    if (d->info())
+                        for (const auto* v : *d->info())
+                            device.info[v->param()] =
+                                v->value()
+                                    ? std::vector<uint8_t>(v->value()->begin(), v->value()->end())
+                                    : std::vector<uint8_t>{};
+                    devices_.push_back(std::move(device));
+                }
+            }
+            last_sent_ = last_heard_ = clock::now();
+            io_ = std::thread([this] { run(); });
+            log()->debug("session {:016x} open on {} with {} device(s)", session_, endpoint_,
+                         devices_.size());
+            return true;
+        }
+        log()->info("daemon at {} did not answer the handshake in time", endpoint_);
+    } catch (const zmq::error_t& e) {
+        log()->warn("cannot connect to {}: {}", endpoint_, e.what());
+    }
+    return false;
+}
+
+void Connection::seal_locked() {
+    if (commands_.empty()) return;
+    auto commands = fbb_.CreateVector(commands_);
+    auto msg =
+        wire::CreateClientMessage(fbb_, proto::kProtocolVersion, session_, first_seq_, commands);
+    fbb_.Finish(msg, proto::kFileIdentifier);
+    auto* detached = new flatbuffers::DetachedBuffer(fbb_.Release());
+    Outgoing out;
+    out.frames.reserve(1 + bulk_.size());
+    out.frames.emplace_back(detached->data(), detached->size(), free_detached, detached);
+    for (auto& m : bulk_)
+        out.frames.push_back(std::move(m));
+    out.last_seq = first_seq_ + commands_.size() - 1;
+    ready_.push_back(std::move(out));
+    commands_.clear();
+    bulk_.clear();
+    batch_bulk_ = 0;
+}
+
+Answer Connection::wait(Call& call) {
+    notifier_.signal(); // a blocking call flushes the batch at once
+    std::unique_lock lock(call.mutex);
+    call.cv.wait(lock, [&] { return call.done; });
+    return Answer{call.status, call.message, call.reply};
+}
+
+void Connection::track_event(Event* event) {
+    std::lock_guard lock(pending_mutex_);
+    if (broken_.load()) {
+        event->status.store(CL_OUT_OF_RESOURCES); // no notice will ever come
+        return;
+    }
+    hold(event);
+    events_.emplace(event->id, event);
+}
+
+void Connection::wait_events(const std::vector<Event*>& events) {
+    notifier_.signal();
+    std::unique_lock lock(pending_mutex_);
+    events_cv_.wait(lock, [&] {
+        for (Event* e : events)
+            if (!e->complete()) return false;
+        return true;
+    });
+}
+
+void Connection::notify_event_waiters() {
+    std::lock_guard lock(pending_mutex_);
+    events_cv_.notify_all();
+}
+
+void Connection::run() {
+    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
+                               {nullptr, notifier_.fd(), ZMQ_POLLIN, 0}};
+    const auto heartbeat = std::chrono::milliseconds(proto::kHeartbeatMs);
+    const auto dead_after = peer_timeout();
+    while (!stop_.load()) {
+        poll_items(items, 2, heartbeat);
+        notifier_.clear();
+        receive_all();
+        send_ready();
+        auto now = clock::now();
+        if (!broken_.load() && now - last_sent_ >= heartbeat) {
+            // An empty batch: the daemon answers it from its I/O thread.
+            flatbuffers::FlatBufferBuilder fbb(128);
+            fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, session_, 0),
+                       proto::kFileIdentifier);
+            socket_.send(zmq::buffer(fbb.GetBufferPointer(), fbb.GetSize()),
+                         zmq::send_flags::dontwait);
+            last_sent_ = now;
+        }
+        if (!broken_.load() && now - last_heard_ > dead_after) {
+            log()->error("daemon at {} silent for {} ms: failing outstanding work", endpoint_,
+                         dead_after.count());
+            fail_everything(CL_OUT_OF_RESOURCES);
+        }
+    }
+    // Goodbye lets the daemon free the session now instead of after its timeout.
+    if (!broken_.load()) {
+        {
+            std::lock_guard lock(send_mutex_);
+            uint64_t seq = next_seq_++;
+            if (commands_.empty()) first_seq_ = seq;
+            commands_.push_back(wire::CreateCommand(fbb_, wire::Request::Goodbye,
+                                                    wire::CreateGoodbye(fbb_).Union(), false));
+        }
+        send_ready();
+    }
+}
+
+void Connection::send_ready() {
+    if (broken_.load()) return;
+    if (unacked_bytes_ > kMaxUnackedBytes) return; // wait for acks before sending more
+    std::deque<Outgoing> batch;
+    {
+        std::lock_guard lock(send_mutex_);
+        seal_locked();
+        batch.swap(ready_);
+    }
+    for (auto& out : batch) {
+        Outgoing kept;
+        kept.last_seq = out.last_seq;
+        for (size_t i = 0; i < out.frames.size(); ++i) {
+            zmq::message_t copy;
+            copy.copy(out.frames[i]); // large frames share their buffer: no byte is copied
+            unacked_bytes_ += copy.size();
+            kept.frames.push_back(std::move(copy));
+            socket_.send(out.frames[i], i + 1 < out.frames.size() ? zmq::send_flags::sndmore
+                                                                  : zmq::send_flags::none);
+        }
+        unacked_.push_back(std::move(kept));
+        last_sent_ = clock::now();
+    }
+}
+
+void Connection::receive_all() {
+    for (int n = 0; n < 1024; ++n) {
+        std::vector<zmq::message_t> frames;
+        if (!recv_message(socket_, frames)) return;
+        handle(frames);
+    }
+}
+
+void Connection::handle(std::vector<zmq::message_t>& frames) {
+    auto decoded = proto::decode_daemon_message(frames[0].data(), frames[0].size());
+    if (!decoded) {
+        log()->error("daemon at {} sent an invalid message: {}", endpoint_, decoded.error);
+        return;
+    }
+    last_heard_ = clock::now();
+    const wire::DaemonMessage& msg = *decoded.message;
+    if (msg.acked_seq() > acked_seq_) {
+        acked_seq_ = msg.acked_seq();
+        while (!unacked_.empty() && unacked_.front().last_seq <= acked_seq_) {
+            for (auto& f : unacked_.front().frames)
+                unacked_bytes_ -= f.size();
+            unacked_.pop_front();
+        }
+    }
+    auto message = std::make_shared<std::vector<zmq::message_t>>(std::move(frames));
+    // Notices first: a Finish reply in the same message must find its queue's events complete.
+    if (msg.events())
+        for (const auto* notice : *msg.events())
+            apply_notice(*notice);
+    if (msg.replies())
+        for (const auto* reply : *msg.replies())
+            apply_reply(*reply, message);
+    if (msg.events() && msg.events()->size()) notify_event_waiters();
+}
+
+void Connection::apply_notice(const wire::EventNotice& notice) {
+    Event* event = nullptr;
+    {
+        std::lock_guard lock(pending_mutex_);
+        auto it = events_.find(notice.event());
+        if (it == events_.end()) return;
+        event = it->second;
+        events_.erase(it);
+    }
+    cl_ulong times[4] = {notice.queued(), notice.submit(), notice.start(), notice.end()};
+    if (event->pending_transfers > 0) {
+        // A read's event completes only once its data has landed in the application's memory.
+        event->notice_deferred = true;
+        event->deferred_status = notice.status();
+        std::memcpy(event->times, times, sizeof times);
+        return;
+    }
+    complete_event(event, notice.status(), times);
+}
+
+void Connection::complete_event(Event* event, cl_int status, const cl_ulong* times) {
+    if (times) std::memcpy(event->times, times, sizeof event->times);
+    std::vector<std::pair<void(CL_CALLBACK*)(cl_event, cl_int, void*), void*>> callbacks;
+    {
+        std::lock_guard lock(event->mutex);
+        event->status.store(status > CL_COMPLETE ? CL_COMPLETE : status);
+        callbacks.swap(event->callbacks);
+    }
+    for (auto& [fn, data] : callbacks)
+        fn(event, event->status.load(), data);
+    notify_event_waiters();
+    drop(event); // the hold taken by track_event
+}
+
+void Connection::finish_call(const std::shared_ptr<Call>& call, cl_int status) {
+    if (call->kind == Call::Kind::Read && call->event) {
+        Event* event = call->event;
+        if (--event->pending_transfers == 0 && event->notice_deferred)
+            complete_event(event, status != CL_SUCCESS ? status : event->deferred_status, nullptr);
+        else if (status != CL_SUCCESS && !event->notice_deferred) {
+            // The read failed before any notice: the notice may still come; record the error.
+            event->deferred_status = status;
+        }
+        drop(event);
+        call->event = nullptr;
+    }
+    {
+        std::lock_guard lock(call->mutex);
+        call->status = status;
+        call->done = true;
+    }
+    call->cv.notify_one();
+}
+
+void Connection::apply_reply(const wire::Reply& reply, const Received& message) {
+    std::shared_ptr<Call> call;
+    {
+        std::lock_guard lock(pending_mutex_);
+        auto it = calls_.find(reply.seq());
+        if (it != calls_.end()) call = it->second;
+    }
+    if (!call) {
+        if (reply.status() != CL_SUCCESS) {
+            log()->warn("command {} failed on the daemon with {}{}{}", reply.seq(), reply.status(),
+                        reply.message() ? ": " : "", reply.message() ? reply.message()->str() : "");
+            async_error_.store(reply.status());
+        }
+        return;
+    }
+    auto erase = [&] {
+        std::lock_guard lock(pending_mutex_);
+        calls_.erase(reply.seq());
+    };
+    if (call->kind == Call::Kind::Reply) {
+        erase();
+        call->message = message;
+        call->reply = &reply;
+        finish_call(call, reply.status());
+        return;
+    }
+    // A read chunk (or the read's failure).
+    const wire::ReadData* data = reply.body_as_ReadData();
+    if (reply.status() != CL_SUCCESS || !data) {
+        erase();
+        finish_call(call, reply.status() != CL_SUCCESS ? reply.status() : CL_OUT_OF_RESOURCES);
+        return;
+    }
+    uint32_t index = reply.data_frame();
+    if (index == 0 || index >= message->size() || (*message)[index].size() != data->size() ||
+        data->offset() > call->size || data->size() > call->size - data->offset() ||
+        data->size() > call->remaining) {
+        log()->error("daemon sent a malformed read chunk for command {}", reply.seq());
+        erase();
+        finish_call(call, CL_OUT_OF_RESOURCES);
+        return;
+    }
+    std::memcpy(call->destination + data->offset(), (*message)[index].data(), data->size());
+    call->remaining -= data->size();
+    if (call->remaining == 0) {
+        erase();
+        finish_call(call, CL_SUCCESS);
+    }
+}
+
+void Connection::fail_everything(cl_int status) {
+    std::vector<std::shared_ptr<Call>> calls;
+    std::vector<Event*> events;
+    {
+        std::lock_guard lock(pending_mutex_);
+        broken_.store(true); // under the lock: append() registers no call after this
+        for (auto& [seq, c] : calls_)
+            calls.push_back(c);
+        for (auto& [id, e] : events_)
+            events.push_back(e);
+        calls_.clear();
+        events_.clear();
+    }
+    for (auto& c : calls)
+        finish_call(c, status);
+    for (Event* e : events)
+        complete_event(e, status, nullptr);
+}
+
+} // namespace rgpu::icd

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: Apache-2.0
+// One daemon connection: the session, the batched command stream, replies and pushed completions.
+//
+// Threads: application threads encode commands into the current batch (under send_mutex_) and
+// wake the I/O thread through an eventfd; only the I/O thread touches the DEALER socket after
+// the handshake. Replies are matched by sequence number and wake exactly the waiting thread.
+#pragma once
+
+#include "lifetime.h"
+#include "objects.h"
+
+#include <notifier.h>
+#include <protocol.h>
+#include <rgpu/wire/messages_generated.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+#include <zmq.hpp>
+
+namespace rgpu::icd {
+
+/// A request body ready to be wrapped in a Command.
+using Body = std::pair<wire::Request, flatbuffers::Offset<void>>;
+template <class T> Body body(flatbuffers::Offset<T> offset) {
+    return {wire::RequestTraits<T>::enum_value, offset.Union()};
+}
+
+/// Frames a received message arrived in; replies point into frame 0.
+using Received = std::shared_ptr<std::vector<zmq::message_t>>;
+
+/// A command whose answer someone waits for (a blocking call) or whose data must land
+/// somewhere (a read, blocking or not).
+struct Call {
+    enum class Kind { Reply, Read };
+    Kind kind = Kind::Reply;
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool done = false; // guarded by mutex
+    cl_int status = 0; // valid once done
+    Received message;  // Reply: keeps `reply` valid
+    const wire::Reply* reply = nullptr;
+    // Read (touched by the I/O thread only until done):
+    uint8_t* destination = nullptr;
+    uint64_t size = 0;
+    uint64_t remaining = 0;
+    Event* event = nullptr; ///< Held by this call until the data has landed.
+};
+
+/// What a blocking call returns: the status and, on success, the reply (valid while `message`).
+struct Answer {
+    cl_int status = CL_SUCCESS;
+    Received message;
+    const wire::Reply* reply = nullptr;
+};
+
+struct RemoteDevice {
+    uint32_t index = 0;
+    std::map<cl_uint, std::vector<uint8_t>> info;
+};
+
+class Connection {
+  public:
+    explicit Connection(std::string endpoint);
+    ~Connection(); ///< Says Goodbye (bounded) and joins the I/O thread.
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    /// Handshake, bounded by `timeout`; on success starts the I/O thread. Call once.
+    bool open(std::chrono::milliseconds timeout);
+    const std::vector<RemoteDevice>& devices() const { return devices_; }
+    const std::string& endpoint() const { return endpoint_; }
+
+    /// Object ids are chosen here, so creating an object never waits for the daemon.
+    uint64_t new_id() { return next_id_.fetch_add(1); }
+
+    /// Queues a command without waiting. `build(fbb, first_frame)` encodes the body; bulk
+    /// frames are numbered from first_frame.
+    template <class Build> void post(Build&& build, std::vector<zmq::message_t> bulk = {}) {
+        append(std::forward<Build>(build), bulk, false, nullptr);
+    }
+    /// Queues a command and waits for its reply. Costs one round trip.
+    template <class Build> Answer call(Build&& build, std::vector<zmq::message_t> bulk = {}) {
+        auto c = std::make_shared<Call>();
+        append(std::forward<Build>(build), bulk, true, c);
+        return wait(*c);
+    }
+    /// Queues a read whose chunks land in `destination`; returns the call to wait on (or not).
+    template <class Build>
+    std::shared_ptr<Call> read(Build&& build, void* destination, uint64_t size, Event* event) {
+        auto c = std::make_shared<Call>();
+        c->kind = Call::Kind::Read;
+        c->destination = static_cast<uint8_t*>(destination);
+        c->size = c->remaining = size;
+        c->event = event;
+        if (event) {
+            hold(event);                // dropped once the data has landed
+            ++event->pending_transfers; // before the command can be answered
+        }
+        std::vector<zmq::message_t> none;
+        append(std::forward<Build>(build), none, false, c);
+        return c;
+    }
+    Answer wait(Call& call);
+
+    /// The event's completion will arrive as a notice: keep it alive until then.
+    void track_event(Event* event);
+    /// Sends whatever is batched now (clFlush; blocking calls do this implicitly).
+    void flush() { notifier_.signal(); }
+    /// Blocks until every event in `events` is complete or failed.
+    void wait_events(const std::vector<Event*>& events);
+    /// Wakes event waiters after a status change made outside the I/O thread (user events).
+    void notify_event_waiters();
+    bool broken() const { return broken_.load(); }
+    /// An error a fire-and-forget command met on the daemon, reported once.
+    cl_int take_async_error() { return async_error_.exchange(CL_SUCCESS); }
+
+  private:
+    struct Outgoing {
+        std::vector<zmq::message_t> frames;
+        uint64_t last_seq = 0;
+    };
+
+    template <class Build>
+    void append(Build&& build, std::vector<zmq::message_t>& bulk, bool want_reply,
+                std::shared_ptr<Call> call) {
+        bool wake;
+        std::shared_ptr<Call> refused;
+        {
+            std::lock_guard lock(send_mutex_);
+            size_t bytes = 0;
+            for (auto& m : bulk)
+                bytes += m.size();
+            // A batch carries at most about one chunk of bulk data, so chunks pipeline.
+            if (bytes && !commands_.empty() && batch_bulk_ + bytes > proto::kBatchBulkBytes)
+                seal_locked();
+            wake = commands_.empty();
+            uint64_t seq = next_seq_++;
+            if (commands_.empty()) first_seq_ = seq;
+            uint32_t frame = bulk.empty() ? 0 : static_cast<uint32_t>(1 + bulk_.size());
+            Body b = build(fbb_, frame);
+            commands_.push_back(wire::CreateCommand(fbb_, b.first, b.second, want_reply));
+            for (auto& m : bulk)
+                bulk_.push_back(std::move(m));
+            batch_bulk_ += bytes;
+            if (call) {
+                std::lock_guard plock(pending_mutex_);
+                if (broken_.load())
+                    refused = std::move(call); // nobody would ever answer it
+                else
+                    calls_.emplace(seq, std::move(call));
+            }
+        }
+        if (refused) finish_call(refused, CL_OUT_OF_RESOURCES);
+        if (wake) notifier_.signal();
+    }
+    void seal_locked(); // send_mutex_ held
+
+    void run();
+    void send_ready();
+    void receive_all();
+    void handle(std::vector<zmq::message_t>& frames);
+    void apply_notice(const wire::EventNotice& notice);
+    void apply_reply(const wire::Reply& reply, const Received& message);
+    void finish_call(const std::shared_ptr<Call>& call, cl_int status);
+    void complete_event(Event* event, cl_int status, const cl_ulong* times);
+    void fail_everything(cl_int status);
+
+    const std::string endpoint_;
+    zmq::context_t context_;
+    zmq::socket_t socket_;
+    Notifier notifier_;
+    std::thread io_;
+    std::atomic<bool> stop_{false};
+    std::atomic<bool> broken_{false};
+    std::atomic<cl_int> async_error_{CL_SUCCESS};
+    std::atomic<uint64_t> next_id_{1};
+    uint64_t session_ = 0;
+    std::vector<RemoteDevice> devices_;
+
+    std::mutex send_mutex_;                         // order: send_mutex_ before pending_mutex_
+    flatbuffers::FlatBufferBuilder fbb_{64 * 1024}; // guarded by send_mutex_
+    std::vector<flatbuffers::Offset<wire::Command>> commands_; // guarded by send_mutex_
+    std::vector<zmq::message_t> bulk_;                         // guarded by send_mutex_
+    size_t batch_bulk_ = 0;                                    // guarded by send_mutex_
+    uint64_t first_seq_ = 0;                                   // guarded by send_mutex_
+    uint64_t next_seq_ = 1;                                    // guarded by send_mutex_
+    std::deque<Outgoing> ready_;                               // guarded by send_mutex_
+
+    std::mutex pending_mutex_;
+    std::unordered_map<uint64_t, std::shared_ptr<Call>> calls_; // guarded by pending_mutex_
+    std::unordered_map<uint64_t, Event*> events_;               // guarded by pending_mutex_
+    std::condition_variable events_cv_;                         // with pending_mutex_
+
+    // I/O thread only:
+    std::deque<Outgoing> unacked_; ///< Sent, not yet acknowledged: resent after a reconnect.
+    size_t unacked_bytes_ = 0;
+    uint64_t acked_seq_ = 0;
+    std::chrono::steady_clock::time_point last_sent_, last_heard_;
+};
+
+} // namespace rgpu::icd

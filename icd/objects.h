@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: Apache-2.0
+// The ICD's handle types. Every handle the application sees starts with the dispatch table
+// pointer (the ICD loader's contract); our state follows it. No virtual functions anywhere in
+// these types: a vtable pointer would move the dispatch pointer off offset 0.
+#pragma once
+
+#include <CL/cl.h>
+#include <CL/cl_icd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+struct _cl_platform_id {
+    const cl_icd_dispatch* dispatch;
+};
+struct _cl_device_id {
+    const cl_icd_dispatch* dispatch;
+};
+struct _cl_context {
+    const cl_icd_dispatch* dispatch;
+};
+struct _cl_command_queue {
+    const cl_icd_dispatch* dispatch;
+};
+struct _cl_mem {
+    const cl_icd_dispatch* dispatch;
+};
+struct _cl_program {
+    const cl_icd_dispatch* dispatch;
+};
+struct _cl_kernel {
+    const cl_icd_dispatch* dispatch;
+};
+struct _cl_event {
+    const cl_icd_dispatch* dispatch;
+};
+struct _cl_sampler {
+    const cl_icd_dispatch* dispatch;
+};
+
+static_assert(offsetof(_cl_mem, dispatch) == 0, "the loader reads the dispatch table at offset 0");
+
+namespace rgpu::icd {
+
+class Connection;
+extern const cl_icd_dispatch kDispatch;
+
+enum class Magic : uint32_t {
+    Platform = 0x52500001,
+    Device,
+    Context,
+    Queue,
+    Mem,
+    Program,
+    Kernel,
+    Event,
+    Dead = 0xDEADDEAD,
+};
+
+/// Common head of every object: handle, type tag and counts.
+/// `refs` is what the application sees (clRetain/clRelease, *_REFERENCE_COUNT); `holds` also
+/// counts internal holds (children keeping a parent alive, pending completions) and decides
+/// when the object is destroyed.
+template <class Handle, Magic M> struct Object : Handle {
+    Magic magic = M;
+    std::atomic<cl_uint> refs{1};
+    std::atomic<cl_uint> holds{1};
+    Object() { this->dispatch = &kDispatch; }
+    Object(const Object&) = delete;
+    Object& operator=(const Object&) = delete;
+};
+
+/// Casts a handle to our object, or null when it is null or not of this kind.
+template <class T, class H> T* checked(H handle) {
+    if (!handle) return nullptr;
+    auto* object = static_cast<T*>(handle);
+    return object->magic == T::kMagic ? object : nullptr;
+}
+
+struct Platform : Object<_cl_platform_id, Magic::Platform> {
+    static constexpr Magic kMagic = Magic::Platform;
+};
+
+struct Device : Object<_cl_device_id, Magic::Device> {
+    static constexpr Magic kMagic = Magic::Device;
+    Connection* connection = nullptr;
+    uint32_t index = 0; ///< The daemon's name for this device.
+    std::map<cl_uint, std::vector<uint8_t>> info;
+    cl_device_type type = 0;
+    cl_ulong max_mem_alloc = 0;
+    size_t max_work_group_size = 0;
+    std::vector<size_t> max_work_item_sizes;
+    cl_command_queue_properties queue_properties = 0;
+};
+
+struct Context : Object<_cl_context, Magic::Context> {
+    static constexpr Magic kMagic = Magic::Context;
+    Connection* connection = nullptr;
+    uint64_t id = 0;
+    std::vector<Device*> devices;
+    std::vector<cl_context_properties> properties; ///< As given, zero-terminated, or empty.
+    std::mutex mutex;
+    std::vector<std::pair<void(CL_CALLBACK*)(cl_context, void*), void*>>
+        destructor_callbacks; // guarded by mutex
+    bool has(const Device* d) const {
+        for (auto* x : devices)
+            if (x == d) return true;
+        return false;
+    }
+};
+
+struct Queue : Object<_cl_command_queue, Magic::Queue> {
+    static constexpr Magic kMagic = Magic::Queue;
+    Context* context = nullptr;
+    Device* device = nullptr;
+    uint64_t id = 0;
+    cl_command_queue_properties properties = 0;
+    std::vector<cl_queue_properties> properties_array; ///< clCreateCommandQueueWithProperties'.
+};
+
+struct Mapping {
+    void* pointer = nullptr;
+    size_t offset = 0;
+    size_t size = 0;
+    cl_map_flags flags = 0;
+    bool staging = false; ///< pointer is ours (freed at unmap), not the USE_HOST_PTR memory.
+};
+
+struct Mem : Object<_cl_mem, Magic::Mem> {
+    static constexpr Magic kMagic = Magic::Mem;
+    Context* context = nullptr;
+    uint64_t id = 0;
+    cl_mem_flags flags = 0;
+    size_t size = 0;
+    void* host_ptr = nullptr; ///< The application's memory for CL_MEM_USE_HOST_PTR.
+    std::mutex mutex;
+    std::vector<Mapping> mappings; // guarded by mutex
+    std::vector<std::pair<void(CL_CALLBACK*)(cl_mem, void*), void*>>
+        destructor_callbacks; // guarded by mutex
+};
+
+struct KernelArgDesc {
+    cl_kernel_arg_address_qualifier address = 0;
+    cl_kernel_arg_access_qualifier access = 0;
+    cl_kernel_arg_type_qualifier type_qualifier = 0;
+    std::string type_name;
+    std::string name;
+};
+
+struct KernelDesc {
+    std::string name;
+    std::string attributes;
+    std::vector<KernelArgDesc> args;
+};
+
+struct DeviceBuild {
+    cl_build_status status = CL_BUILD_NONE;
+    std::string log;
+    std::string options;
+    cl_program_binary_type binary_type = CL_PROGRAM_BINARY_TYPE_NONE;
+};
+
+struct Program : Object<_cl_program, Magic::Program> {
+    static constexpr Magic kMagic = Magic::Program;
+    Context* context = nullptr;
+    uint64_t id = 0;
+    std::string source;
+    bool from_binary = false;
+    std::mutex mutex;
+    std::map<const Device*, DeviceBuild> builds; // guarded by mutex
+    std::vector<KernelDesc> kernels;             // guarded by mutex; set by a successful build
+    bool built = false;                          // guarded by mutex
+    std::atomic<int> live_kernels{0};
+    const KernelDesc* find_kernel(const std::string& name) const {
+        for (auto& k : kernels)
+            if (k.name == name) return &k;
+        return nullptr;
+    }
+};
+
+struct Kernel : Object<_cl_kernel, Magic::Kernel> {
+    static constexpr Magic kMagic = Magic::Kernel;
+    Program* program = nullptr;
+    uint64_t id = 0;
+    KernelDesc desc;
+    std::mutex mutex;
+    std::vector<bool> arg_set; // guarded by mutex
+};
+
+struct Event : Object<_cl_event, Magic::Event> {
+    static constexpr Magic kMagic = Magic::Event;
+    Context* context = nullptr;
+    Queue* queue = nullptr; ///< Null for user events.
+    uint64_t id = 0;
+    cl_command_type command_type = 0;
+    bool profiling = false;
+    std::atomic<cl_int> status{CL_QUEUED};
+    cl_ulong times[4] = {0, 0, 0, 0}; ///< queued, submit, start, end; valid once complete.
+    // The rest belongs to the connection's I/O thread, except callbacks (guarded by mutex).
+    int pending_transfers = 0; ///< Read chunks still to land before the event may complete.
+    bool notice_deferred = false;
+    cl_int deferred_status = CL_COMPLETE;
+    std::mutex mutex;
+    std::vector<std::pair<void(CL_CALLBACK*)(cl_event, cl_int, void*), void*>> callbacks;
+    bool complete() const { return status.load() <= CL_COMPLETE; }
+};
+
+} // namespace rgpu::icd

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: Apache-2.0
+// Runtime: lazy connection to the daemons named by RGPU_SERVERS.
+#include "runtime.h"
+
+#include "log.h"
+
+#include <endpoints.h>
+#include <protocol.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <future>
+
+namespace rgpu::icd {
+
+Runtime& Runtime::get() {
+    static Runtime runtime;
+    return runtime;
+}
+
+Runtime::~Runtime() {
+    // Connections say Goodbye and join their I/O threads; devices outlive nothing that uses them
+    // past this point (the process is exiting).
+    connections_.clear();
+}
+
+const std::vector<Device*>& Runtime::devices() {
+    std::call_once(connected_, [this] { connect_all(); });
+    return devices_;
+}
+
+namespace {
+
+template <class T> T read_info(const std::map<cl_uint, std::vector<uint8_t>>& info, cl_uint param) {
+    T value{};
+    auto it = info.find(param);
+    if (it != info.end() && it->second.size() >= sizeof(T))
+        std::memcpy(&value, it->second.data(), sizeof(T));
+    return value;
+}
+
+} // namespace
+
+void Runtime::connect_all() {
+    const char* servers = std::getenv("RGPU_SERVERS");
+    std::string error;
+    std::vector<std::string> endpoints =
+        parse_endpoints(servers && *servers ? servers : proto::kDefaultEndpoint, &error);
+    if (!error.empty()) log()->error("RGPU_SERVERS: {}", error);
+    long timeout_ms = 1000;
+    if (const char* t = std::getenv("RGPU_CONNECT_TIMEOUT_MS"); t && std::atol(t) > 0)
+        timeout_ms = std::atol(t);
+
+    // Daemons are asked in parallel so that the bound holds however many are configured.
+    std::vector<std::unique_ptr<Connection>> candidates;
+    std::vector<std::future<bool>> opened;
+    for (auto& endpoint : endpoints) {
+        candidates.push_back(std::make_unique<Connection>(endpoint));
+        Connection* c = candidates.back().get();
+        opened.push_back(std::async(std::launch::async, [c, timeout_ms] {
+            return c->open(std::chrono::milliseconds(timeout_ms));
+        }));
+    }
+    for (size_t i = 0; i < candidates.size(); ++i) {
+        if (!opened[i].get()) continue;
+        Connection* c = candidates[i].get();
+        for (const RemoteDevice& remote : c->devices()) {
+            auto d = std::make_unique<Device>();
+            d->connection = c;
+            d->index = remote.index;
+            d->info = remote.info;
+            d->type = read_info<cl_device_type>(d->info, CL_DEVICE_TYPE);
+            d->max_mem_alloc = read_info<cl_ulong>(d->info, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
+            d->max_work_group_size = read_info<size_t>(d->info, CL_DEVICE_MAX_WORK_GROUP_SIZE);
+            d->queue_properties =
+                read_info<cl_command_queue_properties>(d->info, CL_DEVICE_QUEUE_PROPERTIES);
+            if (auto it = d->info.find(CL_DEVICE_MAX_WORK_ITEM_SIZES); it != d->info.end()) {
+                d->max_work_item_sizes.resize(it->second.size() / sizeof(size_t));
+                std::memcpy(d->max_work_item_sizes.data(), it->second.data(),
+                            d->max_work_item_sizes.size() * sizeof(size_t));
+            }
+            devices_.push_back(d.get());
+            device_storage_.push_back(std::move(d));
+        }
+        connections_.push_back(std::move(candidates[i]));
+    }
+}
+
+} // namespace rgpu::icd

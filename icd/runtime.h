@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+// Process-wide ICD state: the rgpu platform, its daemon connections and their devices.
+#pragma once
+
+#include "connection.h"
+#include "objects.h"
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace rgpu::icd {
+
+class Runtime {
+  public:
+    static Runtime& get();
+    Platform* platform() { return &platform_; }
+    /// Connects to every configured daemon on first use (bounded by RGPU_CONNECT_TIMEOUT_MS);
+    /// daemons that do not answer contribute no devices. Never blocks after the first call.
+    const std::vector<Device*>& devices();
+    ~Runtime();
+
+  private:
+    Runtime() = default;
+    void connect_all();
+
+    Platform platform_;
+    std::once_flag connected_;
+    std::vector<std::unique_ptr<Connection>> connections_;
+    std::vector<std::unique_ptr<Device>> device_storage_;
+    std::vector<Device*> devices_;
+};
+
+} // namespace rgpu::icd
