@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: Apache-2.0
+// The daemon's receive path under bad input, driven by a raw DEALER socket: every malformed or
+// hostile message gets an error reply naming the problem, and the daemon keeps serving.
+#include <decode.h>
+#include <harness.h>
+#include <protocol.h>
+
+#include <CL/cl.h>
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <optional>
+#include <thread>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+using namespace rgpu;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int32_t kProtocolError = -9000;
+
+/// One raw client connection: builds ClientMessages by hand and reads DaemonMessages back.
+class RawClient {
+  public:
+    explicit RawClient(const std::string& endpoint) : socket_(context_, zmq::socket_type::dealer) {
+        socket_.set(zmq::sockopt::linger, 0);
+        socket_.connect(endpoint);
+    }
+
+    void send_frames(std::vector<zmq::message_t> frames) {
+        for (size_t i = 0; i < frames.size(); ++i)
+            socket_.send(frames[i],
+                         i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    }
+
+    /// Sends one command; `build` returns the body.
+    template <class Build>
+    void send(uint64_t session, uint64_t seq, Build&& build, bool want_reply = true,
+              std::vector<zmq::message_t> bulk = {}) {
+        flatbuffers::FlatBufferBuilder fbb;
+        auto [type, body] = build(fbb);
+        std::vector<flatbuffers::Offset<wire::Command>> commands{
+            wire::CreateCommand(fbb, type, body, want_reply)};
+        fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, session, seq,
+                                             fbb.CreateVector(commands)),
+                   proto::kFileIdentifier);
+        std::vector<zmq::message_t> frames;
+        frames.emplace_back(fbb.GetBufferPointer(), fbb.GetSize());
+        for (auto& b : bulk)
+            frames.push_back(std::move(b));
+        send_frames(std::move(frames));
+    }
+
+    /// The next message holding a reply, within `timeout`; heartbeat answers are skipped.
+    std::optional<std::vector<zmq::message_t>>
+    receive_reply(std::chrono::milliseconds timeout = 5s) {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+            zmq::poll(&item, 1, 100ms);
+            if (!(item.revents & ZMQ_POLLIN)) continue;
+            std::vector<zmq::message_t> frames;
+            (void)zmq::recv_multipart(socket_, std::back_inserter(frames));
+            auto decoded = proto::decode_daemon_message(frames[0].data(), frames[0].size());
+            REQUIRE(decoded);
+            if (decoded.message->replies() && decoded.message->replies()->size() > 0) return frames;
+        }
+        return std::nullopt;
+    }
+
+    static const wire::Reply& first_reply(const std::vector<zmq::message_t>& frames) {
+        return *proto::decode_daemon_message(frames[0].data(), frames[0].size())
+                    .message->replies()
+                    ->Get(0);
+    }
+
+    /// Opens a session; returns its id.
+    uint64_t hello() {
+        send(0, 0, [](flatbuffers::FlatBufferBuilder& fbb) {
+            auto h = wire::CreateHello(fbb, fbb.CreateString("raw-protocol-test"), 1);
+            return std::make_pair(wire::Request::Hello, h.Union());
+        });
+        auto frames = receive_reply();
+        REQUIRE(frames);
+        const auto& reply = first_reply(*frames);
+        REQUIRE(reply.status() == CL_SUCCESS);
+        const auto* welcome = reply.body_as_Welcome();
+        REQUIRE(welcome != nullptr);
+        REQUIRE(welcome->devices() != nullptr);
+        CHECK(welcome->devices()->size() >= 1);
+        return welcome->session();
+    }
+
+    uint32_t sessions() {
+        send(0, 0, [](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(wire::Request::StatusRequest,
+                                  wire::CreateStatusRequest(fbb).Union());
+        });
+        auto frames = receive_reply();
+        REQUIRE(frames);
+        const auto* status = first_reply(*frames).body_as_StatusReply();
+        REQUIRE(status != nullptr);
+        return status->sessions();
+    }
+
+  private:
+    zmq::context_t context_{1};
+    zmq::socket_t socket_;
+};
+
+e2e::DaemonProcess& daemon() {
+    static e2e::DaemonProcess d;
+    return d;
+}
+
+/// Expects the next reply to be a protocol error whose message is exactly `text`.
+void expect_rejection(RawClient& client, const std::string& text) {
+    auto frames = client.receive_reply();
+    REQUIRE(frames);
+    const auto& reply = RawClient::first_reply(*frames);
+    CHECK(reply.status() == kProtocolError);
+    REQUIRE(reply.message() != nullptr);
+    CHECK(reply.message()->str() == text);
+}
+
+} // namespace
+
+TEST_CASE("garbage envelope gets an error reply" * doctest::test_suite("daemon")) {
+    RawClient client(daemon().endpoint());
+    std::vector<zmq::message_t> frames;
+    frames.emplace_back(std::string("this is not a flatbuffer"));
+    client.send_frames(std::move(frames));
+    expect_rejection(client, "envelope lacks the RGPU file identifier");
+    CHECK(daemon().alive());
+    CHECK(client.sessions() == 0);
+}
+
+TEST_CASE("truncated envelope gets an error reply" * doctest::test_suite("daemon")) {
+    RawClient client(daemon().endpoint());
+    std::vector<zmq::message_t> frames;
+    frames.emplace_back(std::string("xxxxRGPU"));
+    client.send_frames(std::move(frames));
+    expect_rejection(client, "envelope failed FlatBuffers verification");
+    CHECK(daemon().alive());
+}
+
+TEST_CASE("command without a session is refused" * doctest::test_suite("daemon")) {
+    RawClient client(daemon().endpoint());
+    client.send(0, 0, [](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::CreateContext,
+                              wire::CreateCreateContext(fbb, 1).Union());
+    });
+    expect_rejection(client, "only Hello and StatusRequest may come without a session");
+}
+
+TEST_CASE("unknown session is refused" * doctest::test_suite("daemon")) {
+    RawClient client(daemon().endpoint());
+    client.send(12345, 1, [](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::FinishQueue, wire::CreateFinishQueue(fbb, 1).Union());
+    });
+    expect_rejection(client, "unknown session");
+}
+
+TEST_CASE("sequence gap is refused" * doctest::test_suite("daemon")) {
+    RawClient client(daemon().endpoint());
+    uint64_t session = client.hello();
+    client.send(session, 5, [](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::FinishQueue, wire::CreateFinishQueue(fbb, 1).Union());
+    });
+    expect_rejection(client, "sequence gap: expected 1");
+}
+
+TEST_CASE("unknown object ids are refused" * doctest::test_suite("daemon")) {
+    RawClient client(daemon().endpoint());
+    uint64_t session = client.hello();
+    client.send(session, 1, [](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::CreateQueue,
+                              wire::CreateCreateQueue(fbb, 2, 99, 0, 0).Union());
+    });
+    expect_rejection(client, "unknown context 99");
+    client.send(session, 2, [](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::Release, wire::CreateRelease(fbb, 77).Union());
+    });
+    expect_rejection(client, "release of unknown object 77");
+}
+
+TEST_CASE("bulk frame that does not match is refused" * doctest::test_suite("daemon")) {
+    RawClient client(daemon().endpoint());
+    uint64_t session = client.hello();
+    auto devices = std::vector<uint32_t>{0};
+    client.send(session, 1, [&](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::CreateContext,
+                              wire::CreateCreateContext(fbb, 1, fbb.CreateVector(devices)).Union());
+    });
+    auto ack = client.receive_reply();
+    REQUIRE(ack);
+    CHECK(RawClient::first_reply(*ack).status() == CL_SUCCESS);
+    // Claims 4096 bytes of initial data in frame 1 but sends 16.
+    std::vector<zmq::message_t> bulk;
+    bulk.emplace_back(16);
+    client.send(
+        session, 2,
+        [](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(
+                wire::Request::CreateBuffer,
+                wire::CreateCreateBuffer(fbb, 2, 1, CL_MEM_READ_WRITE, 4096, 1).Union());
+        },
+        true, std::move(bulk));
+    expect_rejection(client, "initial data frame missing or of the wrong size");
+    // The same id may not be taken twice either.
+    client.send(session, 3, [&](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::CreateContext,
+                              wire::CreateCreateContext(fbb, 1, fbb.CreateVector(devices)).Union());
+    });
+    expect_rejection(client, "object id 1 is already in use");
+}
+
+TEST_CASE("bytes for a buffer argument are refused" * doctest::test_suite("daemon")) {
+    RawClient client(daemon().endpoint());
+    uint64_t session = client.hello();
+    auto devices = std::vector<uint32_t>{0};
+    uint64_t seq = 1;
+    client.send(
+        session, seq++,
+        [&](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(
+                wire::Request::CreateContext,
+                wire::CreateCreateContext(fbb, 1, fbb.CreateVector(devices)).Union());
+        },
+        false);
+    client.send(
+        session, seq++,
+        [](flatbuffers::FlatBufferBuilder& fbb) {
+            auto src = fbb.CreateString("__kernel void k(__global int* p) { p[0] = 1; }");
+            return std::make_pair(wire::Request::CreateProgramWithSource,
+                                  wire::CreateCreateProgramWithSource(fbb, 2, 1, src).Union());
+        },
+        false);
+    client.send(session, seq++, [](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::BuildProgram,
+                              wire::CreateBuildProgram(fbb, 2).Union());
+    });
+    auto built = client.receive_reply(60s);
+    REQUIRE(built);
+    REQUIRE(RawClient::first_reply(*built).status() == CL_SUCCESS);
+    client.send(
+        session, seq++,
+        [](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(
+                wire::Request::CreateKernel,
+                wire::CreateCreateKernel(fbb, 3, 2, fbb.CreateString("k")).Union());
+        },
+        false);
+    // A pointer-sized value where the kernel takes a buffer: natively this would be dereferenced.
+    uint64_t bogus = 0xdeadbeef;
+    client.send(session, seq++, [&](flatbuffers::FlatBufferBuilder& fbb) {
+        auto bytes = fbb.CreateVector(reinterpret_cast<const uint8_t*>(&bogus), sizeof bogus);
+        return std::make_pair(
+            wire::Request::SetKernelArg,
+            wire::CreateSetKernelArg(fbb, 3, 0, wire::ArgKind::Value, bytes).Union());
+    });
+    auto reply = client.receive_reply();
+    REQUIRE(reply);
+    CHECK(RawClient::first_reply(*reply).status() == CL_INVALID_ARG_VALUE);
+    CHECK(daemon().alive());
+}
+
+TEST_CASE("too many frames are refused" * doctest::test_suite("daemon")) {
+    RawClient client(daemon().endpoint());
+    std::vector<zmq::message_t> frames;
+    for (size_t i = 0; i < proto::kMaxFrames + 5; ++i)
+        frames.emplace_back(1);
+    client.send_frames(std::move(frames));
+    expect_rejection(client, "message has more than the allowed number of frames");
+    CHECK(daemon().alive());
+}
+
+TEST_CASE("goodbye frees the session" * doctest::test_suite("daemon")) {
+    RawClient client(daemon().endpoint());
+    uint32_t before = client.sessions();
+    uint64_t session = client.hello();
+    CHECK(client.sessions() == before + 1);
+    client.send(
+        session, 1,
+        [](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(wire::Request::Goodbye, wire::CreateGoodbye(fbb).Union());
+        },
+        false);
+    uint32_t after = before + 1;
+    for (int i = 0; i < 50 && after != before; ++i) {
+        std::this_thread::sleep_for(100ms);
+        after = client.sessions();
+    }
+    CHECK(after == before);
+}
+
+TEST_CASE("silent session times out" * doctest::test_suite("daemon")) {
+    e2e::DaemonProcess::Options options;
+    options.session_timeout_s = 1;
+    e2e::DaemonProcess short_lived(options);
+    RawClient client(short_lived.endpoint());
+    client.hello();
+    CHECK(client.sessions() == 1);
+    uint32_t sessions = 1;
+    for (int i = 0; i < 50 && sessions != 0; ++i) {
+        std::this_thread::sleep_for(100ms);
+        sessions = client.sessions();
+    }
+    CHECK(sessions == 0);
+    CHECK(short_lived.stop() == 0);
+}
