@@ -245,18 +245,34 @@ void Connection::send_ready() {
         seal_locked();
         batch.swap(ready_);
     }
-    for (auto& out : batch) {
+    while (!batch.empty()) {
+        Outgoing& out = batch.front();
+        // Kept for a resend after a reconnect; large frames share their buffer, nothing is copied.
         Outgoing kept;
         kept.last_seq = out.last_seq;
-        for (size_t i = 0; i < out.frames.size(); ++i) {
-            zmq::message_t copy;
-            copy.copy(out.frames[i]); // large frames share their buffer: no byte is copied
-            unacked_bytes_ += copy.size();
-            kept.frames.push_back(std::move(copy));
+        kept.frames.resize(out.frames.size());
+        for (size_t i = 0; i < out.frames.size(); ++i)
+            kept.frames[i].copy(out.frames[i]);
+        // Never block: with ZMQ_IMMEDIATE a send to a daemon that is not connected would wait
+        // forever. What cannot go now goes back to the front of the queue for the next round.
+        auto first = out.frames.size() > 1 ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
+                                           : zmq::send_flags::dontwait;
+        if (!socket_.send(out.frames[0], first)) {
+            std::lock_guard lock(send_mutex_);
+            while (!batch.empty()) {
+                ready_.push_front(std::move(batch.back()));
+                batch.pop_back();
+            }
+            return;
+        }
+        // Later parts of a message whose first part was accepted are accepted too.
+        for (size_t i = 1; i < out.frames.size(); ++i)
             socket_.send(out.frames[i], i + 1 < out.frames.size() ? zmq::send_flags::sndmore
                                                                   : zmq::send_flags::none);
-        }
+        for (auto& f : kept.frames)
+            unacked_bytes_ += f.size();
         unacked_.push_back(std::move(kept));
+        batch.pop_front();
         last_sent_ = clock::now();
     }
 }
