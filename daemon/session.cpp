@@ -22,11 +22,45 @@ Session::~Session() {
     if (executor_.joinable()) executor_.join();
 }
 
-void Session::submit(WorkItem item) {
-    {
-        std::lock_guard lock(work_mutex_);
-        work_.push_back(std::move(item));
+namespace {
+
+/// Commands that never wait on the device or do heavy host work: safe on the I/O thread.
+bool runs_inline(const wire::Command& command) {
+    switch (command.body_type()) {
+    case wire::Request::BuildProgram:
+    case wire::Request::CreateProgramWithBinary:
+    case wire::Request::CreateBuffer: // may copy up to a transfer chunk
+    case wire::Request::Goodbye:
+        return false;
+    case wire::Request::WriteBuffer:
+        return command.body_as_WriteBuffer()->queue() != 0; // queue 0 writes synchronously
+    default:
+        return true;
     }
+}
+
+bool runs_inline(const WorkItem& item) {
+    const auto* commands = item.message->commands();
+    if (!commands || commands->size() > 64) return false; // big batches: let the executor work
+    for (const auto* command : *commands)
+        if (!runs_inline(*command)) return false;
+    return true;
+}
+
+} // namespace
+
+void Session::submit(WorkItem item) {
+    std::unique_lock lock(work_mutex_);
+    // An idle executor would only add a thread hop: run a short, non-blocking batch right here.
+    // Holding exec_mutex_ keeps the order: the executor takes it before it runs anything.
+    if (!stop_ && work_.empty() && runs_inline(item) && exec_mutex_.try_lock()) {
+        lock.unlock();
+        execute(item);
+        exec_mutex_.unlock();
+        return;
+    }
+    work_.push_back(std::move(item));
+    lock.unlock();
     work_cv_.notify_one();
 }
 
@@ -68,6 +102,7 @@ std::vector<std::shared_ptr<CompletionRecord>> Session::sweep_completed(uint64_t
 }
 
 void Session::run() {
+    std::unique_lock exec(exec_mutex_, std::defer_lock);
     for (;;) {
         WorkItem item;
         {
@@ -76,10 +111,14 @@ void Session::run() {
             if (work_.empty()) break; // stop requested and nothing left to run
             item = std::move(work_.front());
             work_.pop_front();
+            // Taken before work_mutex_ is released, so an inline run cannot overtake this item.
+            exec.lock();
         }
         execute(item);
+        exec.unlock();
         if (closing()) break;
     }
+    exec.lock(); // an inline run may still be going
     teardown();
     finished_.store(true);
     outbox.wake(); // let the I/O thread reap us promptly

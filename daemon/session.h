@@ -41,7 +41,8 @@ class Session {
     uint64_t resume_token() const { return resume_token_; }
     const std::string& client() const { return client_; }
 
-    /// I/O thread: hands a verified batch to the executor (runs in order, never blocks the caller).
+    /// I/O thread: hands a verified batch to the executor, or runs it at once when the executor
+    /// is idle and the batch cannot block (runs in order either way).
     void submit(WorkItem item);
     /// Any thread: asks the executor to drain, release every object and stop.
     void close();
@@ -89,6 +90,8 @@ class Session {
     const uint64_t resume_token_;
     const std::string client_;
 
+    std::mutex
+        exec_mutex_; // held by whoever runs this session's commands (order: after work_mutex_)
     std::mutex work_mutex_;
     std::condition_variable work_cv_;
     std::deque<WorkItem> work_; // guarded by work_mutex_

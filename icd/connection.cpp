@@ -166,7 +166,8 @@ void Connection::seal_locked() {
 }
 
 Answer Connection::wait(Call& call) {
-    notifier_.signal(); // a blocking call flushes the batch at once
+    // No wake-up needed: append() woke the I/O thread when the batch became non-empty, and the
+    // I/O thread sends the whole batch each time it wakes, so this call's command is on its way.
     std::unique_lock lock(call.mutex);
     call.cv.wait(lock, [&] { return call.done; });
     return Answer{call.status, call.message, call.reply};
@@ -183,7 +184,6 @@ void Connection::track_event(Event* event) {
 }
 
 void Connection::wait_events(const std::vector<Event*>& events) {
-    notifier_.signal();
     std::unique_lock lock(pending_mutex_);
     events_cv_.wait(lock, [&] {
         for (Event* e : events)
