@@ -161,7 +161,8 @@ void Server::handle(std::vector<zmq::message_t>& frames) {
     if (count == 0) {
         // Heartbeat: answer from here, so a long build on the executor cannot look like death.
         MessageWriter pong;
-        auto frames = pong.finish(session.id(), 0);
+        auto frames = pong.finish(session.id(), session.ack_known);
+        session.ack_sent = session.ack_known;
         send(routing, frames);
         return;
     }
@@ -257,9 +258,11 @@ void Server::drain_outbox() {
                 flush(m->session, p->second);
             send(it->second->routing_id, m->frames);
         } else if (auto* a = std::get_if<Outbox::Ack>(&item)) {
-            Pending& out = pending_[a->session];
-            out.ack = std::max(out.ack, a->seq);
-            out.ack_dirty = true;
+            if (auto it = sessions_.find(a->session); it != sessions_.end()) {
+                Session& s = *it->second;
+                s.ack_known = std::max(s.ack_known, a->seq);
+                send_held_acks(s, false);
+            }
         } else if (auto* f = std::get_if<Outbox::FailedEvent>(&item)) {
             pending_[f->session].writer.add_notice(
                 wire::EventNotice(f->event, f->status, 0, 0, 0, 0));
@@ -318,16 +321,28 @@ void Server::complete(Pending& out, Session& session, CompletionRecord& record, 
 }
 
 void Server::flush(uint64_t session_id, Pending& out) {
-    if (out.writer.empty() && !out.ack_dirty) return;
+    if (out.writer.empty()) return;
     auto it = sessions_.find(session_id);
     if (it == sessions_.end()) {
         out = Pending{};
         return;
     }
-    // The ack is never behind what the executor reported: take the executor's view too.
-    auto frames = out.writer.finish(session_id, out.ack);
-    out.ack_dirty = false;
-    send(it->second->routing_id, frames);
+    Session& session = *it->second;
+    auto frames = out.writer.finish(session_id, session.ack_known);
+    session.ack_sent = session.ack_known;
+    send(session.routing_id, frames);
+}
+
+void Server::send_held_acks(Session& session, bool force) {
+    // An ack per batch would double the messages of a busy client: hold acks back until they
+    // lag by a window's worth of commands, or until the periodic check forces them out.
+    constexpr uint64_t kAckLag = 1024;
+    if (session.ack_known == session.ack_sent) return;
+    if (!force && session.ack_known - session.ack_sent < kAckLag) return;
+    MessageWriter writer;
+    auto frames = writer.finish(session.id(), session.ack_known);
+    session.ack_sent = session.ack_known;
+    send(session.routing_id, frames);
 }
 
 void Server::check_sessions(bool stopping) {
@@ -338,6 +353,7 @@ void Server::check_sessions(bool stopping) {
             it = sessions_.erase(it);
             continue;
         }
+        send_held_acks(s, true);
         if (!stopping && options_.session_timeout_ms > 0 &&
             now - s.last_seen > std::chrono::milliseconds(options_.session_timeout_ms)) {
             spdlog::info("session {:016x} ({}) silent for {} ms: closing", s.id(), s.client(),

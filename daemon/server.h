@@ -40,8 +40,6 @@ class Server {
   private:
     struct Pending {
         MessageWriter writer;
-        uint64_t ack = 0;
-        bool ack_dirty = false;
     };
 
     void receive_all();
@@ -50,6 +48,8 @@ class Server {
     void drain_outbox();
     void complete(Pending& out, Session& session, CompletionRecord& record, cl_int status);
     void flush(uint64_t session_id, Pending& out);
+    /// Sends an ack-only message when acks have been held back long enough.
+    void send_held_acks(Session& session, bool force);
     void send(const std::string& routing, std::vector<zmq::message_t>& frames);
     void reject(const std::string& routing, uint64_t session, uint64_t seq, const std::string& why,
                 const zmq::message_t& envelope);

@@ -55,6 +55,10 @@ class Session {
     std::string routing_id;
     uint64_t next_recv_seq = 1; ///< Sequence number the next command must carry.
     std::chrono::steady_clock::time_point last_seen;
+    /// Acks: the executor's progress as the I/O thread knows it, and what the client was told.
+    /// Acks ride on other messages; an ack-only message goes out only when they fall far behind.
+    uint64_t ack_known = 0;
+    uint64_t ack_sent = 0;
 
     // --- Shared between the executor (adds) and the I/O thread (sweeps on Finish). ---
     /// Records with a client event whose notice has not gone out yet.
