@@ -5,6 +5,9 @@
 #include "protocol.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 
 namespace rgpu::proto {
 namespace {
@@ -51,6 +54,15 @@ Decoded<wire::ClientMessage> decode_client_message(const void* data, size_t size
 
 Decoded<wire::DaemonMessage> decode_daemon_message(const void* data, size_t size) {
     return decode<wire::DaemonMessage>(data, size);
+}
+
+void align_frame(zmq::message_t& frame) {
+    if (reinterpret_cast<uintptr_t>(frame.data()) % 8 == 0) return;
+    size_t size = frame.size();
+    void* aligned = std::aligned_alloc(8, (size + 7) / 8 * 8);
+    if (!aligned) throw std::bad_alloc();
+    std::memcpy(aligned, frame.data(), size);
+    frame.rebuild(aligned, size, [](void* data, void*) { std::free(data); });
 }
 
 std::string printable_sample(const void* data, size_t size, size_t max_bytes) {

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <zmq.hpp>
 
 namespace rgpu::proto {
 
@@ -23,6 +24,11 @@ template <class T> struct Decoded {
 
 [[nodiscard]] Decoded<wire::ClientMessage> decode_client_message(const void* data, size_t size);
 [[nodiscard]] Decoded<wire::DaemonMessage> decode_daemon_message(const void* data, size_t size);
+
+/// FlatBuffers reads scalars in place, so a frame must be 8-byte aligned before it is decoded.
+/// ZeroMQ stores small messages inline at any offset: such a frame is moved into aligned memory
+/// (the frame then owns it). Call on every received envelope frame.
+void align_frame(zmq::message_t& frame);
 
 /// A printable sample of a rejected frame for the log line (hex of the first bytes).
 std::string printable_sample(const void* data, size_t size, size_t max_bytes = 32);

@@ -134,6 +134,7 @@ void Server::handle(std::vector<zmq::message_t>& frames) {
         return;
     }
     zmq::message_t& envelope = frames[1];
+    proto::align_frame(envelope);
     auto decoded = proto::decode_client_message(envelope.data(), envelope.size());
     if (!decoded) {
         reject(routing, 0, 0, decoded.error, envelope);

@@ -105,6 +105,7 @@ bool Connection::open(std::chrono::milliseconds timeout) {
             if (!(in_item.revents & ZMQ_POLLIN)) continue;
             std::vector<zmq::message_t> frames;
             if (!recv_message(socket_, frames)) continue;
+            proto::align_frame(frames[0]);
             auto decoded = proto::decode_daemon_message(frames[0].data(), frames[0].size());
             if (!decoded || !decoded.message->replies() ||
                 decoded.message->replies()->size() != 1) {
@@ -286,6 +287,7 @@ void Connection::receive_all() {
 }
 
 void Connection::handle(std::vector<zmq::message_t>& frames) {
+    proto::align_frame(frames[0]);
     auto decoded = proto::decode_daemon_message(frames[0].data(), frames[0].size());
     if (!decoded) {
         log()->error("daemon at {} sent an invalid message: {}", endpoint_, decoded.error);

@@ -31,7 +31,10 @@ namespace rgpu::icd {
 /// A request body ready to be wrapped in a Command.
 using Body = std::pair<wire::Request, flatbuffers::Offset<void>>;
 template <class T> Body body(flatbuffers::Offset<T> offset) {
-    return {wire::RequestTraits<T>::enum_value, offset.Union()};
+    // Read the value into a local: binding the static member to a reference would ODR-use it,
+    // and flatc declares it without a definition.
+    const wire::Request type = wire::RequestTraits<T>::enum_value;
+    return {type, offset.Union()};
 }
 
 /// Frames a received message arrived in; replies point into frame 0.

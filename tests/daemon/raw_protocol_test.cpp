@@ -63,6 +63,7 @@ class RawClient {
             if (!(item.revents & ZMQ_POLLIN)) continue;
             std::vector<zmq::message_t> frames;
             (void)zmq::recv_multipart(socket_, std::back_inserter(frames));
+            proto::align_frame(frames[0]);
             auto decoded = proto::decode_daemon_message(frames[0].data(), frames[0].size());
             REQUIRE(decoded);
             if (decoded.message->replies() && decoded.message->replies()->size() > 0) return frames;

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: Apache-2.0
+// rgpu-e2e-client: an OpenCL client process the multi-process tests exec; it reports by exit code.
+//
+// It takes its setup from the environment the test gives it (OCL_ICD_VENDORS, RGPU_SERVERS,
+// RGPU_CONNECT_TIMEOUT_MS), uses only the rgpu platform, and exits with a rgpu::e2e::ClientExit
+// code; details go to stderr.
+//   rgpu-e2e-client vector-add [ITERATIONS]  vector add through rgpu, verified on the host
+//   rgpu-e2e-client flood                    enqueue writes and kernels until killed; prints
+//                                            "streaming" once commands are flowing
+//   rgpu-e2e-client no-daemon                rgpu listed, clGetDeviceIDs -> CL_DEVICE_NOT_FOUND
+//   rgpu-e2e-client outlive-daemon           vector add, then with objects still alive prints
+//                                            "ready", waits (30 s at most) for SIGUSR1, releases
+//                                            them and exits normally; the test stops the daemon
+//                                            in between
+#include "harness.h"
+#include "scenarios.h"
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+using namespace rgpu::e2e;
+
+namespace {
+
+int fail(int code, const std::string& what) {
+    std::fprintf(stderr, "rgpu-e2e-client: %s: %s\n", client_exit_name(code), what.c_str());
+    return code;
+}
+
+std::string listed_platforms() {
+    std::string out;
+    for (const auto& name : platform_names())
+        out += (out.empty() ? "" : ", ") + ("'" + name + "'");
+    return out.empty() ? "(none)" : out;
+}
+
+int vector_add(cl_platform_id platform, int iterations) {
+    for (int i = 0; i < iterations; ++i) {
+        // Alternate two buffer kinds so the session sees creation with data and plain writes.
+        const bool copy = i % 2 == 1;
+        const ScenarioResult r = copy ? scenarios::vector_add_copy_host_ptr(platform)
+                                      : scenarios::vector_add_write_buffer(platform);
+        if (r.aborted_at == "clGetDeviceIDs")
+            return fail(kClientNoDevice, describe(r.code("clGetDeviceIDs")));
+        if (const auto failures = r.failures(); !failures.empty()) {
+            std::string all;
+            for (const auto& f : failures)
+                all += "\n  " + f;
+            return fail(kClientClError, "iteration " + std::to_string(i) + ":" + all);
+        }
+        if (!scenarios::vector_add_correct(r, "c"))
+            return fail(kClientWrongData, "iteration " + std::to_string(i));
+    }
+    return kClientOk;
+}
+
+#define CLIENT_CHECK(call)                                                                         \
+    do {                                                                                           \
+        const cl_int status_ = (call);                                                             \
+        if (status_ != CL_SUCCESS) return fail(kClientClError, #call " -> " + describe(status_));  \
+    } while (0)
+
+// Keeps the daemon busy with a stream of pipelined commands; the test kills it mid-stream.
+int flood(cl_platform_id platform) {
+    cl_int err;
+    cl_device_id device = first_device(platform, &err);
+    if (!device) return fail(kClientNoDevice, describe(err));
+    cl_context context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &err);
+    CLIENT_CHECK(err);
+    cl_command_queue queue = clCreateCommandQueue(context, device, 0, &err);
+    CLIENT_CHECK(err);
+    const char* source = "__kernel void inc(__global int* x) { x[get_global_id(0)] += 1; }";
+    cl_program program = clCreateProgramWithSource(context, 1, &source, nullptr, &err);
+    CLIENT_CHECK(err);
+    CLIENT_CHECK(clBuildProgram(program, 1, &device, "", nullptr, nullptr));
+    cl_kernel kernel = clCreateKernel(program, "inc", &err);
+    CLIENT_CHECK(err);
+    const size_t n = 16384;
+    static std::vector<cl_int> host(n, 1); // never written while commands may read it
+    cl_mem buffer = clCreateBuffer(context, CL_MEM_READ_WRITE, n * sizeof(cl_int), nullptr, &err);
+    CLIENT_CHECK(err);
+    CLIENT_CHECK(clSetKernelArg(kernel, 0, sizeof buffer, &buffer));
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (long i = 0; std::chrono::steady_clock::now() < end; ++i) {
+        CLIENT_CHECK(clEnqueueWriteBuffer(queue, buffer, CL_FALSE, 0, n * sizeof(cl_int),
+                                          host.data(), 0, nullptr, nullptr));
+        CLIENT_CHECK(
+            clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &n, nullptr, 0, nullptr, nullptr));
+        if (i % 64 == 63) CLIENT_CHECK(clFlush(queue));
+        if (i % 4096 == 4095) CLIENT_CHECK(clFinish(queue)); // bounds what is in flight
+        if (i == 500) {
+            CLIENT_CHECK(clFinish(queue));
+            std::printf("streaming\n");
+            std::fflush(stdout);
+        }
+    }
+    // Only reached when nobody killed us: clean up like a normal client.
+    CLIENT_CHECK(clFinish(queue));
+    clReleaseMemObject(buffer);
+    clReleaseKernel(kernel);
+    clReleaseProgram(program);
+    clReleaseCommandQueue(queue);
+    clReleaseContext(context);
+    return kClientOk;
+}
+
+int no_daemon(cl_platform_id platform) {
+    cl_uint count = 0; // POCL leaves it untouched on CL_DEVICE_NOT_FOUND; it must not grow
+    const cl_int err = clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 0, nullptr, &count);
+    if (err != CL_DEVICE_NOT_FOUND)
+        return fail(kClientDeviceCode, "clGetDeviceIDs returned " + describe(err));
+    if (count != 0) return fail(kClientDeviceCount, "num_devices = " + std::to_string(count));
+    cl_device_id device = nullptr;
+    const cl_int again = clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 1, &device, nullptr);
+    if (again != CL_DEVICE_NOT_FOUND)
+        return fail(kClientDeviceCode, "second clGetDeviceIDs returned " + describe(again));
+    return kClientOk;
+}
+
+// The test stops the daemon while this client still holds objects; releasing them and exiting
+// must still finish (the test allows 10 s).
+int outlive_daemon(cl_platform_id platform) {
+    if (const int status = vector_add(platform, 1); status != kClientOk) return status;
+    cl_int err;
+    cl_device_id device = first_device(platform, &err);
+    if (!device) return fail(kClientNoDevice, describe(err));
+    cl_context context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &err);
+    CLIENT_CHECK(err);
+    cl_command_queue queue = clCreateCommandQueue(context, device, 0, &err);
+    CLIENT_CHECK(err);
+    cl_mem buffer = clCreateBuffer(context, CL_MEM_READ_WRITE, 4096, nullptr, &err);
+    CLIENT_CHECK(err);
+    CLIENT_CHECK(clFinish(queue));
+    std::printf("ready\n");
+    std::fflush(stdout);
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    const timespec limit{30, 0};
+    sigtimedwait(&usr1, nullptr, &limit);
+    // Their codes do not matter here (the daemon is gone); that they return does.
+    clReleaseMemObject(buffer);
+    clReleaseCommandQueue(queue);
+    clReleaseContext(context);
+    return kClientOk;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2)
+        return fail(kClientUsage,
+                    "usage: rgpu-e2e-client vector-add|flood|no-daemon|outlive-daemon");
+    const std::string command = argv[1];
+    // Blocked before OpenCL starts threads, so that only sigtimedwait receives it.
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, nullptr);
+    cl_uint platforms = 0;
+    if (const cl_int err = clGetPlatformIDs(0, nullptr, &platforms); err != CL_SUCCESS)
+        return fail(kClientPlatformsFailed, describe(err));
+    cl_platform_id platform = find_platform(kRgpuPlatformName);
+    if (!platform) return fail(kClientNoPlatform, "platforms listed: " + listed_platforms());
+    if (command == "vector-add") return vector_add(platform, argc > 2 ? std::atoi(argv[2]) : 1);
+    if (command == "flood") return flood(platform);
+    if (command == "no-daemon") return no_daemon(platform);
+    if (command == "outlive-daemon") return outlive_daemon(platform);
+    return fail(kClientUsage, "unknown command '" + command + "'");
+}

@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: Apache-2.0
+// Differential e2e tests: each scenario on POCL natively and through rgpu, results compared.
+//
+// Every test case has two subcases. "native" checks the scenario's absolute expectations on POCL
+// (it passes without rgpu and shows the expectations themselves are right); "rgpu matches native"
+// runs the scenario through librgpu-icd.so and rgpu-daemon and requires every status code, fact
+// and data byte to equal the native run. Run only the first with --subcase=native.
+#include <doctest/doctest.h>
+
+#include "harness.h"
+#include "scenarios.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <string>
+
+using namespace rgpu::e2e;
+namespace sc = rgpu::e2e::scenarios;
+
+namespace {
+
+std::string joined(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names)
+        out += (out.empty() ? "'" : ", '") + n + "'";
+    return out.empty() ? "(none)" : out;
+}
+
+// (doctest 2.4.9 streams a const char* as a pointer: messages wrap C strings in std::string.)
+
+// The native result of a scenario, computed once per process.
+const ScenarioResult& native_result(ScenarioFn scenario) {
+    static std::map<ScenarioFn, ScenarioResult> cache;
+    if (auto it = cache.find(scenario); it != cache.end()) return it->second;
+    TestEnvironment::get(); // before the first OpenCL call
+    cl_platform_id platform = find_platform(kNativePlatformName);
+    REQUIRE_MESSAGE(platform != nullptr,
+                    "the POCL platform is not listed; platforms: " << joined(platform_names()));
+    return cache.emplace(scenario, scenario(platform)).first->second;
+}
+
+ScenarioResult rgpu_result(ScenarioFn scenario) {
+    auto& env = TestEnvironment::get();
+    REQUIRE_MESSAGE(env.rgpu_unavailable().empty(),
+                    "rgpu cannot run here: " << env.rgpu_unavailable());
+    cl_platform_id platform = find_platform(kRgpuPlatformName);
+    REQUIRE_MESSAGE(platform != nullptr,
+                    "the rgpu platform is not listed; platforms: " << joined(platform_names()));
+    ScenarioResult result = scenario(platform);
+    CHECK_MESSAGE(env.daemon()->alive(), "rgpu-daemon ended during the scenario ("
+                                             << describe_status(env.daemon()->stop())
+                                             << "); log: " << env.daemon()->log_tail());
+    return result;
+}
+
+// Every call of a native run succeeded, except those named in `expected_failures`.
+void check_clean(const ScenarioResult& r, const std::vector<std::string>& expected_failures = {}) {
+    CHECK_MESSAGE(r.aborted_at.empty(), "native run aborted at " << r.aborted_at);
+    for (const auto& call : r.calls) {
+        if (std::find(expected_failures.begin(), expected_failures.end(), call.what) !=
+            expected_failures.end())
+            continue;
+        CHECK_MESSAGE(call.code == CL_SUCCESS,
+                      "native " << call.what << " returned " << describe(call.code));
+    }
+}
+
+void check_fact(const ScenarioResult& r, const std::string& name, const std::string& expected) {
+    CHECK_MESSAGE(r.fact_value(name) == expected, "fact '" << name << "' is \""
+                                                           << r.fact_value(name) << "\", want \""
+                                                           << expected << "\"");
+}
+
+// The heart of every test: the rgpu run equals the native one.
+void check_rgpu_matches(ScenarioFn scenario) {
+    const ScenarioResult& native = native_result(scenario);
+    const ScenarioResult remote = rgpu_result(scenario);
+    const auto diffs = differences(native, remote);
+    constexpr size_t kShown = 30;
+    for (size_t i = 0; i < diffs.size() && i < kShown; ++i)
+        FAIL_CHECK("rgpu differs from native: " << diffs[i]);
+    if (diffs.size() > kShown) FAIL_CHECK("... and " << diffs.size() - kShown << " more");
+    CHECK_MESSAGE(diffs.empty(), "rgpu run:\n" << to_string(remote));
+}
+
+// A test case's two standard subcases; the variadic part holds the native run's absolute
+// expectations, with the result in scope as `r`.
+#define DIFFERENTIAL_SUBCASES(scenario, ...)                                                       \
+    SUBCASE("native") {                                                                            \
+        const ScenarioResult& r = native_result(scenario);                                         \
+        __VA_ARGS__;                                                                               \
+    }                                                                                              \
+    SUBCASE("rgpu matches native") {                                                               \
+        check_rgpu_matches(scenario);                                                              \
+    }
+
+void check_vector_add(const ScenarioResult& r, const char* data) {
+    check_clean(r);
+    CHECK_MESSAGE(sc::vector_add_correct(r, data), "'" << std::string(data) << "' is not a + b");
+}
+
+// How scenarios record a cl_command_type.
+std::string hex(cl_command_type type) {
+    char text[16];
+    std::snprintf(text, sizeof text, "0x%04x", type);
+    return text;
+}
+
+template <typename T> std::vector<T> data(const ScenarioResult& r, const char* name) {
+    return r.get<T>(name);
+}
+
+} // namespace
+
+// --- buffers and vector add ------------------------------------------------------------------
+
+TEST_CASE("vector add copy-host-ptr" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::vector_add_copy_host_ptr, check_vector_add(r, "c"));
+}
+
+TEST_CASE("vector add use-host-ptr map" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::vector_add_use_host_ptr, {
+        check_vector_add(r, "c mapped");
+        CHECK(sc::vector_add_correct(r, "c host while mapped"));
+        check_fact(r, "map returns host_ptr", "true");
+    });
+}
+
+TEST_CASE("vector add alloc-host-ptr map" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::vector_add_alloc_host_ptr, check_vector_add(r, "c mapped"));
+}
+
+TEST_CASE("vector add write-buffer" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::vector_add_write_buffer, check_vector_add(r, "c"));
+}
+
+// --- programs --------------------------------------------------------------------------------
+
+TEST_CASE("build options" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::build_with_options, {
+        check_clean(r);
+        const auto out3 = data<cl_int>(r, "out3"), out5 = data<cl_int>(r, "out5");
+        REQUIRE(out3.size() == 64);
+        REQUIRE(out5.size() == 64);
+        for (cl_int i = 0; i < 64; ++i) {
+            CHECK(out3[i] == 3 * i);
+            CHECK(out5[i] == 5 * i);
+        }
+        check_fact(r, "build options 3", "-DVALUE=3");
+        check_fact(r, "build options 5", "-DVALUE=5");
+        check_fact(r, "build status 3", std::to_string(CL_BUILD_SUCCESS));
+    });
+}
+
+TEST_CASE("build failure log" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::build_failure_log, {
+        check_clean(r, {"clBuildProgram", "clCreateKernel after failed build"});
+        E2E_CHECK_CODE(r.code("clBuildProgram"), CL_BUILD_PROGRAM_FAILURE);
+        check_fact(r, "build status", std::to_string(CL_BUILD_ERROR));
+        check_fact(r, "log non-empty", "true");
+        E2E_CHECK_CODE(r.code("clCreateKernel after failed build"), CL_INVALID_PROGRAM_EXECUTABLE);
+        check_fact(r, "kernel handle is NULL", "true");
+    });
+}
+
+TEST_CASE("program info" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::program_info, {
+        check_clean(
+            r, {"CL_PROGRAM_NUM_KERNELS before build", "CL_PROGRAM_KERNEL_NAMES before build"});
+        E2E_CHECK_CODE(r.code("CL_PROGRAM_NUM_KERNELS before build"),
+                       CL_INVALID_PROGRAM_EXECUTABLE);
+        E2E_CHECK_CODE(r.code("CL_PROGRAM_KERNEL_NAMES before build"),
+                       CL_INVALID_PROGRAM_EXECUTABLE);
+        check_fact(r, "CL_PROGRAM_SOURCE matches", "true");
+        check_fact(r, "CL_PROGRAM_NUM_KERNELS", "3");
+        check_fact(r, "CL_PROGRAM_KERNEL_NAMES sorted", "first;second;third");
+        check_fact(r, "CL_PROGRAM_NUM_DEVICES", "1");
+        check_fact(r, "CL_PROGRAM_DEVICES is the device", "true");
+        check_fact(r, "CL_PROGRAM_CONTEXT is the context", "true");
+        check_fact(r, "CL_PROGRAM_BINARY_TYPE", std::to_string(CL_PROGRAM_BINARY_TYPE_EXECUTABLE));
+        check_fact(r, "clCreateKernelsInProgram count", "3");
+        check_fact(r, "clCreateKernelsInProgram names sorted", "first;second;third");
+    });
+}
+
+// --- kernels ---------------------------------------------------------------------------------
+
+TEST_CASE("kernel argument kinds" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::kernel_argument_kinds, {
+        check_clean(r);
+        for (const auto& [name, with_buffer] :
+             {std::pair{"out null", false}, {"out buffer", true}, {"out null handle", false}}) {
+            const auto out = data<float>(r, name);
+            REQUIRE(out.size() == 64);
+            for (size_t gid = 0; gid < 64; ++gid)
+                CHECK_MESSAGE(out[gid] == sc::kernel_argument_expected(gid, 16, with_buffer),
+                              std::string(name) << "[" << gid << "]");
+        }
+    });
+}
+
+TEST_CASE("kernel info" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::kernel_info, {
+        check_clean(r);
+        check_fact(r, "fixed CL_KERNEL_COMPILE_WORK_GROUP_SIZE", "4,2,1");
+        check_fact(r, "plain CL_KERNEL_COMPILE_WORK_GROUP_SIZE", "0,0,0");
+        check_fact(r, "fixed CL_KERNEL_FUNCTION_NAME", "fixed");
+        check_fact(r, "fixed CL_KERNEL_NUM_ARGS", "4");
+        check_fact(r, "plain CL_KERNEL_NUM_ARGS", "1");
+        check_fact(r, "fixed arg 0 CL_KERNEL_ARG_NAME", "out");
+        check_fact(r, "fixed arg 2 CL_KERNEL_ARG_TYPE_NAME", "int");
+        check_fact(r, "fixed arg 1 CL_KERNEL_ARG_ADDRESS_QUALIFIER",
+                   std::to_string(CL_KERNEL_ARG_ADDRESS_LOCAL));
+        check_fact(r, "fixed arg 3 CL_KERNEL_ARG_ADDRESS_QUALIFIER",
+                   std::to_string(CL_KERNEL_ARG_ADDRESS_CONSTANT));
+        check_fact(r, "fixed CL_KERNEL_PROGRAM is the program", "true");
+        check_fact(r, "fixed CL_KERNEL_CONTEXT is the context", "true");
+    });
+}
+
+TEST_CASE("ndrange offset and local size" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::ndrange_offset_local, {
+        check_clean(r);
+        const auto ids = data<cl_int>(r, "ids");
+        REQUIRE(ids.size() == 80);
+        for (int g = 0; g < 80; ++g) {
+            const int want = g < 16 ? -1 : g * 10000 + ((g - 16) % 8) * 100 + (g - 16) / 8;
+            CHECK_MESSAGE(ids[g] == want, "ids[" << g << "]");
+        }
+        CHECK(data<cl_int>(r, "meta") == std::vector<cl_int>{16, 8, 64, 8});
+    });
+}
+
+TEST_CASE("ndrange 2d" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::ndrange_2d, {
+        check_clean(r);
+        const auto ids = data<cl_int>(r, "ids");
+        REQUIRE(ids.size() == 128);
+        for (int y = 0; y < 8; ++y)
+            for (int x = 0; x < 16; ++x) {
+                const int want = x + 100 * y + 10000 * (x % 4) + 100000 * (y % 2) +
+                                 1000000 * (x / 4 + 10 * (y / 2));
+                CHECK_MESSAGE(ids[y * 16 + x] == want, "ids[" << y << "][" << x << "]");
+            }
+    });
+}
+
+// --- transfers -------------------------------------------------------------------------------
+
+namespace {
+void check_transfers(const ScenarioResult& r) {
+    check_clean(r);
+    std::vector<cl_int> a(256), b(256);
+    for (int i = 0; i < 256; ++i)
+        a[i] = i * 3 + 1;
+    for (int i = 0; i < 5; ++i)
+        a[10 + i] = 7000 + i;
+    for (auto& v : b)
+        v = 0x5a5a5a5a;
+    // The 2-byte pattern over bytes 8..23: ints 2..5.
+    for (int i = 2; i < 6; ++i)
+        b[i] = 0x12341234;
+    for (int i = 0; i < 64; ++i)
+        b[100 + i] = a[32 + i];
+    CHECK(data<cl_int>(r, "b") == b);
+    CHECK(data<cl_int>(r, "a part") == std::vector<cl_int>(a.begin() + 5, a.begin() + 25));
+    for (const char* e :
+         {"write all", "write patch", "fill 4", "fill 2", "copy", "read b", "read part"})
+        check_fact(r, std::string("status ") + e, "CL_COMPLETE");
+}
+} // namespace
+
+TEST_CASE("transfers blocking" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::transfers_blocking, check_transfers(r));
+}
+
+TEST_CASE("transfers non-blocking" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::transfers_nonblocking, {
+        check_transfers(r);
+        check_fact(r, "out-of-order queue", "true");
+    });
+}
+
+// --- events ----------------------------------------------------------------------------------
+
+TEST_CASE("events and wait lists" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::events_and_wait_lists, {
+        check_clean(r, {"profiling info without profiling"});
+        E2E_CHECK_CODE(r.code("profiling info without profiling"), CL_PROFILING_INFO_NOT_AVAILABLE);
+        check_fact(r, "status read after its wait", "CL_COMPLETE");
+        for (const char* e : {"write", "kernel", "read"}) {
+            check_fact(r, std::string("status ") + e, "CL_COMPLETE");
+            check_fact(r, std::string("queue of ") + e + " is the queue", "true");
+            check_fact(r, std::string("context of ") + e + " is the context", "true");
+        }
+        check_fact(r, "command type write", hex(CL_COMMAND_WRITE_BUFFER));
+        check_fact(r, "command type kernel", hex(CL_COMMAND_NDRANGE_KERNEL));
+        check_fact(r, "command type read", hex(CL_COMMAND_READ_BUFFER));
+        check_fact(r, "callback ran", "true");
+        check_fact(r, "callback status", "CL_COMPLETE");
+        check_fact(r, "callback event is the event", "true");
+        const auto out = data<cl_int>(r, "out");
+        REQUIRE(out.size() == 128);
+        for (int i = 0; i < 128; ++i)
+            CHECK(out[i] == (i - 50) * 2);
+    });
+}
+
+TEST_CASE("profiling timestamps" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::profiling_timestamps, {
+        check_clean(r);
+        check_fact(r, "queue properties", std::to_string(CL_QUEUE_PROFILING_ENABLE));
+        for (const char* e : {"write", "kernel", "read"})
+            for (const char* order : {" queued <= submit", " submit <= start", " start <= end",
+                                      " end > 0", " starts after the previous end"})
+                check_fact(r, std::string(e) + order, "true");
+        check_fact(r, "kernel result", "true");
+    });
+}
+
+TEST_CASE("user event gates a command" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::user_event_gate, {
+        check_clean(r, {"clSetUserEventStatus twice", "clSetUserEventStatus CL_RUNNING"});
+        E2E_CHECK_CODE(r.code("clSetUserEventStatus twice"), CL_INVALID_OPERATION);
+        E2E_CHECK_CODE(r.code("clSetUserEventStatus CL_RUNNING"), CL_INVALID_VALUE);
+        check_fact(r, "status user event initially", "CL_SUBMITTED");
+        check_fact(r, "command type user event", hex(CL_COMMAND_USER));
+        check_fact(r, "user event has no queue", "true");
+        check_fact(r, "gated write complete before the user event", "false");
+        check_fact(r, "gated write status valid before the user event", "true");
+        check_fact(r, "status gated write after the user event", "CL_COMPLETE");
+        check_fact(r, "status user event after set", "CL_COMPLETE");
+        const auto buffer = data<cl_int>(r, "buffer");
+        REQUIRE(buffer.size() == 64);
+        for (int i = 0; i < 64; ++i)
+            CHECK(buffer[i] == i * i);
+    });
+}
+
+TEST_CASE("markers and barriers" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::markers_and_barriers, {
+        check_clean(r);
+        check_fact(r, "marker complete before the user event", "false");
+        check_fact(r, "kernel complete before the user event", "false");
+        check_fact(r, "barrier complete before the user event", "false");
+        for (const char* e : {"marker", "kernel", "barrier", "legacy marker"})
+            check_fact(r, std::string("status ") + e, "CL_COMPLETE");
+        check_fact(r, "command type marker", hex(CL_COMMAND_MARKER));
+        check_fact(r, "command type barrier", hex(CL_COMMAND_BARRIER));
+        check_fact(r, "command type legacy marker", hex(CL_COMMAND_MARKER));
+        CHECK(data<cl_int>(r, "x") == std::vector<cl_int>(16, 2));
+    });
+}
+
+TEST_CASE("reference counts" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::reference_counts, {
+        check_clean(r);
+        for (const char* c : {"CL_MEM_REFERENCE_COUNT", "CL_KERNEL_REFERENCE_COUNT",
+                              "CL_EVENT_REFERENCE_COUNT", "CL_QUEUE_REFERENCE_COUNT"}) {
+            check_fact(r, std::string(c) + " fresh", "1");
+            check_fact(r, std::string(c) + " after retain", "2");
+            check_fact(r, std::string(c) + " after release", "1");
+        }
+    });
+}
+
+// --- device ----------------------------------------------------------------------------------
+
+TEST_CASE("device info" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::device_info, {
+        check_clean(r);
+        CHECK(r.fact_value("CL_DEVICE_NAME") != "");
+        CHECK(r.fact_value("CL_DEVICE_EXTENSIONS") != "");
+        check_fact(r, "CL_DEVICE_NAME NUL-terminated", "true");
+        check_fact(r, "CL_DEVICE_AVAILABLE", "1");
+        check_fact(r, "CL_DEVICE_PLATFORM is the platform", "true");
+        check_fact(r, "CL_DEVICE_MAX_WORK_GROUP_SIZE size_ret", std::to_string(sizeof(size_t)));
+    });
+}
+
+// --- error codes: the call under test must return the same exact code on both ----------------
+
+namespace {
+void check_error(const ScenarioResult& r, cl_int expected,
+                 const std::vector<std::string>& other_failures = {}) {
+    std::vector<std::string> allowed = other_failures;
+    allowed.push_back("under test");
+    check_clean(r, allowed);
+    E2E_CHECK_CODE(r.code("under test"), expected);
+}
+} // namespace
+
+TEST_CASE("error buffer size zero" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::error_buffer_size_zero, {
+        check_error(r, CL_INVALID_BUFFER_SIZE);
+        check_fact(r, "handle is NULL", "true");
+    });
+}
+
+TEST_CASE("error copy-host-ptr without pointer" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::error_copy_host_ptr_null, {
+        check_error(r, CL_INVALID_HOST_PTR);
+        check_fact(r, "handle is NULL", "true");
+    });
+}
+
+TEST_CASE("error read-only with write-only" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::error_read_only_write_only, {
+        check_error(r, CL_INVALID_VALUE);
+        check_fact(r, "handle is NULL", "true");
+    });
+}
+
+TEST_CASE("error unknown kernel name" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::error_unknown_kernel_name, {
+        check_error(r, CL_INVALID_KERNEL_NAME);
+        check_fact(r, "handle is NULL", "true");
+    });
+}
+
+TEST_CASE("error kernel from unbuilt program" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::error_kernel_from_unbuilt_program, {
+        check_error(r, CL_INVALID_PROGRAM_EXECUTABLE);
+        check_fact(r, "handle is NULL", "true");
+    });
+}
+
+TEST_CASE("error arg index out of range" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::error_arg_index_out_of_range, check_error(r, CL_INVALID_ARG_INDEX));
+}
+
+TEST_CASE("error buffer arg wrong size" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::error_buffer_arg_wrong_size, check_error(r, CL_INVALID_ARG_SIZE));
+}
+
+TEST_CASE("error unset kernel arg" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::error_unset_kernel_arg, check_error(r, CL_INVALID_KERNEL_ARGS));
+}
+
+TEST_CASE("error read out of bounds" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::error_read_out_of_bounds, {
+        check_error(r, CL_INVALID_VALUE, {"read past the end, non-blocking"});
+        E2E_CHECK_CODE(r.code("read past the end, non-blocking"), CL_INVALID_VALUE);
+    });
+}
+
+TEST_CASE("error global size not multiple of local" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::error_global_not_multiple_of_local,
+                          check_error(r, CL_INVALID_WORK_GROUP_SIZE));
+}
+
+TEST_CASE("error work dim zero" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::error_work_dim_zero, {
+        check_error(r, CL_INVALID_WORK_DIMENSION, {"work_dim 4"});
+        E2E_CHECK_CODE(r.code("work_dim 4"), CL_INVALID_WORK_DIMENSION);
+    });
+}
+
+TEST_CASE("error null queue" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::error_null_queue, {
+        check_error(r, CL_INVALID_COMMAND_QUEUE, {"clFinish NULL"});
+        E2E_CHECK_CODE(r.code("clFinish NULL"), CL_INVALID_COMMAND_QUEUE);
+    });
+}
+
+TEST_CASE("error wait list null" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::error_wait_list_null, {
+        check_error(r, CL_INVALID_EVENT_WAIT_LIST,
+                    {"marker with 1 event and NULL list", "copy with 1 event and NULL list",
+                     "read with 0 events and a list", "clWaitForEvents 1 NULL"});
+        E2E_CHECK_CODE(r.code("marker with 1 event and NULL list"), CL_INVALID_EVENT_WAIT_LIST);
+        E2E_CHECK_CODE(r.code("copy with 1 event and NULL list"), CL_INVALID_EVENT_WAIT_LIST);
+        E2E_CHECK_CODE(r.code("read with 0 events and a list"), CL_INVALID_EVENT_WAIT_LIST);
+        E2E_CHECK_CODE(r.code("clWaitForEvents 1 NULL"), CL_INVALID_VALUE);
+    });
+}
+
+TEST_CASE("error device info bogus param" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::error_device_info_bogus_param, {
+        check_error(r, CL_INVALID_VALUE, {"value too small"});
+        E2E_CHECK_CODE(r.code("value too small"), CL_INVALID_VALUE);
+    });
+}
+
+TEST_CASE("error device type not found" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::error_device_type_not_found, {
+        check_error(r, CL_DEVICE_NOT_FOUND, {"with a device array"});
+        E2E_CHECK_CODE(r.code("with a device array"), CL_DEVICE_NOT_FOUND);
+        check_fact(r, "device left NULL", "true");
+        check_fact(r, "num_devices says no device", "true");
+    });
+}
