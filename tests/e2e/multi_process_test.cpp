@@ -8,6 +8,8 @@
 
 #include "harness.h"
 
+#include <status_client.h>
+
 #include <string>
 #include <thread>
 
@@ -49,11 +51,14 @@ std::string daemon_state(DaemonProcess& daemon) {
 }
 
 // The environment of a client of the shared daemon (RGPU_SERVERS and OCL_ICD_VENDORS set).
-std::vector<std::string> client_environment() {
+/// This process's environment (OCL_ICD_VENDORS and RGPU_SERVERS set by TestEnvironment); with
+/// `endpoint`, RGPU_SERVERS names that daemon instead.
+std::vector<std::string> client_environment(const std::string& endpoint = {}) {
     auto& env = TestEnvironment::get();
     REQUIRE_MESSAGE(env.rgpu_unavailable().empty(),
                     "rgpu cannot run here: " << env.rgpu_unavailable());
-    return environment_without({});
+    if (endpoint.empty()) return environment_without({});
+    return environment_without({"RGPU_SERVERS"}, {"RGPU_SERVERS=" + endpoint});
 }
 
 } // namespace
@@ -86,8 +91,17 @@ TEST_CASE("two clients at once" * doctest::test_suite("e2e-process")) {
 }
 
 TEST_CASE("client killed mid-stream" * doctest::test_suite("e2e-process")) {
-    const auto env = client_environment();
-    DaemonProcess& daemon = *TestEnvironment::get().daemon();
+    // A daemon of its own, with a short session timeout, so the freed session can be seen.
+    DaemonProcess::Options options;
+    options.session_timeout_s = 1;
+    DaemonProcess daemon(options);
+    const auto env = client_environment(daemon.endpoint());
+    const auto sessions = [&] {
+        std::string error;
+        auto status = rgpu::query_status(daemon.endpoint(), std::chrono::seconds(5), &error);
+        REQUIRE_MESSAGE(status.has_value(), "rgpu-daemon status: " << error);
+        return status->sessions;
+    };
     {
         ChildProcess flood({client_path(), "flood"}, env, SpawnOptions{"", true, SIGKILL});
         const auto line = flood.read_line(kClientLimit);
@@ -99,13 +113,22 @@ TEST_CASE("client killed mid-stream" * doctest::test_suite("e2e-process")) {
                  << ")");
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(200)); // well into the stream
+        CHECK(sessions() == 1);
         CHECK(flood.terminate(SIGKILL) == 128 + SIGKILL);
     }
     CHECK_MESSAGE(daemon.alive(),
                   "after its client was killed, rgpu-daemon " << daemon_state(daemon));
+    // The killed client never said goodbye: its session goes once it has been silent too long.
+    uint32_t left = 1;
+    for (int i = 0; i < 100 && left != 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        left = sessions();
+    }
+    CHECK_MESSAGE(left == 0, "the killed client's session was not freed");
     ChildProcess after({client_path(), "vector-add", "3"}, env);
     check_client_ok(after, "the client after the kill");
     CHECK_MESSAGE(daemon.alive(), "rgpu-daemon " << daemon_state(daemon));
+    CHECK(daemon.stop() == 0);
 }
 
 TEST_CASE("no daemon answering" * doctest::test_suite("e2e-process")) {
