@@ -16,6 +16,12 @@ using clock = std::chrono::steady_clock;
 
 namespace {
 
+/// How long a blocking call spins before it sleeps (RGPU_SPIN_US overrides, 0 disables).
+const long kSpinMicros = [] {
+    const char* v = std::getenv("RGPU_SPIN_US");
+    return v ? std::atol(v) : 100L;
+}();
+
 /// Unacknowledged bytes above which the I/O thread stops sending until acks arrive.
 constexpr size_t kMaxUnackedBytes = size_t(1) << 30;
 
@@ -169,6 +175,11 @@ void Connection::seal_locked() {
 Answer Connection::wait(Call& call) {
     // No wake-up needed: append() woke the I/O thread when the batch became non-empty, and the
     // I/O thread sends the whole batch each time it wakes, so this call's command is on its way.
+    // A round trip is tens of microseconds; a sleeping thread takes about as long to wake.
+    // Spin briefly first, yielding so the threads that produce the answer keep running.
+    auto spin_until = clock::now() + std::chrono::microseconds(kSpinMicros);
+    while (!call.ready.load(std::memory_order_acquire) && clock::now() < spin_until)
+        std::this_thread::yield();
     std::unique_lock lock(call.mutex);
     call.cv.wait(lock, [&] { return call.done; });
     return Answer{call.status, call.message, call.reply};
@@ -185,12 +196,16 @@ void Connection::track_event(Event* event) {
 }
 
 void Connection::wait_events(const std::vector<Event*>& events) {
-    std::unique_lock lock(pending_mutex_);
-    events_cv_.wait(lock, [&] {
+    auto all_complete = [&] {
         for (Event* e : events)
             if (!e->complete()) return false;
         return true;
-    });
+    };
+    auto spin_until = clock::now() + std::chrono::microseconds(kSpinMicros);
+    while (!all_complete() && clock::now() < spin_until)
+        std::this_thread::yield();
+    std::unique_lock lock(pending_mutex_);
+    events_cv_.wait(lock, all_complete);
 }
 
 void Connection::notify_event_waiters() {
@@ -364,6 +379,7 @@ void Connection::finish_call(const std::shared_ptr<Call>& call, cl_int status) {
         std::lock_guard lock(call->mutex);
         call->status = status;
         call->done = true;
+        call->ready.store(true, std::memory_order_release);
     }
     call->cv.notify_one();
 }

@@ -47,9 +47,10 @@ struct Call {
     Kind kind = Kind::Reply;
     std::mutex mutex;
     std::condition_variable cv;
-    bool done = false; // guarded by mutex
-    cl_int status = 0; // valid once done
-    Received message;  // Reply: keeps `reply` valid
+    bool done = false;              // guarded by mutex
+    std::atomic<bool> ready{false}; ///< `done`, readable without the mutex (for spinning)
+    cl_int status = 0;              // valid once done
+    Received message;               // Reply: keeps `reply` valid
     const wire::Reply* reply = nullptr;
     // Read (touched by the I/O thread only until done):
     uint8_t* destination = nullptr;
