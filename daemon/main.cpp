@@ -11,6 +11,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
+#include <malloc.h>
 
 namespace {
 
@@ -52,6 +53,11 @@ int main(int argc, char** argv) {
     // If rgpu's own ICD is installed system-wide, make it step aside inside the daemon: serving
     // rgpu through rgpu would loop.
     setenv("RGPU_DAEMON", "1", 1);
+
+    // Transfer chunks are a few MiB each: keep such blocks on the heap rather than mapping and
+    // faulting in fresh pages for every chunk.
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
 
     auto devices = rgpu::daemon::discover_devices();
     if (devices.empty()) spdlog::warn("no OpenCL device to serve; clients will see none");
