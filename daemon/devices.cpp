@@ -24,7 +24,7 @@ bool is_handle_param(cl_uint param) {
 /// Parameter ranges worth asking: the core range and the vendor ranges clinfo prints.
 /// Unknown parameters cost one CL_INVALID_VALUE each, once, at start-up.
 constexpr std::pair<cl_uint, cl_uint> kParamRanges[] = {
-    {0x1000, 0x10FF}, {0x2030, 0x2060}, {0x4000, 0x4060}, {0x40A0, 0x40C0},
+    {0x1000, 0x10FF}, {0x1290, 0x12B0}, {0x2030, 0x2060}, {0x4000, 0x4060}, {0x40A0, 0x40C0},
     {0x40E0, 0x40E0}, {0x410F, 0x410F}, {0x41E0, 0x41F0}, {0x4230, 0x4260},
 };
 
