@@ -49,7 +49,21 @@ template <class T> Decoded<T> decode(const void* data, size_t size) {
 } // namespace
 
 Decoded<wire::ClientMessage> decode_client_message(const void* data, size_t size) {
-    return decode<wire::ClientMessage>(data, size);
+    auto decoded = decode<wire::ClientMessage>(data, size);
+    // The Verifier accepts a union whose type is set and whose table is absent: handlers may
+    // rely on every command having a body of the type it announces.
+    if (decoded && decoded.message->commands()) {
+        uint32_t index = 0;
+        for (const wire::Command* command : *decoded.message->commands()) {
+            if (command->body_type() == wire::Request::NONE || command->body() == nullptr) {
+                decoded.message = nullptr;
+                decoded.error = "command " + std::to_string(index) + " has no body";
+                break;
+            }
+            ++index;
+        }
+    }
+    return decoded;
 }
 
 Decoded<wire::DaemonMessage> decode_daemon_message(const void* data, size_t size) {

@@ -131,14 +131,7 @@ cl_int handle_read_buffer(ExecContext& ctx, const wire::ReadBuffer& req) {
                                   wait.data(), &event);
         if (err != CL_SUCCESS) return fail(err);
         record->native = EventRef(event);
-        if (last && req.event() != 0) {
-            record->client_event = req.event();
-            clRetainEvent(event);
-            if (!ctx.session.objects.insert(req.event(), EventObject{EventRef(event), false}))
-                return ctx.fail("event id already in use");
-            ctx.session.track(record);
-        }
-        err = ctx.session.outbox.watch(record);
+        err = watch_command(ctx, record, last ? req.event() : 0);
         if (err != CL_SUCCESS) return err;
         done += n;
     }

@@ -20,6 +20,31 @@ cl_int resolve_wait_list(ExecContext& ctx, const flatbuffers::Vector<uint64_t>* 
     return CL_SUCCESS;
 }
 
+cl_int watch_command(ExecContext& ctx, const std::shared_ptr<CompletionRecord>& record,
+                     uint64_t client_event) {
+    cl_int status = CL_SUCCESS;
+    if (client_event != 0) {
+        cl_event native = record->native.get();
+        clRetainEvent(native);
+        if (ctx.session.objects.insert(client_event, EventObject{EventRef(native), false})) {
+            record->client_event = client_event;
+            ctx.session.track(record);
+        } else {
+            // The command runs anyway; only its notice is lost. Tell the client plainly.
+            status = ctx.fail("event id " + std::to_string(client_event) + " is already in use");
+        }
+    }
+    cl_int err = ctx.session.outbox.watch(record);
+    if (err != CL_SUCCESS) {
+        // Without a callback nothing keeps the record's memory alive while the device uses it.
+        cl_event native = record->native.get();
+        clWaitForEvents(1, &native);
+        if (record->client_event != 0) ctx.session.untrack(record.get());
+        return err;
+    }
+    return status;
+}
+
 cl_int publish_event(ExecContext& ctx, uint64_t queue_id, QueueObject& queue, uint64_t client_event,
                      cl_event native, zmq::message_t keep_alive) {
     ctx.session.mark_dirty(queue_id, queue);
@@ -27,21 +52,10 @@ cl_int publish_event(ExecContext& ctx, uint64_t queue_id, QueueObject& queue, ui
     auto record = std::make_shared<CompletionRecord>();
     record->session = ctx.session.id();
     record->queue = queue_id;
-    record->client_event = client_event;
     record->profiling = queue.profiling;
     record->native = EventRef(native);
     record->data = std::move(keep_alive);
-    if (client_event != 0) {
-        clRetainEvent(native);
-        if (!ctx.session.objects.insert(client_event, EventObject{EventRef(native), false})) {
-            // The command already runs; only its notice is lost. Tell the client plainly.
-            return ctx.fail("event id " + std::to_string(client_event) + " is already in use");
-        }
-        ctx.session.track(record);
-    }
-    cl_int err = ctx.session.outbox.watch(record);
-    if (err != CL_SUCCESS && client_event != 0) ctx.session.untrack(record.get());
-    return err;
+    return watch_command(ctx, record, client_event);
 }
 
 void fail_event(ExecContext& ctx, uint64_t client_event, cl_int status) {

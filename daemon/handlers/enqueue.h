@@ -19,6 +19,12 @@ cl_int resolve_wait_list(ExecContext& ctx, const flatbuffers::Vector<uint64_t>* 
 cl_int publish_event(ExecContext& ctx, uint64_t queue_id, QueueObject& queue, uint64_t client_event,
                      cl_event native, zmq::message_t keep_alive = {});
 
+/// Hands a record whose native event is set to the outbox, so that it (and the memory it keeps
+/// alive) lives until the command completes, whatever else fails; registers `client_event`
+/// (0 = none). Returns an error when the event id is taken or the callback cannot be set.
+cl_int watch_command(ExecContext& ctx, const std::shared_ptr<CompletionRecord>& record,
+                     uint64_t client_event);
+
 /// A command with client event `client_event` failed before reaching the device: the client
 /// learns it through a notice with `status`, and later wait lists naming it fail.
 void fail_event(ExecContext& ctx, uint64_t client_event, cl_int status);

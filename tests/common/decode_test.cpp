@@ -120,3 +120,16 @@ TEST_CASE("printable sample is bounded hex" * doctest::test_suite("protocol")) {
     CHECK(proto::printable_sample(bytes.data(), bytes.size()) == "deadbeef");
     CHECK(proto::printable_sample(bytes.data(), bytes.size(), 2) == "dead...");
 }
+
+TEST_CASE("command without a body is rejected" * doctest::test_suite("protocol")) {
+    flatbuffers::FlatBufferBuilder fbb;
+    wire::CommandBuilder command(fbb);
+    command.add_body_type(wire::Request::WriteBuffer); // announced, but no table follows
+    std::vector<flatbuffers::Offset<wire::Command>> commands{command.Finish()};
+    fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, 1, 1,
+                                         fbb.CreateVector(commands)),
+               proto::kFileIdentifier);
+    auto decoded = proto::decode_client_message(fbb.GetBufferPointer(), fbb.GetSize());
+    CHECK_FALSE(decoded);
+    CHECK(decoded.error == "command 0 has no body");
+}

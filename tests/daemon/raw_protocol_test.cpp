@@ -9,6 +9,8 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <functional>
 #include <optional>
 #include <thread>
 #include <zmq.hpp>
@@ -65,7 +67,13 @@ class RawClient {
             (void)zmq::recv_multipart(socket_, std::back_inserter(frames));
             proto::align_frame(frames[0]);
             auto decoded = proto::decode_daemon_message(frames[0].data(), frames[0].size());
-            REQUIRE(decoded);
+            std::string sizes;
+            for (auto& f : frames)
+                sizes += std::to_string(f.size()) + " ";
+            REQUIRE_MESSAGE(
+                decoded, decoded.error
+                             << " frames " << sizes << " in " << frames[0].size() << " bytes: "
+                             << proto::printable_sample(frames[0].data(), frames[0].size(), 200));
             if (decoded.message->replies() && decoded.message->replies()->size() > 0) return frames;
         }
         return std::nullopt;
@@ -311,4 +319,130 @@ TEST_CASE("silent session times out" * doctest::test_suite("daemon")) {
     }
     CHECK(sessions == 0);
     CHECK(short_lived.stop() == 0);
+}
+
+TEST_CASE("mutated messages never take the daemon down" * doctest::test_suite("daemon")) {
+    // Valid requests with a few bytes flipped: each must be refused or executed, and a probe
+    // right after it must still be answered. The mutation is deterministic (fixed seed).
+    e2e::DaemonProcess fuzzed;
+    RawClient client(fuzzed.endpoint());
+    uint64_t session = client.hello();
+    uint64_t seq = 1;
+    auto devices = std::vector<uint32_t>{0};
+    client.send(
+        session, seq++,
+        [&](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(
+                wire::Request::CreateContext,
+                wire::CreateCreateContext(fbb, 1, fbb.CreateVector(devices)).Union());
+        },
+        false);
+    client.send(
+        session, seq++,
+        [](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(wire::Request::CreateQueue,
+                                  wire::CreateCreateQueue(fbb, 2, 1, 0, 0).Union());
+        },
+        false);
+    client.send(session, seq++, [](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::CreateBuffer,
+                              wire::CreateCreateBuffer(fbb, 3, 1, CL_MEM_READ_WRITE, 4096).Union());
+    });
+    auto created = client.receive_reply();
+    REQUIRE(created);
+    REQUIRE(RawClient::first_reply(*created).status() == CL_SUCCESS);
+
+    using Template = std::function<std::pair<wire::Request, flatbuffers::Offset<void>>(
+        flatbuffers::FlatBufferBuilder&)>;
+    const std::vector<uint64_t> no_wait;
+    const std::vector<Template> templates = {
+        [&](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(
+                wire::Request::WriteBuffer,
+                wire::CreateWriteBuffer(fbb, 2, 3, 64, 16, 1, 0, fbb.CreateVector(no_wait), true)
+                    .Union());
+        },
+        [&](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(
+                wire::Request::ReadBuffer,
+                wire::CreateReadBuffer(fbb, 2, 3, 0, 256, 0, fbb.CreateVector(no_wait), 128)
+                    .Union());
+        },
+        [&](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(wire::Request::CopyBuffer,
+                                  wire::CreateCopyBuffer(fbb, 2, 3, 3, 0, 1024, 512).Union());
+        },
+        [&](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(
+                wire::Request::GetInfo,
+                wire::CreateGetInfo(fbb, wire::InfoKind::Mem, 3, CL_MEM_SIZE).Union());
+        },
+        [&](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(wire::Request::SetUserEventStatus,
+                                  wire::CreateSetUserEventStatus(fbb, 3, CL_COMPLETE).Union());
+        },
+        [&](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(wire::Request::Marker,
+                                  wire::CreateMarker(fbb, 2, 0, fbb.CreateVector(no_wait)).Union());
+        },
+    };
+
+    // RGPU_FUZZ_ROUNDS and RGPU_FUZZ_SEED let a longer search run by hand; CI uses the defaults.
+    const char* rounds_env = std::getenv("RGPU_FUZZ_ROUNDS");
+    const char* seed_env = std::getenv("RGPU_FUZZ_SEED");
+    const int rounds = rounds_env ? std::atoi(rounds_env) : 300;
+    uint32_t state = seed_env ? static_cast<uint32_t>(std::atol(seed_env)) : 2024;
+    auto next = [&] {
+        state = state * 1664525u + 1013904223u;
+        return state >> 8;
+    };
+    for (int round = 0; round < rounds; ++round) {
+        flatbuffers::FlatBufferBuilder fbb;
+        auto [type, body] = templates[round % templates.size()](fbb);
+        std::vector<flatbuffers::Offset<wire::Command>> commands{
+            wire::CreateCommand(fbb, type, body, true)};
+        fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, session, seq,
+                                             fbb.CreateVector(commands)),
+                   proto::kFileIdentifier);
+        std::vector<uint8_t> bytes(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+        for (uint32_t flips = 1 + next() % 3; flips > 0; --flips) {
+            size_t at =
+                8 + next() % (bytes.size() - 8); // keep the identifier: test what follows it
+            bytes[at] ^= static_cast<uint8_t>(1u << (next() % 8));
+        }
+        std::vector<zmq::message_t> frames;
+        frames.emplace_back(bytes.data(), bytes.size());
+        frames.emplace_back(16); // bulk for the write template
+        client.send_frames(std::move(frames));
+        // The probe: a valid query with the next sequence number. A mutation may have consumed
+        // zero or more sequence numbers; the daemon says which one it expects.
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            client.send(session, seq + 1, [](flatbuffers::FlatBufferBuilder& f) {
+                return std::make_pair(
+                    wire::Request::GetInfo,
+                    wire::CreateGetInfo(f, wire::InfoKind::Mem, 3, CL_MEM_SIZE).Union());
+            });
+            bool answered = false;
+            while (auto reply = client.receive_reply(5s)) {
+                const auto& r = RawClient::first_reply(*reply);
+                if (r.seq() == seq + 1 && r.status() == CL_SUCCESS) {
+                    answered = true;
+                    break;
+                }
+                std::string text = r.message() ? r.message()->str() : "";
+                if (text.rfind("sequence gap: expected ", 0) == 0) {
+                    seq = std::stoull(text.substr(23)) - 1;
+                    break;
+                }
+            }
+            if (answered) break;
+            REQUIRE_MESSAGE(fuzzed.alive(),
+                            "rgpu-daemon died at round " << round << ": " << fuzzed.log_tail(6000));
+        }
+        seq += 2;
+        REQUIRE_MESSAGE(fuzzed.alive(),
+                        "rgpu-daemon died at round " << round << ": " << fuzzed.log_tail(6000));
+    }
+    CHECK(client.sessions() == 1);
+    CHECK(fuzzed.stop() == 0);
 }
