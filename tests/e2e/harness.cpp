@@ -360,7 +360,8 @@ DaemonProcess::DaemonProcess(const Options& options) {
             std::vector<std::string>{path, "--listen", "tcp://127.0.0.1:*", "--ready-file", ready,
                                      "--log-level", options.log_level, "--session-timeout",
                                      std::to_string(options.session_timeout_s)},
-            environment_without({"OCL_ICD_VENDORS", "RGPU_SERVERS", "RGPU_CONNECT_TIMEOUT_MS"}),
+            environment_without({"OCL_ICD_VENDORS", "RGPU_SERVERS", "RGPU_CONNECT_TIMEOUT_MS"},
+                                options.extra_env),
             SpawnOptions{dir_ + "/daemon.log", false, SIGTERM});
         const auto deadline = std::chrono::steady_clock::now() + options.ready_timeout;
         std::string previous;

@@ -90,6 +90,8 @@ class DaemonProcess {
         std::string log_level = "warn";
         int session_timeout_s = 10;
         std::chrono::milliseconds ready_timeout = 20s;
+        // "NAME=value" entries added to the daemon's environment (after the ones it never gets).
+        std::vector<std::string> extra_env;
     };
     // Throws std::runtime_error (with the daemon's log tail) when the daemon is not built, exits,
     // or has not written its ready file within ready_timeout.

@@ -172,3 +172,18 @@ TEST_CASE("client exits after its daemon is gone" * doctest::test_suite("e2e-pro
     // Releasing objects and exiting must not wait for a daemon that is gone.
     check_client_ok(client, "the client whose daemon is gone", std::chrono::seconds(10));
 }
+
+TEST_CASE("daemon never serves rgpu through itself" * doctest::test_suite("e2e-process")) {
+    // rgpu's own ICD is visible to the daemon (as when it is installed system-wide): the daemon
+    // must serve POCL's device only, not loop through rgpu.
+    VendorsDir vendors;
+    REQUIRE(vendors.has_rgpu());
+    DaemonProcess::Options options;
+    options.extra_env = {"OCL_ICD_VENDORS=" + vendors.path()};
+    DaemonProcess daemon(options);
+    std::string error;
+    auto status = rgpu::query_status(daemon.endpoint(), std::chrono::seconds(5), &error);
+    REQUIRE_MESSAGE(status.has_value(), error);
+    CHECK(status->devices == 1);
+    CHECK(daemon.stop() == 0);
+}
