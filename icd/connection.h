@@ -114,6 +114,12 @@ class Connection {
         return c;
     }
     Answer wait(Call& call);
+    /// The application dropped its last reference to object `id`.
+    void post_release(uint64_t id) {
+        post([id](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+            return body(wire::CreateRelease(fbb, id));
+        });
+    }
 
     /// The event's completion will arrive as a notice: keep it alive until then.
     void track_event(Event* event);

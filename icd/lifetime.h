@@ -37,4 +37,16 @@ template <class T> bool release(T* object) {
     return true;
 }
 
+/// clRetain* / clRelease* entry points: `invalid` is the kind's CL_INVALID_* code.
+template <class T, class H> cl_int retain_handle(H handle, cl_int invalid) {
+    T* object = checked<T>(handle);
+    if (!object) return invalid;
+    retain(object);
+    return CL_SUCCESS;
+}
+template <class T, class H> cl_int release_handle(H handle, cl_int invalid) {
+    T* object = checked<T>(handle);
+    return object && release(object) ? CL_SUCCESS : invalid;
+}
+
 } // namespace rgpu::icd

@@ -173,16 +173,11 @@ cl_mem CL_API_CALL rgpu_clCreateBufferWithProperties(cl_context context,
 }
 
 cl_int CL_API_CALL rgpu_clRetainMemObject(cl_mem mem) {
-    Mem* m = checked<Mem>(mem);
-    if (!m) return CL_INVALID_MEM_OBJECT;
-    retain(m);
-    return CL_SUCCESS;
+    return retain_handle<Mem>(mem, CL_INVALID_MEM_OBJECT);
 }
 
 cl_int CL_API_CALL rgpu_clReleaseMemObject(cl_mem mem) {
-    Mem* m = checked<Mem>(mem);
-    if (!m || !release(m)) return CL_INVALID_MEM_OBJECT;
-    return CL_SUCCESS;
+    return release_handle<Mem>(mem, CL_INVALID_MEM_OBJECT);
 }
 
 void destroy(Mem* m) {
@@ -201,9 +196,7 @@ void destroy(Mem* m) {
         it->first(m, it->second);
     Context* c = m->context;
     uint64_t id = m->id;
-    c->connection->post([id](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-        return body(wire::CreateRelease(fbb, id));
-    });
+    c->connection->post_release(id);
     m->magic = Magic::Dead;
     delete m;
     drop(c);

@@ -103,16 +103,11 @@ rgpu_clCreateContextFromType(const cl_context_properties* properties, cl_device_
 }
 
 cl_int CL_API_CALL rgpu_clRetainContext(cl_context context) {
-    Context* c = checked<Context>(context);
-    if (!c) return CL_INVALID_CONTEXT;
-    retain(c);
-    return CL_SUCCESS;
+    return retain_handle<Context>(context, CL_INVALID_CONTEXT);
 }
 
 cl_int CL_API_CALL rgpu_clReleaseContext(cl_context context) {
-    Context* c = checked<Context>(context);
-    if (!c || !release(c)) return CL_INVALID_CONTEXT;
-    return CL_SUCCESS;
+    return release_handle<Context>(context, CL_INVALID_CONTEXT);
 }
 
 void destroy(Context* c) {
@@ -125,9 +120,7 @@ void destroy(Context* c) {
     for (auto it = callbacks.rbegin(); it != callbacks.rend(); ++it)
         it->first(c, it->second);
     uint64_t id = c->id;
-    c->connection->post([id](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-        return body(wire::CreateRelease(fbb, id));
-    });
+    c->connection->post_release(id);
     c->magic = Magic::Dead;
     delete c;
 }

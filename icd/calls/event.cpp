@@ -37,9 +37,7 @@ void destroy(Event* e) {
     uint64_t id = e->id;
     Context* c = e->context;
     Queue* q = e->queue;
-    c->connection->post([id](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-        return body(wire::CreateRelease(fbb, id));
-    });
+    c->connection->post_release(id);
     e->magic = Magic::Dead;
     delete e;
     if (q) drop(q);
@@ -47,16 +45,11 @@ void destroy(Event* e) {
 }
 
 cl_int CL_API_CALL rgpu_clRetainEvent(cl_event event) {
-    Event* e = checked<Event>(event);
-    if (!e) return CL_INVALID_EVENT;
-    retain(e);
-    return CL_SUCCESS;
+    return retain_handle<Event>(event, CL_INVALID_EVENT);
 }
 
 cl_int CL_API_CALL rgpu_clReleaseEvent(cl_event event) {
-    Event* e = checked<Event>(event);
-    if (!e || !release(e)) return CL_INVALID_EVENT;
-    return CL_SUCCESS;
+    return release_handle<Event>(event, CL_INVALID_EVENT);
 }
 
 cl_int CL_API_CALL rgpu_clWaitForEvents(cl_uint num_events, const cl_event* event_list) {

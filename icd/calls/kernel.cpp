@@ -95,24 +95,17 @@ cl_int CL_API_CALL rgpu_clCreateKernelsInProgram(cl_program program, cl_uint num
 }
 
 cl_int CL_API_CALL rgpu_clRetainKernel(cl_kernel kernel) {
-    Kernel* k = checked<Kernel>(kernel);
-    if (!k) return CL_INVALID_KERNEL;
-    retain(k);
-    return CL_SUCCESS;
+    return retain_handle<Kernel>(kernel, CL_INVALID_KERNEL);
 }
 
 cl_int CL_API_CALL rgpu_clReleaseKernel(cl_kernel kernel) {
-    Kernel* k = checked<Kernel>(kernel);
-    if (!k || !release(k)) return CL_INVALID_KERNEL;
-    return CL_SUCCESS;
+    return release_handle<Kernel>(kernel, CL_INVALID_KERNEL);
 }
 
 void destroy(Kernel* k) {
     Program* p = k->program;
     uint64_t id = k->id;
-    p->context->connection->post([id](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-        return body(wire::CreateRelease(fbb, id));
-    });
+    p->context->connection->post_release(id);
     k->magic = Magic::Dead;
     delete k;
     p->live_kernels.fetch_sub(1);

@@ -115,25 +115,17 @@ cl_program CL_API_CALL rgpu_clCreateProgramWithBinary(cl_context context, cl_uin
 }
 
 cl_int CL_API_CALL rgpu_clRetainProgram(cl_program program) {
-    Program* p = checked<Program>(program);
-    if (!p) return CL_INVALID_PROGRAM;
-    retain(p);
-    return CL_SUCCESS;
+    return retain_handle<Program>(program, CL_INVALID_PROGRAM);
 }
 
 cl_int CL_API_CALL rgpu_clReleaseProgram(cl_program program) {
-    Program* p = checked<Program>(program);
-    if (!p || !release(p)) return CL_INVALID_PROGRAM;
-    return CL_SUCCESS;
+    return release_handle<Program>(program, CL_INVALID_PROGRAM);
 }
 
 void destroy(Program* p) {
     Context* c = p->context;
     uint64_t id = p->id;
-    if (id != 0)
-        c->connection->post([id](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-            return body(wire::CreateRelease(fbb, id));
-        });
+    if (id != 0) c->connection->post_release(id);
     p->magic = Magic::Dead;
     delete p;
     drop(c);

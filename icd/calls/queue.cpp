@@ -84,10 +84,7 @@ cl_command_queue CL_API_CALL rgpu_clCreateCommandQueueWithProperties(
 }
 
 cl_int CL_API_CALL rgpu_clRetainCommandQueue(cl_command_queue queue) {
-    Queue* q = checked<Queue>(queue);
-    if (!q) return CL_INVALID_COMMAND_QUEUE;
-    retain(q);
-    return CL_SUCCESS;
+    return retain_handle<Queue>(queue, CL_INVALID_COMMAND_QUEUE);
 }
 
 cl_int CL_API_CALL rgpu_clReleaseCommandQueue(cl_command_queue queue) {
@@ -100,9 +97,7 @@ cl_int CL_API_CALL rgpu_clReleaseCommandQueue(cl_command_queue queue) {
 void destroy(Queue* q) {
     Context* c = q->context;
     uint64_t id = q->id;
-    c->connection->post([id](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-        return body(wire::CreateRelease(fbb, id));
-    });
+    c->connection->post_release(id);
     q->magic = Magic::Dead;
     delete q;
     drop(c);
