@@ -31,9 +31,13 @@ struct CompletionRecord {
     /// Read destination, or write source that must outlive the native copy.
     zmq::message_t data;
     uint64_t read_offset = 0;
-    /// Set once a notice for client_event went out (by the callback path or by a sweep).
-    std::atomic<bool> notified{false};
+    /// Set by whoever finishes the record first: its callback, or a sweep of the I/O thread
+    /// (POCL never calls CL_COMPLETE callbacks of commands that fail, so sweeps find those).
+    std::atomic<bool> finished{false};
 };
+
+/// The command's execution status as the native runtime reports it now (CL_QUEUED if unknown).
+cl_int native_status(const CompletionRecord& record);
 
 class Outbox {
   public:
@@ -66,10 +70,14 @@ class Outbox {
     void wake() { notifier_.signal(); }
 
     /// Arranges for `record` to come back through this outbox when its native event completes.
-    /// Returns the clSetEventCallback error, if any (the record is then dropped).
-    cl_int watch(std::shared_ptr<CompletionRecord> record);
-    /// Records whose callback has not fired yet; the daemon waits for zero before exiting.
+    /// If no callback can be set, waits for the command here and queues the completion now.
+    void watch(const std::shared_ptr<CompletionRecord>& record);
+    /// True for the one caller that gets to finish `record` (callback or sweep).
+    bool claim(CompletionRecord& record);
+    /// Records not finished yet; the daemon waits for zero before exiting.
     size_t outstanding() const { return outstanding_.load(); }
+    /// Whether anything is queued, without taking the lock (for the I/O thread's short spin).
+    bool has_items() const { return has_items_.load(std::memory_order_acquire); }
 
   private:
     static void CL_CALLBACK on_complete(cl_event, cl_int status, void* user_data);
@@ -78,6 +86,7 @@ class Outbox {
     std::mutex mutex_;
     std::vector<Item> items_; // guarded by mutex_
     std::atomic<size_t> outstanding_{0};
+    std::atomic<bool> has_items_{false};
 };
 
 } // namespace rgpu::daemon

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <thread>
 
 namespace rgpu::daemon {
 
@@ -73,7 +74,15 @@ int Server::run(const std::atomic<bool>& stop) {
     auto last_check = clock::now();
     while (!stop.load()) {
         poll_items(items, 2, std::chrono::milliseconds(250));
-        if (items[0].revents & ZMQ_POLLIN) receive_all();
+        bool received = items[0].revents & ZMQ_POLLIN;
+        if (received) receive_all();
+        if (received && !outbox_.has_items() && outbox_.outstanding() > 0) {
+            // A command just went to the device and its completion usually follows within
+            // microseconds: waiting here (yielding) beats a wake-up through poll.
+            auto until = clock::now() + std::chrono::microseconds(50);
+            while (!outbox_.has_items() && clock::now() < until)
+                std::this_thread::yield();
+        }
         drain_outbox();
         if (clock::now() - last_check > std::chrono::milliseconds(200)) {
             check_sessions(false);
@@ -293,10 +302,9 @@ wire::EventNotice make_notice(const CompletionRecord& record, cl_int status) {
 } // namespace
 
 void Server::complete(Pending& out, Session& session, CompletionRecord& record, cl_int status) {
-    if (record.client_event != 0) {
-        session.untrack(&record);
-        if (!record.notified.exchange(true)) out.writer.add_notice(make_notice(record, status));
-    }
+    // Only the claimant of a record gets here (Outbox::claim), exactly once.
+    session.untrack(&record);
+    if (record.client_event != 0) out.writer.add_notice(make_notice(record, status));
     switch (record.kind) {
     case CompletionRecord::Kind::Plain:
         break;
@@ -309,14 +317,12 @@ void Server::complete(Pending& out, Session& session, CompletionRecord& record, 
         break;
     }
     case CompletionRecord::Kind::Finish:
-        // Everything before the marker is complete: publish notices that have not raced here yet.
-        for (auto& done : session.sweep_completed(record.queue)) {
-            cl_int s = CL_COMPLETE;
-            clGetEventInfo(done->native.get(), CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof s, &s,
-                           nullptr);
-            if (!done->notified.exchange(true)) out.writer.add_notice(make_notice(*done, s));
-        }
-        out.writer.add_reply(record.reply_seq, status < 0 ? status : CL_SUCCESS);
+        // Everything before the marker is done: publish what has not raced here yet, so the
+        // client sees every notice of the queue before clFinish returns.
+        for (auto& done : session.sweep_completed(record.queue))
+            if (outbox_.claim(*done)) complete(out, session, *done, native_status(*done));
+        // Like native clFinish, success even when commands failed: their events say so.
+        out.writer.add_reply(record.reply_seq, CL_SUCCESS);
         break;
     }
 }
@@ -355,6 +361,10 @@ void Server::check_sessions(bool stopping) {
             continue;
         }
         send_held_acks(s, true);
+        // Commands that failed (a user event set to an error, say) get no callback from POCL.
+        for (auto& failed : s.sweep_failed())
+            if (outbox_.claim(*failed))
+                complete(pending_[s.id()], s, *failed, native_status(*failed));
         if (!stopping && options_.session_timeout_ms > 0 &&
             now - s.last_seen > std::chrono::milliseconds(options_.session_timeout_ms)) {
             spdlog::info("session {:016x} ({}) silent for {} ms: closing", s.id(), s.client(),
@@ -364,6 +374,9 @@ void Server::check_sessions(bool stopping) {
         }
         ++it;
     }
+    for (auto& [id, out] : pending_)
+        flush(id, out);
+    pending_.clear();
 }
 
 } // namespace rgpu::daemon

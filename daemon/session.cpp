@@ -85,20 +85,17 @@ void Session::untrack(CompletionRecord* record) {
 std::vector<std::shared_ptr<CompletionRecord>> Session::sweep_completed(uint64_t queue) {
     std::vector<std::shared_ptr<CompletionRecord>> done;
     std::lock_guard lock(tracked_mutex_);
-    for (auto it = tracked_.begin(); it != tracked_.end();) {
-        auto& record = it->second;
-        cl_int status = CL_QUEUED;
-        if (record->queue == queue &&
-            clGetEventInfo(record->native.get(), CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status,
-                           &status, nullptr) == CL_SUCCESS &&
-            status <= CL_COMPLETE) {
-            done.push_back(record);
-            it = tracked_.erase(it);
-        } else {
-            ++it;
-        }
-    }
+    for (auto& [ptr, record] : tracked_)
+        if (record->queue == queue && native_status(*record) <= CL_COMPLETE) done.push_back(record);
     return done;
+}
+
+std::vector<std::shared_ptr<CompletionRecord>> Session::sweep_failed() {
+    std::vector<std::shared_ptr<CompletionRecord>> failed;
+    std::lock_guard lock(tracked_mutex_);
+    for (auto& [ptr, record] : tracked_)
+        if (native_status(*record) < 0) failed.push_back(record);
+    return failed;
 }
 
 void Session::run() {
@@ -178,7 +175,10 @@ void Session::teardown() {
     size_t count = objects.size();
     objects.clear();
     {
+        // What is still tracked failed without a callback: no one waits for it any more.
         std::lock_guard lock(tracked_mutex_);
+        for (auto& [ptr, record] : tracked_)
+            outbox.claim(*record);
         tracked_.clear();
     }
     spdlog::info("session {:016x} ({}) closed, {} objects released", id_, client_, count);

@@ -60,12 +60,15 @@ class Session {
     uint64_t ack_known = 0;
     uint64_t ack_sent = 0;
 
-    // --- Shared between the executor (adds) and the I/O thread (sweeps on Finish). ---
-    /// Records with a client event whose notice has not gone out yet.
+    // --- Shared between the executor (adds) and the I/O thread (sweeps). ---
+    /// Every watched record stays tracked until it is finished.
     void track(const std::shared_ptr<CompletionRecord>& record);
-    /// I/O thread: notices for every tracked record of `queue` that is complete natively.
-    std::vector<std::shared_ptr<CompletionRecord>> sweep_completed(uint64_t queue);
     void untrack(CompletionRecord* record);
+    /// Tracked records of `queue` whose command is complete or failed natively (a Finish sweeps
+    /// them so their notices precede its reply).
+    std::vector<std::shared_ptr<CompletionRecord>> sweep_completed(uint64_t queue);
+    /// Tracked records whose command failed: their callbacks may never come.
+    std::vector<std::shared_ptr<CompletionRecord>> sweep_failed();
 
     // --- Executor state (handlers run on the executor thread only). ---
     ObjectTable objects;

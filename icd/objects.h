@@ -140,6 +140,8 @@ struct Mem : Object<_cl_mem, Magic::Mem> {
     cl_mem_flags flags = 0;
     size_t size = 0;
     void* host_ptr = nullptr; ///< The application's memory for CL_MEM_USE_HOST_PTR.
+    /// clCreateBufferWithProperties' list as given (zero-terminated), empty otherwise.
+    std::vector<cl_mem_properties> properties;
     std::mutex mutex;
     std::vector<Mapping> mappings; // guarded by mutex
     std::vector<std::pair<void(CL_CALLBACK*)(cl_mem, void*), void*>>

@@ -2,6 +2,7 @@
 // Runtime: lazy connection to the daemons named by RGPU_SERVERS.
 #include "runtime.h"
 
+#include "device_caps.h"
 #include "log.h"
 
 #include <endpoints.h>
@@ -69,6 +70,7 @@ void Runtime::connect_all() {
             d->connection = c;
             d->index = remote.index;
             d->info = remote.info;
+            hide_unsupported(d->info);
             d->type = read_info<cl_device_type>(d->info, CL_DEVICE_TYPE);
             d->max_mem_alloc = read_info<cl_ulong>(d->info, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
             d->max_work_group_size = read_info<size_t>(d->info, CL_DEVICE_MAX_WORK_GROUP_SIZE);

@@ -46,7 +46,7 @@ cl_int CL_API_CALL rgpu_clGetSupportedImageFormats(cl_context context, cl_mem_fl
 cl_int CL_API_CALL rgpu_clGetImageInfo(cl_mem image, cl_image_info param_name,
                                        size_t param_value_size, void* param_value,
                                        size_t* param_value_size_ret) {
-    return CL_INVALID_OPERATION;
+    return CL_INVALID_MEM_OBJECT;
 }
 
 cl_sampler CL_API_CALL rgpu_clCreateSampler(cl_context context, cl_bool normalized_coords,
@@ -57,17 +57,17 @@ cl_sampler CL_API_CALL rgpu_clCreateSampler(cl_context context, cl_bool normaliz
 }
 
 cl_int CL_API_CALL rgpu_clRetainSampler(cl_sampler sampler) {
-    return CL_INVALID_OPERATION;
+    return CL_INVALID_SAMPLER;
 }
 
 cl_int CL_API_CALL rgpu_clReleaseSampler(cl_sampler sampler) {
-    return CL_INVALID_OPERATION;
+    return CL_INVALID_SAMPLER;
 }
 
 cl_int CL_API_CALL rgpu_clGetSamplerInfo(cl_sampler sampler, cl_sampler_info param_name,
                                          size_t param_value_size, void* param_value,
                                          size_t* param_value_size_ret) {
-    return CL_INVALID_OPERATION;
+    return CL_INVALID_SAMPLER;
 }
 
 cl_int CL_API_CALL rgpu_clEnqueueReadImage(cl_command_queue command_queue, cl_mem image,
@@ -346,7 +346,7 @@ cl_mem CL_API_CALL rgpu_clCreatePipe(cl_context context, cl_mem_flags flags,
 
 cl_int CL_API_CALL rgpu_clGetPipeInfo(cl_mem pipe, cl_pipe_info param_name, size_t param_value_size,
                                       void* param_value, size_t* param_value_size_ret) {
-    return CL_INVALID_OPERATION;
+    return CL_INVALID_MEM_OBJECT;
 }
 
 void* CL_API_CALL rgpu_clSVMAlloc(cl_context context, cl_svm_mem_flags flags, size_t size,

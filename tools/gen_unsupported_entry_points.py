@@ -3,7 +3,7 @@
 # Writes icd/unsupported.cpp and icd/entry_points.h from the system's CL/cl_icd.h: every
 # dispatch slot rgpu does not implement yet gets an entry point that returns a documented error.
 # Run it again after implementing a call (it looks for `rgpu_<name>(` in icd/calls/*.cpp).
-import pathlib, re, sys
+import pathlib, re, shutil, subprocess, sys
 
 root = pathlib.Path(__file__).resolve().parent.parent
 header = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "/usr/include/CL/cl_icd.h").read_text()
@@ -21,6 +21,15 @@ for m in re.finditer(r"typedef\s+([^;]*?)\(\s*CL_API_CALL\s*\*\s*cl_api_(\w+)\s*
     # Direct3D and DX9 slots are plain void* on Linux: they get rgpu_unavailable_entry.
     if "D3D" not in name and "DX9" not in name:
         typedefs[name] = (ret, args)
+
+# Calls on object kinds rgpu cannot create: any handle given is invalid, and the code says so.
+invalid_handle = {
+    "clGetPipeInfo": "CL_INVALID_MEM_OBJECT",
+    "clGetImageInfo": "CL_INVALID_MEM_OBJECT",
+    "clGetSamplerInfo": "CL_INVALID_SAMPLER",
+    "clRetainSampler": "CL_INVALID_SAMPLER",
+    "clReleaseSampler": "CL_INVALID_SAMPLER",
+}
 
 decls, stubs, table = [], [], []
 for typ, field in slots:
@@ -42,7 +51,7 @@ for typ, field in slots:
     elif ret.endswith("*") or ret.startswith("cl_") and ret not in ("cl_int",):
         body.append("    return nullptr;")
     else:
-        body.append("    return CL_INVALID_OPERATION;")
+        body.append(f"    return {invalid_handle.get(typ, 'CL_INVALID_OPERATION')};")
     stubs.append(sig + " {\n" + "\n".join(body) + "\n}\n")
 
 (root / "icd" / "entry_points.h").write_text(
@@ -66,4 +75,7 @@ for typ, field in slots:
     "void fill_dispatch(cl_icd_dispatch& t) {\n" + "\n".join(table) + "\n}\n\n"
     "namespace {\ncl_icd_dispatch make_dispatch() {\n    cl_icd_dispatch t{};\n    fill_dispatch(t);\n    return t;\n}\n} // namespace\n\n"
     "const cl_icd_dispatch kDispatch = make_dispatch();\n\n} // namespace rgpu::icd\n")
+if shutil.which("clang-format"):
+    subprocess.run(["clang-format", "-i"] + [str(root / "icd" / f) for f in
+                    ("entry_points.h", "unsupported.cpp", "dispatch_table.cpp")], check=True)
 print(f"{len(slots)} slots, {len(implemented)} implemented, {len(stubs)} stubs")

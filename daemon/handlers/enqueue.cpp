@@ -26,22 +26,13 @@ cl_int watch_command(ExecContext& ctx, const std::shared_ptr<CompletionRecord>& 
     if (client_event != 0) {
         cl_event native = record->native.get();
         clRetainEvent(native);
-        if (ctx.session.objects.insert(client_event, EventObject{EventRef(native), false})) {
+        if (ctx.session.objects.insert(client_event, EventObject{EventRef(native), false}))
             record->client_event = client_event;
-            ctx.session.track(record);
-        } else {
-            // The command runs anyway; only its notice is lost. Tell the client plainly.
+        else // the command runs anyway; only its notice is lost. Tell the client plainly.
             status = ctx.fail("event id " + std::to_string(client_event) + " is already in use");
-        }
     }
-    cl_int err = ctx.session.outbox.watch(record);
-    if (err != CL_SUCCESS) {
-        // Without a callback nothing keeps the record's memory alive while the device uses it.
-        cl_event native = record->native.get();
-        clWaitForEvents(1, &native);
-        if (record->client_event != 0) ctx.session.untrack(record.get());
-        return err;
-    }
+    ctx.session.track(record);
+    ctx.session.outbox.watch(record);
     return status;
 }
 

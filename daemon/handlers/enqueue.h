@@ -21,7 +21,7 @@ cl_int publish_event(ExecContext& ctx, uint64_t queue_id, QueueObject& queue, ui
 
 /// Hands a record whose native event is set to the outbox, so that it (and the memory it keeps
 /// alive) lives until the command completes, whatever else fails; registers `client_event`
-/// (0 = none). Returns an error when the event id is taken or the callback cannot be set.
+/// (0 = none). Returns an error when the event id is taken.
 cl_int watch_command(ExecContext& ctx, const std::shared_ptr<CompletionRecord>& record,
                      uint64_t client_event);
 

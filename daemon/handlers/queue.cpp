@@ -39,8 +39,8 @@ cl_int handle_finish_queue(ExecContext& ctx, const wire::FinishQueue& req) {
     record->queue = req.queue();
     record->reply_seq = ctx.seq;
     record->native = EventRef(marker);
-    err = ctx.session.outbox.watch(record);
-    if (err != CL_SUCCESS) return err;
+    ctx.session.track(record);
+    ctx.session.outbox.watch(record);
     ctx.replied = true; // the reply comes from the I/O thread
     return CL_SUCCESS;
 }

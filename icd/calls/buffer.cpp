@@ -169,7 +169,10 @@ cl_mem CL_API_CALL rgpu_clCreateBufferWithProperties(cl_context context,
             *errcode_ret = checked<Context>(context) ? CL_INVALID_PROPERTY : CL_INVALID_CONTEXT;
         return nullptr;
     }
-    return rgpu_clCreateBuffer(context, flags, size, host_ptr, errcode_ret);
+    cl_mem mem = rgpu_clCreateBuffer(context, flags, size, host_ptr, errcode_ret);
+    // An empty list given is reported back as given: one zero.
+    if (mem && properties) checked<Mem>(mem)->properties.assign(1, 0);
+    return mem;
 }
 
 cl_int CL_API_CALL rgpu_clRetainMemObject(cl_mem mem) {
@@ -241,7 +244,7 @@ cl_int CL_API_CALL rgpu_clGetMemObjectInfo(cl_mem mem, cl_mem_info param, size_t
     case CL_MEM_USES_SVM_POINTER:
         return info_value(cl_bool{CL_FALSE}, size, value, size_ret);
     case CL_MEM_PROPERTIES:
-        return copy_info(nullptr, 0, size, value, size_ret);
+        return info_vector(m->properties, size, value, size_ret);
     default:
         return CL_INVALID_VALUE;
     }
@@ -368,6 +371,11 @@ void* CL_API_CALL rgpu_clEnqueueMapBuffer(cl_command_queue queue, cl_mem buffer,
         if (!m) return err = CL_INVALID_MEM_OBJECT, nullptr;
         if (m->context != q->context) return err = CL_INVALID_CONTEXT, nullptr;
         constexpr cl_map_flags kKnown = CL_MAP_READ | CL_MAP_WRITE | CL_MAP_WRITE_INVALIDATE_REGION;
+        if ((m->flags & CL_MEM_HOST_NO_ACCESS) ||
+            ((m->flags & CL_MEM_HOST_WRITE_ONLY) && (flags & CL_MAP_READ)) ||
+            ((m->flags & CL_MEM_HOST_READ_ONLY) &&
+             (flags & (CL_MAP_WRITE | CL_MAP_WRITE_INVALIDATE_REGION))))
+            return err = CL_INVALID_OPERATION, nullptr;
         if (size == 0 || offset > m->size || size > m->size - offset || (flags & ~kKnown) ||
             ((flags & CL_MAP_WRITE_INVALIDATE_REGION) && (flags & (CL_MAP_READ | CL_MAP_WRITE))))
             return err = CL_INVALID_VALUE, nullptr;

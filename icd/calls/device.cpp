@@ -58,20 +58,6 @@ cl_int CL_API_CALL rgpu_clGetDeviceInfo(cl_device_id device, cl_device_info para
         return info_value(cl_device_id{nullptr}, size, value, size_ret);
     case CL_DEVICE_REFERENCE_COUNT:
         return info_value(cl_uint{1}, size, value, size_ret);
-    // Capabilities rgpu does not carry over the wire yet are reported absent, so applications
-    // that check before they use them take their fallback path.
-    case CL_DEVICE_SVM_CAPABILITIES:
-        return info_value(cl_device_svm_capabilities{0}, size, value, size_ret);
-    case CL_DEVICE_PIPE_SUPPORT:
-        return info_value(cl_bool{CL_FALSE}, size, value, size_ret);
-    case CL_DEVICE_DEVICE_ENQUEUE_CAPABILITIES:
-        return info_value(cl_device_device_enqueue_capabilities{0}, size, value, size_ret);
-    case CL_DEVICE_PARTITION_MAX_SUB_DEVICES:
-        return info_value(cl_uint{0}, size, value, size_ret);
-    case CL_DEVICE_PARTITION_PROPERTIES:
-        return info_value(cl_device_partition_property{0}, size, value, size_ret);
-    case CL_DEVICE_PARTITION_TYPE:
-        return copy_info(nullptr, 0, size, value, size_ret);
     default:
         break;
     }

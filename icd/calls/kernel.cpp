@@ -232,19 +232,21 @@ cl_int CL_API_CALL rgpu_clEnqueueNDRangeKernel(cl_command_queue queue, cl_kernel
         if (!k) return CL_INVALID_KERNEL;
         if (k->program->context != q->context) return CL_INVALID_CONTEXT;
         if (work_dim < 1 || work_dim > 3) return CL_INVALID_WORK_DIMENSION;
-        if (!global_size) return CL_INVALID_VALUE;
+        // Since OpenCL 2.1 a NULL or zero global size is a no-op that still honours its wait
+        // list and event.
+        bool empty = !global_size;
+        for (cl_uint i = 0; !empty && i < work_dim; ++i)
+            empty = global_size[i] == 0;
         const Device* d = q->device;
         size_t group = 1;
-        for (cl_uint i = 0; i < work_dim; ++i) {
-            if (global_size[i] == 0) return CL_INVALID_GLOBAL_WORK_SIZE;
-            if (!local_size) continue;
+        for (cl_uint i = 0; !empty && local_size && i < work_dim; ++i) {
             if (local_size[i] == 0) return CL_INVALID_WORK_GROUP_SIZE;
             if (i < d->max_work_item_sizes.size() && local_size[i] > d->max_work_item_sizes[i])
                 return CL_INVALID_WORK_ITEM_SIZE;
             if (global_size[i] % local_size[i]) return CL_INVALID_WORK_GROUP_SIZE;
             group *= local_size[i];
         }
-        if (local_size && d->max_work_group_size && group > d->max_work_group_size)
+        if (!empty && local_size && d->max_work_group_size && group > d->max_work_group_size)
             return CL_INVALID_WORK_GROUP_SIZE;
         {
             std::lock_guard lock(k->mutex);
@@ -255,6 +257,13 @@ cl_int CL_API_CALL rgpu_clEnqueueNDRangeKernel(cl_command_queue queue, cl_kernel
         cl_int err = check_wait_list(q->context, num_events, wait_list, wait);
         if (err != CL_SUCCESS) return err;
         Event* e = event ? new_command_event(q, CL_COMMAND_NDRANGE_KERNEL) : nullptr;
+        if (empty) {
+            q->context->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+                return body(wire::CreateMarker(fbb, q->id, e ? e->id : 0, fbb.CreateVector(wait)));
+            });
+            if (event) *event = e;
+            return CL_SUCCESS;
+        }
         uint64_t offsets[3], globals[3], locals[3];
         for (cl_uint i = 0; i < work_dim; ++i) {
             offsets[i] = global_offset ? global_offset[i] : 0;

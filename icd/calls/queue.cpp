@@ -120,6 +120,8 @@ cl_int CL_API_CALL rgpu_clGetCommandQueueInfo(cl_command_queue queue, cl_command
         return info_vector(q->properties_array, size, value, size_ret);
     case CL_QUEUE_DEVICE_DEFAULT:
         return info_value(cl_command_queue{nullptr}, size, value, size_ret);
+    case CL_QUEUE_SIZE:
+        return CL_INVALID_COMMAND_QUEUE; // only on-device queues have a size
     default:
         return CL_INVALID_VALUE;
     }

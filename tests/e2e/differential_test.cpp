@@ -491,3 +491,28 @@ TEST_CASE("error device type not found" * doctest::test_suite("e2e")) {
         check_fact(r, "num_devices says no device", "true");
     });
 }
+
+TEST_CASE("rgpu hides what it cannot carry" * doctest::test_suite("e2e")) {
+    // Images, SVM and command buffers have no wire path yet: the device must not claim them.
+    auto& env = TestEnvironment::get();
+    REQUIRE_MESSAGE(env.rgpu_unavailable().empty(),
+                    "rgpu cannot run here: " << env.rgpu_unavailable());
+    cl_platform_id platform = find_platform(kRgpuPlatformName);
+    REQUIRE(platform != nullptr);
+    cl_device_id device = nullptr;
+    REQUIRE(clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 1, &device, nullptr) == CL_SUCCESS);
+    cl_bool images = CL_TRUE;
+    REQUIRE(clGetDeviceInfo(device, CL_DEVICE_IMAGE_SUPPORT, sizeof images, &images, nullptr) ==
+            CL_SUCCESS);
+    CHECK(images == CL_FALSE);
+    cl_device_svm_capabilities svm = 1;
+    REQUIRE(clGetDeviceInfo(device, CL_DEVICE_SVM_CAPABILITIES, sizeof svm, &svm, nullptr) ==
+            CL_SUCCESS);
+    CHECK(svm == 0);
+    char extensions[8192] = {0};
+    REQUIRE(clGetDeviceInfo(device, CL_DEVICE_EXTENSIONS, sizeof extensions - 1, extensions,
+                            nullptr) == CL_SUCCESS);
+    CHECK(std::string(extensions).find("cl_khr_command_buffer") == std::string::npos);
+    CHECK(std::string(extensions).find("cl_khr_3d_image_writes") == std::string::npos);
+    CHECK(std::string(extensions).find("cl_khr_byte_addressable_store") != std::string::npos);
+}

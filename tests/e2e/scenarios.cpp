@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -1156,8 +1157,33 @@ ScenarioResult device_info(cl_platform_id platform) {
     DEVICE_STRING(CL_DRIVER_VERSION);
     DEVICE_STRING(CL_DEVICE_OPENCL_C_VERSION);
     DEVICE_STRING(CL_DEVICE_PROFILE);
-    DEVICE_STRING(CL_DEVICE_EXTENSIONS);
-    DEVICE_STRING(CL_DEVICE_BUILT_IN_KERNELS);
+    // rgpu hides what it cannot carry yet (icd/device_caps.cpp); everything else must match.
+    {
+        static const std::set<std::string> hidden = {"cl_khr_3d_image_writes",
+                                                     "cl_khr_depth_images",
+                                                     "cl_khr_image2d_from_buffer",
+                                                     "cl_khr_mipmap_image",
+                                                     "cl_khr_mipmap_image_writes",
+                                                     "cl_khr_srgb_image_writes",
+                                                     "cl_khr_gl_sharing",
+                                                     "cl_khr_command_buffer",
+                                                     "cl_khr_il_program",
+                                                     "cl_khr_subgroups",
+                                                     "cl_pocl_content_size",
+                                                     "cl_ext_device_fission",
+                                                     "cl_khr_suggested_local_work_size",
+                                                     "cl_khr_priority_hints",
+                                                     "cl_khr_throttle_hints"};
+        std::istringstream names(
+            info_string(r, "CL_DEVICE_EXTENSIONS", query(CL_DEVICE_EXTENSIONS), false));
+        std::set<std::string> shown;
+        for (std::string name; names >> name;)
+            if (!hidden.count(name)) shown.insert(name);
+        std::string joined;
+        for (auto& name : shown)
+            joined += name + " ";
+        r.fact("CL_DEVICE_EXTENSIONS that rgpu carries", joined);
+    }
     DEVICE_VALUE(cl_device_type, CL_DEVICE_TYPE);
     DEVICE_VALUE(cl_uint, CL_DEVICE_VENDOR_ID);
     DEVICE_VALUE(cl_uint, CL_DEVICE_MAX_COMPUTE_UNITS);
@@ -1168,7 +1194,6 @@ ScenarioResult device_info(cl_platform_id platform) {
     DEVICE_VALUE(size_t, CL_DEVICE_MAX_PARAMETER_SIZE);
     DEVICE_VALUE(cl_uint, CL_DEVICE_ADDRESS_BITS);
     DEVICE_VALUE(cl_uint, CL_DEVICE_MEM_BASE_ADDR_ALIGN);
-    DEVICE_VALUE(cl_bool, CL_DEVICE_IMAGE_SUPPORT);
     DEVICE_VALUE(cl_bool, CL_DEVICE_ENDIAN_LITTLE);
     DEVICE_VALUE(cl_bool, CL_DEVICE_AVAILABLE);
     DEVICE_VALUE(cl_bool, CL_DEVICE_COMPILER_AVAILABLE);
