@@ -338,6 +338,23 @@ TEST_CASE("user event gates a command" * doctest::test_suite("e2e")) {
     });
 }
 
+TEST_CASE("failed user event fails its dependents" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::user_event_failure, {
+        check_clean(r, {"clWaitForEvents on failed commands"});
+        E2E_CHECK_CODE(r.code("clWaitForEvents on failed commands"),
+                       CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST);
+        check_fact(r, "gated write failed", "true");
+        check_fact(r, "marker behind it failed", "true");
+    });
+}
+
+TEST_CASE("zero-sized launch is a no-op" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::zero_sized_launch, {
+        check_clean(r);
+        check_fact(r, "status zero-sized launch", "CL_COMPLETE");
+    });
+}
+
 TEST_CASE("markers and barriers" * doctest::test_suite("e2e")) {
     DIFFERENTIAL_SUBCASES(sc::markers_and_barriers, {
         check_clean(r);

@@ -1034,6 +1034,59 @@ ScenarioResult user_event_gate(cl_platform_id platform) {
     return r;
 }
 
+ScenarioResult user_event_failure(cl_platform_id platform) {
+    ScenarioResult r;
+    Device d;
+    if (!open(r, platform, d)) return r;
+    cl_int err;
+    std::vector<cl_int> source(16, 7);
+    Mem buffer(clCreateBuffer(d.context, CL_MEM_READ_WRITE, 64, nullptr, &err));
+    SETUP("clCreateBuffer", err);
+    Event gate(clCreateUserEvent(d.context, &err));
+    SETUP("clCreateUserEvent", err);
+    cl_event gate_event = gate;
+    Event first, second;
+    SETUP("clEnqueueWriteBuffer gated",
+          clEnqueueWriteBuffer(d.queue, buffer, CL_FALSE, 0, 64, source.data(), 1, &gate_event,
+                               first.out()));
+    cl_event first_event = first;
+    SETUP("clEnqueueMarkerWithWaitList after it",
+          clEnqueueMarkerWithWaitList(d.queue, 1, &first_event, second.out()));
+    SETUP("clFlush", clFlush(d.queue));
+    // A failed user event fails everything waiting on it; the wait must return, not hang.
+    SETUP("clSetUserEventStatus -1", clSetUserEventStatus(gate, -1));
+    cl_event both[2] = {first, second};
+    r.record("clWaitForEvents on failed commands", clWaitForEvents(2, both));
+    r.fact("gated write failed", event_status(first) < 0);
+    r.fact("marker behind it failed", event_status(second) < 0);
+    r.record("clFinish after failure", clFinish(d.queue));
+    return r;
+}
+
+ScenarioResult zero_sized_launch(cl_platform_id platform) {
+    ScenarioResult r;
+    Device d;
+    if (!open(r, platform, d)) return r;
+    Program program;
+    if (!build(r, d, program, kTwiceSource, "")) return r;
+    cl_int err;
+    Kernel kernel(clCreateKernel(program, "inc", &err));
+    SETUP("clCreateKernel", err);
+    Mem buffer(clCreateBuffer(d.context, CL_MEM_READ_WRITE, 64, nullptr, &err));
+    SETUP("clCreateBuffer", err);
+    cl_mem arg = buffer;
+    SETUP("clSetKernelArg", clSetKernelArg(kernel, 0, sizeof arg, &arg));
+    const size_t zero[2] = {0, 0};
+    Event done;
+    r.record("NDRange global NULL", clEnqueueNDRangeKernel(d.queue, kernel, 1, nullptr, nullptr,
+                                                           nullptr, 0, nullptr, nullptr));
+    r.record("NDRange global {0,0}", clEnqueueNDRangeKernel(d.queue, kernel, 2, nullptr, zero,
+                                                            nullptr, 0, nullptr, done.out()));
+    SETUP("clFinish", clFinish(d.queue));
+    status_fact(r, "zero-sized launch", done);
+    return r;
+}
+
 ScenarioResult markers_and_barriers(cl_platform_id platform) {
     ScenarioResult r;
     Device d;

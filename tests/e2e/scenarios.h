@@ -117,6 +117,8 @@ ScenarioResult events_and_wait_lists(cl_platform_id platform);
 ScenarioResult profiling_timestamps(cl_platform_id platform);
 // A user event gates a write: not complete before clSetUserEventStatus, complete after.
 ScenarioResult user_event_gate(cl_platform_id platform);
+ScenarioResult user_event_failure(cl_platform_id platform);
+ScenarioResult zero_sized_launch(cl_platform_id platform);
 // clEnqueueMarkerWithWaitList / clEnqueueBarrierWithWaitList and the 1.1 marker and barrier.
 ScenarioResult markers_and_barriers(cl_platform_id platform);
 // Reference counts after retain/release of objects POCL counts predictably.
