@@ -177,8 +177,11 @@ void Server::handle(std::vector<zmq::message_t>& frames) {
         return;
     }
     // Drop the routing frame: the executor sees the envelope as frame 0, bulk from 1.
+    // Erasing moves the envelope's zmq_msg_t, and a small message keeps its bytes inside it:
+    // point at the verified root again after the move.
     frames.erase(frames.begin());
-    session.submit(WorkItem{std::move(frames), &message});
+    const auto* moved = flatbuffers::GetRoot<wire::ClientMessage>(frames[0].data());
+    session.submit(WorkItem{std::move(frames), moved});
 }
 
 void Server::handle_sessionless(const std::string& routing, const wire::ClientMessage& message) {
