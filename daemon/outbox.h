@@ -28,8 +28,10 @@ struct CompletionRecord {
     uint64_t reply_seq = 0;    ///< Read and Finish answer this command.
     bool profiling = false;
     EventRef native;
-    /// Read destination, or write source that must outlive the native copy.
+    /// Read destination (sent back as a bulk frame once the read completes).
     zmq::message_t data;
+    /// Write source that must outlive the native copy.
+    std::shared_ptr<zmq::message_t> source;
     uint64_t read_offset = 0;
     /// Set by whoever finishes the record first: its callback, or a sweep of the I/O thread
     /// (POCL never calls CL_COMPLETE callbacks of commands that fail, so sweeps find those).

@@ -81,18 +81,21 @@ cl_int handle_write_buffer(ExecContext& ctx, const wire::WriteBuffer& req) {
         for (auto& chunk : ctx.session.write_chunks)
             wait.push_back(chunk.get());
 
+    // The frame moves to the heap before the device sees its address: a small message keeps its
+    // bytes inside the zmq_msg_t, which must not move while the copy is pending.
+    auto source = std::make_shared<zmq::message_t>(std::move(*data));
     cl_event event = nullptr;
-    err =
-        clEnqueueWriteBuffer(queue->queue.get(), mem->mem.get(), CL_FALSE, req.offset(), req.size(),
-                             data->data(), static_cast<cl_uint>(wait.size()), wait.data(), &event);
+    err = clEnqueueWriteBuffer(queue->queue.get(), mem->mem.get(), CL_FALSE, req.offset(),
+                               req.size(), source->data(), static_cast<cl_uint>(wait.size()),
+                               wait.data(), &event);
     if (err != CL_SUCCESS) return fail(err);
     if (!req.last_chunk()) {
         clRetainEvent(event);
         ctx.session.write_chunks.emplace_back(event);
-        return publish_event(ctx, req.queue(), *queue, 0, event, std::move(*data));
+        return publish_event(ctx, req.queue(), *queue, 0, event, std::move(source));
     }
     ctx.session.write_chunks.clear();
-    return publish_event(ctx, req.queue(), *queue, req.event(), event, std::move(*data));
+    return publish_event(ctx, req.queue(), *queue, req.event(), event, std::move(source));
 }
 
 cl_int handle_read_buffer(ExecContext& ctx, const wire::ReadBuffer& req) {

@@ -37,7 +37,7 @@ cl_int watch_command(ExecContext& ctx, const std::shared_ptr<CompletionRecord>& 
 }
 
 cl_int publish_event(ExecContext& ctx, uint64_t queue_id, QueueObject& queue, uint64_t client_event,
-                     cl_event native, zmq::message_t keep_alive) {
+                     cl_event native, std::shared_ptr<zmq::message_t> keep_alive) {
     ctx.session.mark_dirty(queue_id, queue);
     if (!native) return CL_SUCCESS;
     auto record = std::make_shared<CompletionRecord>();
@@ -45,7 +45,7 @@ cl_int publish_event(ExecContext& ctx, uint64_t queue_id, QueueObject& queue, ui
     record->queue = queue_id;
     record->profiling = queue.profiling;
     record->native = EventRef(native);
-    record->data = std::move(keep_alive);
+    record->source = std::move(keep_alive);
     return watch_command(ctx, record, client_event);
 }
 

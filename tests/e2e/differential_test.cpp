@@ -50,7 +50,7 @@ ScenarioResult rgpu_result(ScenarioFn scenario) {
     ScenarioResult result = scenario(platform);
     CHECK_MESSAGE(env.daemon()->alive(), "rgpu-daemon ended during the scenario ("
                                              << describe_status(env.daemon()->stop())
-                                             << "); log: " << env.daemon()->log_tail());
+                                             << "); log: " << env.daemon()->log_tail(200000));
     return result;
 }
 
