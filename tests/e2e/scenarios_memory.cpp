@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: Apache-2.0
+// Scenarios of buffer memory: vector add with each kind of host pointer, and transfers.
+#include "scenarios.h"
+
+#include "scenario_support.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace rgpu::e2e::scenarios {
+
+using namespace detail;
+
+namespace {
+
+enum class BufferMode { CopyHostPtr, UseHostPtr, AllocHostPtr, Write };
+
+ScenarioResult vector_add(cl_platform_id platform, BufferMode mode) {
+    ScenarioResult r;
+    Device d;
+    if (!open(r, platform, d)) return r;
+    Program program;
+    if (!build(r, d, program, kVectorAddSource, "")) return r;
+    cl_int err;
+    Kernel kernel(clCreateKernel(program, "vadd", &err));
+    SETUP("clCreateKernel", err);
+
+    const size_t n = kVectorSize, bytes = n * sizeof(float);
+    std::vector<float> ha(n), hb(n), hc(n, -1.0f);
+    for (size_t i = 0; i < n; ++i) {
+        ha[i] = vector_a(i);
+        hb[i] = vector_b(i);
+    }
+    Mem a, b, c;
+    switch (mode) {
+    case BufferMode::CopyHostPtr:
+        a.reset(clCreateBuffer(d.context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes, ha.data(),
+                               &err));
+        SETUP("clCreateBuffer a", err);
+        b.reset(clCreateBuffer(d.context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes, hb.data(),
+                               &err));
+        SETUP("clCreateBuffer b", err);
+        // The host copies must not matter after creation.
+        std::fill(ha.begin(), ha.end(), 0.0f);
+        std::fill(hb.begin(), hb.end(), 0.0f);
+        c.reset(clCreateBuffer(d.context, CL_MEM_WRITE_ONLY, bytes, nullptr, &err));
+        SETUP("clCreateBuffer c", err);
+        break;
+    case BufferMode::UseHostPtr:
+        a.reset(clCreateBuffer(d.context, CL_MEM_READ_ONLY | CL_MEM_USE_HOST_PTR, bytes, ha.data(),
+                               &err));
+        SETUP("clCreateBuffer a", err);
+        b.reset(clCreateBuffer(d.context, CL_MEM_READ_ONLY | CL_MEM_USE_HOST_PTR, bytes, hb.data(),
+                               &err));
+        SETUP("clCreateBuffer b", err);
+        c.reset(clCreateBuffer(d.context, CL_MEM_WRITE_ONLY | CL_MEM_USE_HOST_PTR, bytes, hc.data(),
+                               &err));
+        SETUP("clCreateBuffer c", err);
+        break;
+    case BufferMode::AllocHostPtr: {
+        a.reset(clCreateBuffer(d.context, CL_MEM_READ_ONLY | CL_MEM_ALLOC_HOST_PTR, bytes, nullptr,
+                               &err));
+        SETUP("clCreateBuffer a", err);
+        b.reset(clCreateBuffer(d.context, CL_MEM_READ_ONLY | CL_MEM_ALLOC_HOST_PTR, bytes, nullptr,
+                               &err));
+        SETUP("clCreateBuffer b", err);
+        c.reset(clCreateBuffer(d.context, CL_MEM_WRITE_ONLY | CL_MEM_ALLOC_HOST_PTR, bytes, nullptr,
+                               &err));
+        SETUP("clCreateBuffer c", err);
+        for (auto [mem, host, name] : {std::tuple{a.get(), &ha, "a"}, {b.get(), &hb, "b"}}) {
+            const std::string label = std::string("clEnqueueMapBuffer ") + name;
+            void* p = clEnqueueMapBuffer(d.queue, mem, CL_TRUE, CL_MAP_WRITE_INVALIDATE_REGION, 0,
+                                         bytes, 0, nullptr, nullptr, &err);
+            SETUP(label, err);
+            SETUP_PTR(label, p);
+            std::memcpy(p, host->data(), bytes);
+            SETUP(std::string("clEnqueueUnmapMemObject ") + name,
+                  clEnqueueUnmapMemObject(d.queue, mem, p, 0, nullptr, nullptr));
+        }
+        break;
+    }
+    case BufferMode::Write:
+        a.reset(clCreateBuffer(d.context, CL_MEM_READ_ONLY, bytes, nullptr, &err));
+        SETUP("clCreateBuffer a", err);
+        b.reset(clCreateBuffer(d.context, CL_MEM_READ_ONLY, bytes, nullptr, &err));
+        SETUP("clCreateBuffer b", err);
+        c.reset(clCreateBuffer(d.context, CL_MEM_WRITE_ONLY, bytes, nullptr, &err));
+        SETUP("clCreateBuffer c", err);
+        SETUP("clEnqueueWriteBuffer a",
+              clEnqueueWriteBuffer(d.queue, a, CL_TRUE, 0, bytes, ha.data(), 0, nullptr, nullptr));
+        SETUP("clEnqueueWriteBuffer b",
+              clEnqueueWriteBuffer(d.queue, b, CL_FALSE, 0, bytes, hb.data(), 0, nullptr, nullptr));
+        break;
+    }
+
+    cl_mem args[] = {a, b, c};
+    for (cl_uint i = 0; i < 3; ++i)
+        SETUP("clSetKernelArg " + std::to_string(i),
+              clSetKernelArg(kernel, i, sizeof(cl_mem), &args[i]));
+    SETUP("clEnqueueNDRangeKernel",
+          clEnqueueNDRangeKernel(d.queue, kernel, 1, nullptr, &n, nullptr, 0, nullptr, nullptr));
+
+    if (mode == BufferMode::CopyHostPtr || mode == BufferMode::Write) {
+        std::vector<float> out(n, -2.0f);
+        SETUP("clEnqueueReadBuffer",
+              clEnqueueReadBuffer(d.queue, c, CL_TRUE, 0, bytes, out.data(), 0, nullptr, nullptr));
+        r.put("c", out);
+    } else {
+        auto* p = static_cast<float*>(clEnqueueMapBuffer(d.queue, c, CL_TRUE, CL_MAP_READ, 0, bytes,
+                                                         0, nullptr, nullptr, &err));
+        SETUP("clEnqueueMapBuffer c", err);
+        SETUP_PTR("clEnqueueMapBuffer c", p);
+        r.put("c mapped", std::vector<float>(p, p + n));
+        if (mode == BufferMode::UseHostPtr) {
+            // OpenCL 1.2+: the mapped pointer of a USE_HOST_PTR buffer is derived from host_ptr,
+            // and host_ptr holds the contents while mapped.
+            r.fact("map returns host_ptr", static_cast<void*>(p) == hc.data());
+            r.put("c host while mapped", hc);
+        }
+        SETUP("clEnqueueUnmapMemObject c",
+              clEnqueueUnmapMemObject(d.queue, c, p, 0, nullptr, nullptr));
+    }
+    r.record("clFinish", clFinish(d.queue));
+    return r;
+}
+
+} // namespace
+
+float vector_a(size_t i) {
+    return static_cast<float>(i) * 0.5f;
+}
+float vector_b(size_t i) {
+    return 1000.0f - static_cast<float>(i);
+}
+
+bool vector_add_correct(const ScenarioResult& result, std::string_view name) {
+    const auto c = result.get<float>(name);
+    if (c.size() != kVectorSize) return false;
+    for (size_t i = 0; i < kVectorSize; ++i)
+        if (c[i] != vector_a(i) + vector_b(i)) return false;
+    return true;
+}
+
+ScenarioResult vector_add_copy_host_ptr(cl_platform_id platform) {
+    return vector_add(platform, BufferMode::CopyHostPtr);
+}
+ScenarioResult vector_add_use_host_ptr(cl_platform_id platform) {
+    return vector_add(platform, BufferMode::UseHostPtr);
+}
+ScenarioResult vector_add_alloc_host_ptr(cl_platform_id platform) {
+    return vector_add(platform, BufferMode::AllocHostPtr);
+}
+ScenarioResult vector_add_write_buffer(cl_platform_id platform) {
+    return vector_add(platform, BufferMode::Write);
+}
+
+namespace {
+constexpr size_t kTransferInts = 256;
+
+// Write, partial write, two fills, copy, full and partial read; blocking, or chained by events
+// on an out-of-order queue where the device has one.
+ScenarioResult transfers(cl_platform_id platform, bool blocking) {
+    ScenarioResult r;
+    Device d;
+    if (!open(r, platform, d)) return r;
+    cl_int err;
+    if (!blocking) {
+        cl_command_queue_properties supported = 0;
+        r.record("CL_DEVICE_QUEUE_PROPERTIES",
+                 clGetDeviceInfo(d.id, CL_DEVICE_QUEUE_PROPERTIES, sizeof supported, &supported,
+                                 nullptr));
+        const bool ooo = (supported & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE) != 0;
+        r.fact("out-of-order queue", ooo);
+        if (ooo) {
+            d.queue.reset(clCreateCommandQueue(d.context, d.id,
+                                               CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE, &err));
+            SETUP("clCreateCommandQueue out-of-order", err);
+        }
+    }
+    const size_t bytes = kTransferInts * sizeof(cl_int);
+    std::vector<cl_int> host_a(kTransferInts), patch(5), host_b(kTransferInts, -1), part(20, -1);
+    for (size_t i = 0; i < kTransferInts; ++i)
+        host_a[i] = static_cast<cl_int>(i * 3 + 1);
+    for (size_t i = 0; i < patch.size(); ++i)
+        patch[i] = static_cast<cl_int>(7000 + i);
+    Mem a(clCreateBuffer(d.context, CL_MEM_READ_WRITE, bytes, nullptr, &err));
+    SETUP("clCreateBuffer a", err);
+    Mem b(clCreateBuffer(d.context, CL_MEM_READ_WRITE, bytes, nullptr, &err));
+    SETUP("clCreateBuffer b", err);
+    const cl_int pattern4 = 0x5a5a5a5a;
+    const cl_short pattern2 = 0x1234;
+    const cl_bool block = blocking ? CL_TRUE : CL_FALSE;
+
+    Event write_all, write_patch, fill4, fill2, copy, read_b, read_part;
+    SETUP("clEnqueueWriteBuffer all",
+          clEnqueueWriteBuffer(d.queue, a, block, 0, bytes, host_a.data(), 0, nullptr,
+                               write_all.out()));
+    cl_event after_write = write_all;
+    SETUP("clEnqueueWriteBuffer patch",
+          clEnqueueWriteBuffer(d.queue, a, block, 10 * sizeof(cl_int),
+                               patch.size() * sizeof(cl_int), patch.data(), blocking ? 0 : 1,
+                               blocking ? nullptr : &after_write, write_patch.out()));
+    SETUP("clEnqueueFillBuffer 4", clEnqueueFillBuffer(d.queue, b, &pattern4, sizeof pattern4, 0,
+                                                       bytes, 0, nullptr, fill4.out()));
+    cl_event after_fill4 = fill4;
+    if (blocking) SETUP("clWaitForEvents fill", clWaitForEvents(1, &after_fill4));
+    SETUP("clEnqueueFillBuffer 2",
+          clEnqueueFillBuffer(d.queue, b, &pattern2, sizeof pattern2, 8, 16, blocking ? 0 : 1,
+                              blocking ? nullptr : &after_fill4, fill2.out()));
+    if (blocking) SETUP("clFinish after fills", clFinish(d.queue));
+    cl_event before_copy[] = {write_patch, fill2};
+    SETUP("clEnqueueCopyBuffer",
+          clEnqueueCopyBuffer(d.queue, a, b, 32 * sizeof(cl_int), 100 * sizeof(cl_int),
+                              64 * sizeof(cl_int), blocking ? 0 : 2,
+                              blocking ? nullptr : before_copy, copy.out()));
+    if (blocking) SETUP("clFinish after copy", clFinish(d.queue));
+    cl_event after_copy = copy;
+    SETUP("clEnqueueReadBuffer b",
+          clEnqueueReadBuffer(d.queue, b, block, 0, bytes, host_b.data(), blocking ? 0 : 1,
+                              blocking ? nullptr : &after_copy, read_b.out()));
+    cl_event after_patch = write_patch;
+    SETUP("clEnqueueReadBuffer part",
+          clEnqueueReadBuffer(d.queue, a, block, 5 * sizeof(cl_int), part.size() * sizeof(cl_int),
+                              part.data(), blocking ? 0 : 1, blocking ? nullptr : &after_patch,
+                              read_part.out()));
+    if (!blocking) {
+        cl_event reads[] = {read_b, read_part};
+        SETUP("clWaitForEvents reads", clWaitForEvents(2, reads));
+    }
+    // Every command is complete now: the reads are, and each waited (directly or in order) on
+    // all the others.
+    for (const auto& [name, event] : {std::pair{"write all", write_all.get()},
+                                      {"write patch", write_patch.get()},
+                                      {"fill 4", fill4.get()},
+                                      {"fill 2", fill2.get()},
+                                      {"copy", copy.get()},
+                                      {"read b", read_b.get()},
+                                      {"read part", read_part.get()}})
+        status_fact(r, name, event);
+    r.put("b", host_b);
+    r.put("a part", part);
+    r.record("clFinish", clFinish(d.queue));
+    return r;
+}
+} // namespace
+
+ScenarioResult transfers_blocking(cl_platform_id platform) {
+    return transfers(platform, true);
+}
+ScenarioResult transfers_nonblocking(cl_platform_id platform) {
+    return transfers(platform, false);
+}
+
+} // namespace rgpu::e2e::scenarios
