@@ -277,8 +277,7 @@ void Server::drain_outbox() {
                 send_held_acks(s, false);
             }
         } else if (auto* f = std::get_if<Outbox::FailedEvent>(&item)) {
-            pending_[f->session].writer.add_notice(
-                wire::EventNotice(f->event, f->status, 0, 0, 0, 0));
+            pending_[f->session].add_notice(wire::EventNotice(f->event, f->status, 0, 0, 0, 0));
         } else if (auto* c = std::get_if<Outbox::Completion>(&item)) {
             auto it = sessions_.find(c->record->session);
             if (it == sessions_.end()) continue; // its session is gone: drop the record
@@ -304,19 +303,20 @@ wire::EventNotice make_notice(const CompletionRecord& record, cl_int status) {
 }
 } // namespace
 
-void Server::complete(Pending& out, Session& session, CompletionRecord& record, cl_int status) {
+void Server::complete(MessageWriter& out, Session& session, CompletionRecord& record,
+                      cl_int status) {
     // Only the claimant of a record gets here (Outbox::claim), exactly once.
     session.untrack(&record);
-    if (record.client_event != 0) out.writer.add_notice(make_notice(record, status));
+    if (record.client_event != 0) out.add_notice(make_notice(record, status));
     switch (record.kind) {
     case CompletionRecord::Kind::Plain:
         break;
     case CompletionRecord::Kind::Read: {
-        auto& fbb = out.writer.builder();
+        auto& fbb = out.builder();
         size_t size = record.data.size();
         auto body = wire::CreateReadData(fbb, record.read_offset, size);
-        out.writer.add_reply(record.reply_seq, status, wire::ReplyBody::ReadData, body.Union(), {},
-                             status == CL_COMPLETE ? &record.data : nullptr);
+        out.add_reply(record.reply_seq, status, wire::ReplyBody::ReadData, body.Union(), {},
+                      status == CL_COMPLETE ? &record.data : nullptr);
         break;
     }
     case CompletionRecord::Kind::Finish:
@@ -325,20 +325,17 @@ void Server::complete(Pending& out, Session& session, CompletionRecord& record, 
         for (auto& done : session.sweep_completed(record.queue))
             if (outbox_.claim(*done)) complete(out, session, *done, native_status(*done));
         // Like native clFinish, success even when commands failed: their events say so.
-        out.writer.add_reply(record.reply_seq, CL_SUCCESS);
+        out.add_reply(record.reply_seq, CL_SUCCESS);
         break;
     }
 }
 
-void Server::flush(uint64_t session_id, Pending& out) {
-    if (out.writer.empty()) return;
+void Server::flush(uint64_t session_id, MessageWriter& out) {
+    if (out.empty()) return;
     auto it = sessions_.find(session_id);
-    if (it == sessions_.end()) {
-        out = Pending{};
-        return;
-    }
+    if (it == sessions_.end()) return;
     Session& session = *it->second;
-    auto frames = out.writer.finish(session_id, session.ack_known);
+    auto frames = out.finish(session_id, session.ack_known);
     session.ack_sent = session.ack_known;
     send(session.routing_id, frames);
 }

@@ -38,16 +38,12 @@ class Server {
     const std::string& endpoint() const { return endpoint_; }
 
   private:
-    struct Pending {
-        MessageWriter writer;
-    };
-
     void receive_all();
     void handle(std::vector<zmq::message_t>& frames);
     void handle_sessionless(const std::string& routing, const wire::ClientMessage& message);
     void drain_outbox();
-    void complete(Pending& out, Session& session, CompletionRecord& record, cl_int status);
-    void flush(uint64_t session_id, Pending& out);
+    void complete(MessageWriter& out, Session& session, CompletionRecord& record, cl_int status);
+    void flush(uint64_t session_id, MessageWriter& out);
     /// Sends an ack-only message when acks have been held back long enough.
     void send_held_acks(Session& session, bool force);
     void send(const std::string& routing, std::vector<zmq::message_t>& frames);
@@ -63,7 +59,8 @@ class Server {
     Outbox outbox_;
     std::string endpoint_;
     std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
-    std::unordered_map<uint64_t, Pending> pending_;
+    /// Replies and notices gathered per session while draining the outbox, sent at the end.
+    std::unordered_map<uint64_t, MessageWriter> pending_;
     std::mt19937_64 rng_;
     uint64_t rejected_ = 0;
 };
