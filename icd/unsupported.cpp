@@ -35,14 +35,6 @@ cl_mem CL_API_CALL rgpu_clCreateImage3D(cl_context context, cl_mem_flags flags,
     return nullptr;
 }
 
-cl_int CL_API_CALL rgpu_clGetSupportedImageFormats(cl_context context, cl_mem_flags flags,
-                                                   cl_mem_object_type image_type,
-                                                   cl_uint num_entries,
-                                                   cl_image_format* image_formats,
-                                                   cl_uint* num_image_formats) {
-    return CL_INVALID_OPERATION;
-}
-
 cl_int CL_API_CALL rgpu_clGetImageInfo(cl_mem image, cl_image_info param_name,
                                        size_t param_value_size, void* param_value,
                                        size_t* param_value_size_ret) {

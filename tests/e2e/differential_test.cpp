@@ -526,6 +526,15 @@ TEST_CASE("rgpu hides what it cannot carry" * doctest::test_suite("e2e")) {
     REQUIRE(clGetDeviceInfo(device, CL_DEVICE_SVM_CAPABILITIES, sizeof svm, &svm, nullptr) ==
             CL_SUCCESS);
     CHECK(svm == 0);
+    cl_context context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, nullptr);
+    REQUIRE(context != nullptr);
+    cl_uint formats = 99;
+    CHECK(clGetSupportedImageFormats(context, CL_MEM_READ_ONLY, CL_MEM_OBJECT_IMAGE2D, 0, nullptr,
+                                     &formats) == CL_SUCCESS);
+    CHECK(formats == 0); // no image support: the empty set, not an error
+    CHECK(clGetSupportedImageFormats(context, CL_MEM_READ_ONLY, CL_MEM_OBJECT_BUFFER, 0, nullptr,
+                                     &formats) == CL_INVALID_VALUE);
+    clReleaseContext(context);
     char extensions[8192] = {0};
     REQUIRE(clGetDeviceInfo(device, CL_DEVICE_EXTENSIONS, sizeof extensions - 1, extensions,
                             nullptr) == CL_SUCCESS);
