@@ -160,6 +160,8 @@ struct KernelDesc {
     std::string name;
     std::string attributes;
     std::vector<KernelArgDesc> args;
+    size_t work_group_size = 0;                    ///< CL_KERNEL_WORK_GROUP_SIZE; 0 = unknown
+    size_t compile_work_group_size[3] = {0, 0, 0}; ///< reqd_work_group_size, zeros if none
 };
 
 struct DeviceBuild {

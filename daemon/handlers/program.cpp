@@ -19,7 +19,7 @@ template <class Getter> std::string get_string(Getter&& getter) {
 }
 
 flatbuffers::Offset<wire::KernelDesc> describe_kernel(flatbuffers::FlatBufferBuilder& fbb,
-                                                      cl_kernel kernel) {
+                                                      cl_kernel kernel, cl_device_id device) {
     std::string name = get_string([&](size_t n, void* v, size_t* r) {
         return clGetKernelInfo(kernel, CL_KERNEL_FUNCTION_NAME, n, v, r);
     });
@@ -50,8 +50,17 @@ flatbuffers::Offset<wire::KernelDesc> describe_kernel(flatbuffers::FlatBufferBui
         args.push_back(
             wire::CreateKernelArgDesc(fbb, address, access, type_qualifier, type, arg_name));
     }
+    // Launch limits the client checks synchronously, as a native clEnqueueNDRangeKernel would.
+    size_t group = 0;
+    size_t compile[3] = {0, 0, 0};
+    clGetKernelWorkGroupInfo(kernel, device, CL_KERNEL_WORK_GROUP_SIZE, sizeof group, &group,
+                             nullptr);
+    clGetKernelWorkGroupInfo(kernel, device, CL_KERNEL_COMPILE_WORK_GROUP_SIZE, sizeof compile,
+                             compile, nullptr);
+    const uint64_t compile64[3] = {compile[0], compile[1], compile[2]};
     return wire::CreateKernelDesc(fbb, fbb.CreateString(name), fbb.CreateVector(args),
-                                  fbb.CreateString(attributes));
+                                  fbb.CreateString(attributes), group,
+                                  fbb.CreateVector(compile64, 3));
 }
 
 } // namespace
@@ -150,7 +159,7 @@ cl_int handle_build_program(ExecContext& ctx, const wire::BuildProgram& req) {
                 std::vector<cl_kernel> all(count);
                 clCreateKernelsInProgram(native, count, all.data(), nullptr);
                 for (cl_kernel k : all) {
-                    kernels.push_back(describe_kernel(fbb, k));
+                    kernels.push_back(describe_kernel(fbb, k, devices.front()));
                     clReleaseKernel(k);
                 }
             }

@@ -248,6 +248,15 @@ cl_int CL_API_CALL rgpu_clEnqueueNDRangeKernel(cl_command_queue queue, cl_kernel
         }
         if (!empty && local_size && d->max_work_group_size && group > d->max_work_group_size)
             return CL_INVALID_WORK_GROUP_SIZE;
+        // The kernel's own limits, from its build: checked here so that the error comes from
+        // this call, as it does natively, not later from the daemon.
+        const KernelDesc& desc = k->desc;
+        if (!empty && local_size && desc.work_group_size && group > desc.work_group_size)
+            return CL_INVALID_WORK_GROUP_SIZE;
+        if (!empty && local_size && desc.compile_work_group_size[0] != 0)
+            for (cl_uint i = 0; i < 3; ++i)
+                if ((i < work_dim ? local_size[i] : 1) != desc.compile_work_group_size[i])
+                    return CL_INVALID_WORK_GROUP_SIZE;
         {
             std::lock_guard lock(k->mutex);
             for (bool set : k->arg_set)

@@ -171,6 +171,10 @@ cl_int CL_API_CALL rgpu_clBuildProgram(cl_program program, cl_uint num_devices,
                     KernelDesc desc;
                     desc.name = k->name() ? k->name()->str() : "";
                     desc.attributes = k->attributes() ? k->attributes()->str() : "";
+                    desc.work_group_size = k->work_group_size();
+                    if (k->compile_work_group_size() && k->compile_work_group_size()->size() == 3)
+                        for (int i = 0; i < 3; ++i)
+                            desc.compile_work_group_size[i] = k->compile_work_group_size()->Get(i);
                     if (k->args())
                         for (const auto* arg : *k->args())
                             desc.args.push_back({arg->address_qualifier(), arg->access_qualifier(),

@@ -467,6 +467,11 @@ TEST_CASE("error global size not multiple of local" * doctest::test_suite("e2e")
                           check_error(r, CL_INVALID_WORK_GROUP_SIZE));
 }
 
+TEST_CASE("error local size differs from reqd_work_group_size" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::error_local_differs_from_required,
+                          check_error(r, CL_INVALID_WORK_GROUP_SIZE));
+}
+
 TEST_CASE("error work dim zero" * doctest::test_suite("e2e")) {
     DIFFERENTIAL_SUBCASES(sc::error_work_dim_zero, {
         check_error(r, CL_INVALID_WORK_DIMENSION, {"work_dim 4"});

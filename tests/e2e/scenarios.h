@@ -141,6 +141,7 @@ ScenarioResult error_buffer_arg_wrong_size(cl_platform_id platform);
 ScenarioResult error_unset_kernel_arg(cl_platform_id platform);
 ScenarioResult error_read_out_of_bounds(cl_platform_id platform);
 ScenarioResult error_global_not_multiple_of_local(cl_platform_id platform);
+ScenarioResult error_local_differs_from_required(cl_platform_id platform);
 ScenarioResult error_work_dim_zero(cl_platform_id platform);
 ScenarioResult error_null_queue(cl_platform_id platform);
 ScenarioResult error_wait_list_null(cl_platform_id platform);

@@ -158,6 +158,29 @@ ScenarioResult error_read_out_of_bounds(cl_platform_id platform) {
     return r;
 }
 
+ScenarioResult error_local_differs_from_required(cl_platform_id platform) {
+    ScenarioResult r;
+    Device d;
+    if (!open(r, platform, d)) return r;
+    static const char* const source =
+        "__kernel __attribute__((reqd_work_group_size(4, 1, 1))) void k(__global int* x) {"
+        " x[get_global_id(0)] = 1; }";
+    Program program;
+    if (!build(r, d, program, source, "")) return r;
+    cl_int err;
+    Kernel kernel(clCreateKernel(program, "k", &err));
+    SETUP("clCreateKernel", err);
+    Mem buffer(clCreateBuffer(d.context, CL_MEM_READ_WRITE, 64 * sizeof(cl_int), nullptr, &err));
+    SETUP("clCreateBuffer", err);
+    cl_mem arg = buffer;
+    SETUP("clSetKernelArg", clSetKernelArg(kernel, 0, sizeof arg, &arg));
+    const size_t global = 64, local = 8;
+    r.record("under test", clEnqueueNDRangeKernel(d.queue, kernel, 1, nullptr, &global, &local, 0,
+                                                  nullptr, nullptr));
+    r.record("clFinish", clFinish(d.queue));
+    return r;
+}
+
 ScenarioResult error_global_not_multiple_of_local(cl_platform_id platform) {
     ScenarioResult r;
     VaddSetup s;
