@@ -89,6 +89,16 @@ void send_write(Connection* conn, uint64_t queue_id, uint64_t mem_id, size_t off
     }
 }
 
+/// What a blocking transfer returns once its command ended with `status`: success, the
+/// specification's code for a failed dependency, or the command's own error.
+cl_int blocking_result(cl_int status, cl_uint num_events, const cl_event* wait_list) {
+    if (status >= 0) return CL_SUCCESS;
+    for (cl_uint i = 0; i < num_events; ++i)
+        if (checked<Event>(wait_list[i])->status.load() < 0)
+            return CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
+    return status;
+}
+
 /// Queues a read of [offset, offset + size) into `ptr`; waits if `blocking`.
 cl_int do_read(Queue* q, Mem* m, bool blocking, size_t offset, size_t size, void* ptr,
                const std::vector<uint64_t>& wait, Event* e) {
@@ -275,7 +285,7 @@ cl_int CL_API_CALL rgpu_clEnqueueWriteBuffer(cl_command_queue queue, cl_mem buff
                 *event = e;
             else
                 release(e);
-            return status < 0 ? CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST : CL_SUCCESS;
+            return blocking_result(status, num_events, wait_list);
         }
         conn->flush();
         if (event) *event = e;
@@ -299,7 +309,8 @@ cl_int CL_API_CALL rgpu_clEnqueueReadBuffer(cl_command_queue queue, cl_mem buffe
             return err;
         Event* e = event ? new_command_event(q, CL_COMMAND_READ_BUFFER) : nullptr;
         if (event) *event = e;
-        return do_read(q, m, blocking, offset, size, ptr, wait, e);
+        return blocking_result(do_read(q, m, blocking, offset, size, ptr, wait, e), num_events,
+                               wait_list);
     });
 }
 
@@ -401,7 +412,8 @@ void* CL_API_CALL rgpu_clEnqueueMapBuffer(cl_command_queue queue, cl_mem buffer,
             });
             if (blocking && e) q->context->connection->wait_events({e});
         } else {
-            err = do_read(q, m, blocking, offset, size, map.pointer, wait, e);
+            err = blocking_result(do_read(q, m, blocking, offset, size, map.pointer, wait, e),
+                                  num_events, wait_list);
         }
         if (err != CL_SUCCESS) {
             if (map.staging) std::free(map.pointer);
