@@ -31,6 +31,10 @@ bool runs_inline(const wire::Command& command) {
     case wire::Request::CreateProgramWithBinary:
     case wire::Request::CreateBuffer: // may copy up to a transfer chunk
     case wire::Request::Goodbye:
+    // Native info queries may do real work (binaries, kernel compilation for a device), and
+    // releasing a queue may wait for its commands in some runtimes.
+    case wire::Request::GetInfo:
+    case wire::Request::Release:
         return false;
     case wire::Request::WriteBuffer:
         return command.body_as_WriteBuffer()->queue() != 0; // queue 0 writes synchronously
