@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <string>
+#include <string_view>
 
 namespace rgpu::icd {
 namespace {
@@ -92,13 +93,13 @@ bool is_hidden_feature(std::string_view name) {
     return false;
 }
 
-} // namespace
-
 bool is_hidden_extension(std::string_view name) {
     for (auto hidden : kHiddenExtensions)
         if (name == hidden) return true;
     return false;
 }
+
+} // namespace
 
 void hide_unsupported(std::map<cl_uint, std::vector<uint8_t>>& info) {
     if (auto it = info.find(CL_DEVICE_EXTENSIONS); it != info.end()) {

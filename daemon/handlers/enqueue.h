@@ -29,9 +29,4 @@ cl_int watch_command(ExecContext& ctx, const std::shared_ptr<CompletionRecord>& 
 /// learns it through a notice with `status`, and later wait lists naming it fail.
 void fail_event(ExecContext& ctx, uint64_t client_event, cl_int status);
 
-/// Whether the client asked for an event or the command must be tracked anyway.
-inline bool wants_native_event(uint64_t client_event, bool holds_data) {
-    return client_event != 0 || holds_data;
-}
-
 } // namespace rgpu::daemon

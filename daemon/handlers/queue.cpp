@@ -52,7 +52,7 @@ cl_int handle_marker(ExecContext& ctx, const wire::Marker& req) {
     cl_int err = resolve_wait_list(ctx, req.wait(), wait);
     if (err == CL_SUCCESS) {
         cl_event event = nullptr;
-        cl_event* out = wants_native_event(req.event(), false) ? &event : nullptr;
+        cl_event* out = req.event() ? &event : nullptr;
         auto n = static_cast<cl_uint>(wait.size());
         err = req.barrier() ? clEnqueueBarrierWithWaitList(queue->queue.get(), n, wait.data(), out)
                             : clEnqueueMarkerWithWaitList(queue->queue.get(), n, wait.data(), out);
