@@ -31,4 +31,15 @@ inline constexpr int kDefaultSessionTimeoutMs = 10000;
 
 inline constexpr char kDefaultEndpoint[] = "tcp://127.0.0.1:7878";
 
+/// Reply statuses that exist only on the wire; the ICD maps each to the OpenCL code the
+/// specification gives for the failing call and never returns them to an application.
+/// A request the daemon refused (unknown ids, bad frames, limits).
+inline constexpr int32_t kStatusProtocolError = -9000;
+/// The session named in the message does not exist (a restarted daemon, or it ended).
+inline constexpr int32_t kStatusUnknownSession = -9001;
+/// True for the wire-only statuses above.
+inline constexpr bool is_wire_status(int32_t status) {
+    return status <= -9000 && status > -9100;
+}
+
 } // namespace rgpu::proto

@@ -46,7 +46,7 @@ std::vector<std::pair<cl_uint, std::vector<uint8_t>>> snapshot_info(cl_device_id
 
 } // namespace
 
-std::vector<LocalDevice> discover_devices() {
+std::vector<LocalDevice> discover_devices(bool with_info) {
     std::vector<LocalDevice> devices;
     cl_uint num_platforms = 0;
     if (clGetPlatformIDs(0, nullptr, &num_platforms) != CL_SUCCESS || num_platforms == 0) {
@@ -77,6 +77,10 @@ std::vector<LocalDevice> discover_devices() {
             d.name.resize(size);
             clGetDeviceInfo(id, CL_DEVICE_NAME, size, d.name.data(), nullptr);
             if (!d.name.empty() && d.name.back() == '\0') d.name.pop_back();
+            if (!with_info) {
+                devices.push_back(std::move(d));
+                continue;
+            }
             d.info = snapshot_info(id);
             spdlog::info("serving device {}: '{}' on platform '{}' ({} info values)", d.index,
                          d.name, name, d.info.size());

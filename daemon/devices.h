@@ -24,6 +24,9 @@ struct LocalDevice {
 
 /// Enumerates every device of every local platform except rgpu's own (serving rgpu through
 /// itself would loop). Never throws; returns an empty list when no platform is usable.
-std::vector<LocalDevice> discover_devices();
+/// The order is the same in every process of one machine, so the supervisor's indexes (sent in
+/// Welcome) name the same devices in the workers. `with_info` takes the info snapshot (only the
+/// supervisor needs it: it answers handshakes).
+std::vector<LocalDevice> discover_devices(bool with_info);
 
 } // namespace rgpu::daemon

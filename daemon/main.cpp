@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// rgpu-daemon: serves the local OpenCL devices to rgpu clients over ZeroMQ.
+// rgpu-daemon: serves the local OpenCL devices to rgpu clients over ZeroMQ. Started by an
+// operator it is the supervisor; it starts copies of itself (--worker-fd) as session workers.
 #include "devices.h"
-#include "server.h"
+#include "supervisor.h"
+#include "worker_server.h"
 
 #include <protocol.h>
 
@@ -12,28 +14,68 @@
 #include <csignal>
 #include <cstdlib>
 #include <malloc.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 namespace {
 
 std::atomic<bool> g_stop{false};
-rgpu::daemon::Server* g_server = nullptr;
+rgpu::daemon::Supervisor* g_supervisor = nullptr;
+rgpu::daemon::WorkerServer* g_worker = nullptr;
 
 extern "C" void on_signal(int) {
     g_stop.store(true);
-    if (g_server) g_server->wake(); // an eventfd write: async-signal-safe
+    // Both wake-ups are eventfd writes: async-signal-safe.
+    if (g_supervisor) g_supervisor->wake();
+    if (g_worker) g_worker->wake();
+}
+
+void install_signal_handlers() {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int run_worker(int control_fd, const std::string& bind, pid_t supervisor) {
+    spdlog::set_pattern(fmt::format("%Y-%m-%d %H:%M:%S.%e %^%l%$ rgpu-worker[{}]: %v", getpid()));
+    // A worker must not outlive its supervisor: nobody could stop it any more.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != supervisor) return 1; // the supervisor died before prctl took effect
+    // Transfer chunks are a few MiB each: keep such blocks on the heap rather than mapping and
+    // faulting in fresh pages for every chunk.
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    auto devices = rgpu::daemon::discover_devices(false);
+    rgpu::daemon::WorkerOptions options;
+    options.bind = bind;
+    options.control_fd = control_fd;
+    rgpu::daemon::WorkerServer worker(options, std::move(devices));
+    g_worker = &worker;
+    install_signal_handlers();
+    int status = worker.run(g_stop);
+    g_worker = nullptr;
+    return status;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"rgpu-daemon: serves local OpenCL devices to remote rgpu clients"};
-    rgpu::daemon::ServerOptions options;
+    rgpu::daemon::SupervisorOptions options;
     options.listen = rgpu::proto::kDefaultEndpoint;
     std::string level = "info";
     double session_timeout_s = rgpu::proto::kDefaultSessionTimeoutMs / 1000.0;
+    double grace_s = 5;
+    int worker_fd = -1;
+    std::string worker_bind;
+    pid_t supervisor_pid = 0;
     app.add_option("-l,--listen", options.listen,
                    "ZeroMQ endpoint to serve on (tcp://HOST:PORT, tcp://HOST:* for a free port, "
-                   "ipc://PATH)")
+                   "ipc://PATH); each session's worker listens on a free port of the same host "
+                   "(or an ipc path beside PATH)")
         ->capture_default_str();
     app.add_option("--ready-file", options.ready_file,
                    "write the bound endpoint to this file once listening");
@@ -44,8 +86,36 @@ int main(int argc, char** argv) {
                    "seconds without a message from a client before its session is freed")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    app.add_option("--warm-workers", options.warm_workers,
+                   "worker processes started ahead of time so sessions start fast")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 64));
+    app.add_option("--max-sessions", options.max_sessions, "sessions served at once")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 4096));
+    app.add_option("--max-sessions-per-client", options.max_sessions_per_client,
+                   "sessions one client address may hold at once")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 4096));
+    app.add_option("--grace", grace_s,
+                   "seconds workers get to stop on SIGTERM before they are killed")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--max-device-memory", options.limits.max_device_memory,
+                   "bytes of device memory one session's buffers may hold (0: the device's size)")
+        ->capture_default_str();
+    app.add_option("--max-objects", options.limits.max_objects,
+                   "OpenCL objects one session may hold at once")
+        ->capture_default_str()
+        ->check(CLI::Range(16u, 1u << 24));
+    // Internal: how the supervisor starts its workers.
+    app.add_option("--worker-fd", worker_fd)->group("");
+    app.add_option("--worker-bind", worker_bind)->group("");
+    app.add_option("--supervisor-pid", supervisor_pid)->group("");
     CLI11_PARSE(app, argc, argv);
     options.session_timeout_ms = static_cast<int>(session_timeout_s * 1000);
+    options.grace = std::chrono::milliseconds(static_cast<int64_t>(grace_s * 1000));
+    options.log_level = level;
 
     spdlog::set_level(spdlog::level::from_str(level));
     spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ rgpu-daemon: %v");
@@ -54,24 +124,15 @@ int main(int argc, char** argv) {
     // rgpu through rgpu would loop.
     setenv("RGPU_DAEMON", "1", 1);
 
-    // Transfer chunks are a few MiB each: keep such blocks on the heap rather than mapping and
-    // faulting in fresh pages for every chunk.
-    mallopt(M_MMAP_THRESHOLD, 64 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    if (worker_fd >= 0) return run_worker(worker_fd, worker_bind, supervisor_pid);
 
-    auto devices = rgpu::daemon::discover_devices();
+    auto devices = rgpu::daemon::discover_devices(true);
     if (devices.empty()) spdlog::warn("no OpenCL device to serve; clients will see none");
 
-    rgpu::daemon::Server server(options, std::move(devices));
-    g_server = &server;
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
-    signal(SIGPIPE, SIG_IGN);
-
-    int status = server.run(g_stop);
-    g_server = nullptr;
+    rgpu::daemon::Supervisor supervisor(options, std::move(devices));
+    g_supervisor = &supervisor;
+    install_signal_handlers();
+    int status = supervisor.run(g_stop);
+    g_supervisor = nullptr;
     return status;
 }

@@ -59,12 +59,15 @@ void poll_items(zmq::pollitem_t* items, size_t count, std::chrono::milliseconds 
 } // namespace
 
 Connection::Connection(std::string endpoint)
-    : endpoint_(std::move(endpoint)), context_(1), socket_(context_, zmq::socket_type::dealer) {
-    socket_.set(zmq::sockopt::linger, 200);
-    socket_.set(zmq::sockopt::sndhwm, 0);
-    socket_.set(zmq::sockopt::rcvhwm, 0);
-    socket_.set(zmq::sockopt::immediate, 1); // no queuing onto a connection that is not up
-    socket_.set(zmq::sockopt::reconnect_ivl, 100);
+    : endpoint_(std::move(endpoint)), context_(1), supervisor_(context_, zmq::socket_type::dealer),
+      socket_(context_, zmq::socket_type::dealer) {
+    for (zmq::socket_t* s : {&supervisor_, &socket_}) {
+        s->set(zmq::sockopt::linger, 200);
+        s->set(zmq::sockopt::sndhwm, 0);
+        s->set(zmq::sockopt::rcvhwm, 0);
+        s->set(zmq::sockopt::immediate, 1); // no queuing onto a connection that is not up
+        s->set(zmq::sockopt::reconnect_ivl, 100);
+    }
 }
 
 Connection::~Connection() {
@@ -75,9 +78,68 @@ Connection::~Connection() {
     }
 }
 
+namespace {
+
+using Deadline = std::chrono::steady_clock::time_point;
+
+std::chrono::milliseconds left_until(Deadline deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    return std::max(left, std::chrono::milliseconds(1));
+}
+
+/// Sends a one-command sessionless-style message once the connection is up (ZMQ_IMMEDIATE makes
+/// the socket writable only then). False on timeout.
+bool send_when_connected(zmq::socket_t& socket, const flatbuffers::FlatBufferBuilder& fbb,
+                         Deadline deadline) {
+    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLOUT, 0};
+    while (std::chrono::steady_clock::now() < deadline) {
+        poll_items(&item, 1, left_until(deadline));
+        if (item.revents & ZMQ_POLLOUT) {
+            socket.send(zmq::buffer(fbb.GetBufferPointer(), fbb.GetSize()), zmq::send_flags::none);
+            return true;
+        }
+    }
+    return false;
+}
+
+/// The next message on `socket` before `deadline`, decoded; its first reply in `*reply`.
+bool receive_reply(zmq::socket_t& socket, Deadline deadline, std::vector<zmq::message_t>& frames,
+                   const wire::Reply** reply, std::string* error) {
+    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+    while (std::chrono::steady_clock::now() < deadline) {
+        poll_items(&item, 1, left_until(deadline));
+        if (!(item.revents & ZMQ_POLLIN)) continue;
+        frames.clear();
+        if (!recv_message(socket, frames)) continue;
+        proto::align_frame(frames[0]);
+        auto decoded = proto::decode_daemon_message(frames[0].data(), frames[0].size());
+        if (!decoded || !decoded.message->replies() || decoded.message->replies()->size() != 1) {
+            *error = "invalid handshake reply: " + decoded.error;
+            return false;
+        }
+        *reply = decoded.message->replies()->Get(0);
+        return true;
+    }
+    *error = "no answer in time";
+    return false;
+}
+
+/// The worker's endpoint as announced ("tcp://*:PORT": the supervisor's host, that port).
+std::string resolve_worker(const std::string& announced, const std::string& supervisor) {
+    const std::string any = "tcp://*:";
+    if (announced.rfind(any, 0) != 0) return announced;
+    auto colon = supervisor.rfind(':');
+    if (supervisor.rfind("tcp://", 0) != 0 || colon == std::string::npos) return {};
+    return supervisor.substr(0, colon + 1) + announced.substr(any.size());
+}
+
+} // namespace
+
 bool Connection::open(std::chrono::milliseconds timeout) {
+    auto deadline = clock::now() + timeout;
     try {
-        socket_.connect(endpoint_);
+        supervisor_.connect(endpoint_);
         flatbuffers::FlatBufferBuilder fbb;
         char name[256] = "rgpu-client";
         if (readlink("/proc/self/exe", name, sizeof name - 1) < 0) std::strcpy(name, "rgpu-client");
@@ -85,68 +147,80 @@ bool Connection::open(std::chrono::milliseconds timeout) {
             wire::CreateHello(fbb, fbb.CreateString(name), static_cast<uint64_t>(getpid()));
         std::vector<flatbuffers::Offset<wire::Command>> commands{
             wire::CreateCommand(fbb, wire::Request::Hello, hello.Union(), true)};
-        auto msg = wire::CreateClientMessage(fbb, proto::kProtocolVersion, 0, 0,
-                                             fbb.CreateVector(commands));
-        fbb.Finish(msg, proto::kFileIdentifier);
-
-        auto deadline = clock::now() + timeout;
-        zmq::pollitem_t out_item{socket_.handle(), 0, ZMQ_POLLOUT, 0};
-        // With ZMQ_IMMEDIATE the socket is writable only once the TCP connection is up.
-        while (clock::now() < deadline) {
-            auto left =
-                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-            poll_items(&out_item, 1, std::max(left, std::chrono::milliseconds(1)));
-            if (out_item.revents & ZMQ_POLLOUT) break;
-        }
-        if (!(out_item.revents & ZMQ_POLLOUT)) {
+        fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, 0, 0,
+                                             fbb.CreateVector(commands)),
+                   proto::kFileIdentifier);
+        if (!send_when_connected(supervisor_, fbb, deadline)) {
             log()->info("no daemon answered at {}", endpoint_);
             return false;
         }
-        socket_.send(zmq::buffer(fbb.GetBufferPointer(), fbb.GetSize()), zmq::send_flags::none);
-        zmq::pollitem_t in_item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-        while (clock::now() < deadline) {
-            auto left =
-                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-            poll_items(&in_item, 1, std::max(left, std::chrono::milliseconds(1)));
-            if (!(in_item.revents & ZMQ_POLLIN)) continue;
-            std::vector<zmq::message_t> frames;
-            if (!recv_message(socket_, frames)) continue;
-            proto::align_frame(frames[0]);
-            auto decoded = proto::decode_daemon_message(frames[0].data(), frames[0].size());
-            if (!decoded || !decoded.message->replies() ||
-                decoded.message->replies()->size() != 1) {
-                log()->error("daemon at {} sent an invalid handshake reply: {}", endpoint_,
-                             decoded.error);
-                return false;
-            }
-            const wire::Reply* reply = decoded.message->replies()->Get(0);
-            const wire::Welcome* welcome = reply->body_as_Welcome();
-            if (reply->status() != CL_SUCCESS || !welcome) {
-                log()->error("daemon at {} refused the session: {}", endpoint_,
-                             reply->message() ? reply->message()->str() : "no reason given");
-                return false;
-            }
-            session_ = welcome->session();
-            if (welcome->devices()) {
-                for (const auto* d : *welcome->devices()) {
-                    RemoteDevice device;
-                    device.index = d->index();
-                    if (d->info())
-                        for (const auto* v : *d->info())
-                            device.info[v->param()] =
-                                v->value()
-                                    ? std::vector<uint8_t>(v->value()->begin(), v->value()->end())
-                                    : std::vector<uint8_t>{};
-                    devices_.push_back(std::move(device));
-                }
-            }
-            last_sent_ = last_heard_ = clock::now();
-            io_ = std::thread([this] { run(); });
-            log()->debug("session {:016x} open on {} with {} device(s)", session_, endpoint_,
-                         devices_.size());
-            return true;
+        std::vector<zmq::message_t> frames;
+        const wire::Reply* reply = nullptr;
+        std::string error;
+        if (!receive_reply(supervisor_, deadline, frames, &reply, &error)) {
+            log()->info("daemon at {}: {}", endpoint_, error);
+            return false;
         }
-        log()->info("daemon at {} did not answer the handshake in time", endpoint_);
+        const wire::Welcome* welcome = reply->body_as_Welcome();
+        if (reply->status() != CL_SUCCESS || !welcome) {
+            log()->error("daemon at {} refused the session: {}", endpoint_,
+                         reply->message() ? reply->message()->str() : "no reason given");
+            return false;
+        }
+        session_ = welcome->session();
+        resume_token_ = welcome->resume_token();
+        worker_endpoint_ = resolve_worker(
+            welcome->worker_endpoint() ? welcome->worker_endpoint()->str() : "", endpoint_);
+        if (worker_endpoint_.empty()) {
+            log()->error("daemon at {} announced no usable worker endpoint", endpoint_);
+            return false;
+        }
+        if (const auto* limits = welcome->limits()) {
+            if (limits->max_frames() >= 2) max_frames_ = limits->max_frames();
+            if (limits->max_envelope_bytes() >= 4096)
+                max_envelope_bytes_ = limits->max_envelope_bytes();
+            if (limits->max_bulk_frame_bytes() >= 4096)
+                max_bulk_frame_bytes_ = limits->max_bulk_frame_bytes();
+            max_device_memory_ = limits->max_device_memory();
+        }
+        if (welcome->devices()) {
+            for (const auto* d : *welcome->devices()) {
+                RemoteDevice device;
+                device.index = d->index();
+                if (d->info())
+                    for (const auto* v : *d->info())
+                        device.info[v->param()] =
+                            v->value()
+                                ? std::vector<uint8_t>(v->value()->begin(), v->value()->end())
+                                : std::vector<uint8_t>{};
+                devices_.push_back(std::move(device));
+            }
+        }
+
+        // Attach: the session lives in a worker process of its own; talk to it directly.
+        socket_.connect(worker_endpoint_);
+        flatbuffers::FlatBufferBuilder attach;
+        std::vector<flatbuffers::Offset<wire::Command>> attach_commands{
+            wire::CreateCommand(attach, wire::Request::Attach,
+                                wire::CreateAttach(attach, resume_token_).Union(), true)};
+        attach.Finish(wire::CreateClientMessage(attach, proto::kProtocolVersion, session_, 0,
+                                                attach.CreateVector(attach_commands)),
+                      proto::kFileIdentifier);
+        if (!send_when_connected(socket_, attach, deadline) ||
+            !receive_reply(socket_, deadline, frames, &reply, &error)) {
+            log()->error("session worker at {} did not answer: {}", worker_endpoint_, error);
+            return false;
+        }
+        if (reply->status() != CL_SUCCESS) {
+            log()->error("session worker at {} refused the session: {}", worker_endpoint_,
+                         reply->message() ? reply->message()->str() : "no reason given");
+            return false;
+        }
+        last_sent_ = last_heard_ = clock::now();
+        io_ = std::thread([this] { run(); });
+        log()->debug("session {:016x} open on {} (worker {}) with {} device(s)", session_,
+                     endpoint_, worker_endpoint_, devices_.size());
+        return true;
     } catch (const zmq::error_t& e) {
         log()->warn("cannot connect to {}: {}", endpoint_, e.what());
     }
@@ -215,13 +289,15 @@ void Connection::notify_event_waiters() {
 
 void Connection::run() {
     zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
-                               {nullptr, notifier_.fd(), ZMQ_POLLIN, 0}};
+                               {nullptr, notifier_.fd(), ZMQ_POLLIN, 0},
+                               {supervisor_.handle(), 0, ZMQ_POLLIN, 0}};
     const auto heartbeat = std::chrono::milliseconds(proto::kHeartbeatMs);
     const auto dead_after = peer_timeout();
     while (!stop_.load()) {
-        poll_items(items, 2, heartbeat);
+        poll_items(items, 3, heartbeat);
         notifier_.clear();
         receive_all();
+        if (items[2].revents & ZMQ_POLLIN) read_supervisor();
         send_ready();
         auto now = clock::now();
         if (!broken_.load() && now - last_sent_ >= heartbeat) {
@@ -293,6 +369,27 @@ void Connection::send_ready() {
     }
 }
 
+void Connection::read_supervisor() {
+    for (int n = 0; n < 64; ++n) {
+        std::vector<zmq::message_t> frames;
+        if (!recv_message(supervisor_, frames)) return;
+        proto::align_frame(frames[0]);
+        auto decoded = proto::decode_daemon_message(frames[0].data(), frames[0].size());
+        if (!decoded) continue;
+        const auto* ended = decoded.message->session_ended();
+        if (!ended || ended->session() != session_ || broken_.load()) continue;
+        log()->error("daemon at {} ended session {:016x}: {}", endpoint_, session_,
+                     ended->reason() ? ended->reason()->str() : "no reason given");
+        fail_everything(CL_OUT_OF_RESOURCES);
+    }
+}
+
+cl_int Connection::to_cl_status(int32_t status) {
+    // Wire-only statuses say the daemon refused or lost the request: for an application that
+    // is a failure of the implementation's resources, the code every call may return.
+    return proto::is_wire_status(status) ? CL_OUT_OF_RESOURCES : status;
+}
+
 void Connection::receive_all() {
     for (int n = 0; n < 1024; ++n) {
         std::vector<zmq::message_t> frames;
@@ -308,8 +405,19 @@ void Connection::handle(std::vector<zmq::message_t>& frames) {
         log()->error("daemon at {} sent an invalid message: {}", endpoint_, decoded.error);
         return;
     }
-    last_heard_ = clock::now();
     const wire::DaemonMessage& msg = *decoded.message;
+    if (msg.replies())
+        for (const auto* reply : *msg.replies())
+            if (reply->status() == proto::kStatusUnknownSession) {
+                // A restarted daemon, or a worker that is gone: nothing we wait for will come.
+                if (!broken_.load()) {
+                    log()->error("daemon at {} no longer knows session {:016x}", endpoint_,
+                                 session_);
+                    fail_everything(CL_OUT_OF_RESOURCES);
+                }
+                return;
+            }
+    last_heard_ = clock::now();
     if (msg.acked_seq() > acked_seq_) {
         acked_seq_ = msg.acked_seq();
         while (!unacked_.empty() && unacked_.front().last_seq <= acked_seq_) {
@@ -342,11 +450,11 @@ void Connection::apply_notice(const wire::EventNotice& notice) {
     if (event->pending_transfers > 0) {
         // A read's event completes only once its data has landed in the application's memory.
         event->notice_deferred = true;
-        event->deferred_status = notice.status();
+        event->deferred_status = to_cl_status(notice.status());
         std::memcpy(event->times, times, sizeof times);
         return;
     }
-    complete_event(event, notice.status(), times);
+    complete_event(event, to_cl_status(notice.status()), times);
 }
 
 void Connection::complete_event(Event* event, cl_int status, const cl_ulong* times) {
@@ -395,7 +503,7 @@ void Connection::apply_reply(const wire::Reply& reply, const Received& message) 
         if (reply.status() != CL_SUCCESS) {
             log()->warn("command {} failed on the daemon with {}{}{}", reply.seq(), reply.status(),
                         reply.message() ? ": " : "", reply.message() ? reply.message()->str() : "");
-            async_error_.store(reply.status());
+            async_error_.store(to_cl_status(reply.status()));
         }
         return;
     }
@@ -403,18 +511,22 @@ void Connection::apply_reply(const wire::Reply& reply, const Received& message) 
         std::lock_guard lock(pending_mutex_);
         calls_.erase(reply.seq());
     };
+    if (proto::is_wire_status(reply.status()))
+        log()->warn("command {} refused by the daemon: {}", reply.seq(),
+                    reply.message() ? reply.message()->str() : "no reason given");
     if (call->kind == Call::Kind::Reply) {
         erase();
         call->message = message;
         call->reply = &reply;
-        finish_call(call, reply.status());
+        finish_call(call, to_cl_status(reply.status()));
         return;
     }
     // A read chunk (or the read's failure).
     const wire::ReadData* data = reply.body_as_ReadData();
     if (reply.status() != CL_SUCCESS || !data) {
         erase();
-        finish_call(call, reply.status() != CL_SUCCESS ? reply.status() : CL_OUT_OF_RESOURCES);
+        finish_call(call, reply.status() != CL_SUCCESS ? to_cl_status(reply.status())
+                                                       : CL_OUT_OF_RESOURCES);
         return;
     }
     uint32_t index = reply.data_frame();

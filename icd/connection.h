@@ -78,7 +78,8 @@ class Connection {
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
 
-    /// Handshake, bounded by `timeout`; on success starts the I/O thread. Call once.
+    /// Handshake with the daemon's supervisor, then Attach to the session's worker, both
+    /// bounded by `timeout`; on success starts the I/O thread. Call once.
     bool open(std::chrono::milliseconds timeout);
     const std::vector<RemoteDevice>& devices() const { return devices_; }
     const std::string& endpoint() const { return endpoint_; }
@@ -130,6 +131,8 @@ class Connection {
     /// Wakes event waiters after a status change made outside the I/O thread (user events).
     void notify_event_waiters();
     bool broken() const { return broken_.load(); }
+    /// What the session allows (from Welcome): calls check allocations against it.
+    uint64_t max_device_memory() const { return max_device_memory_; }
     /// An error a fire-and-forget command met on the daemon, reported once.
     cl_int take_async_error() { return async_error_.exchange(CL_SUCCESS); }
 
@@ -149,8 +152,12 @@ class Connection {
             size_t bytes = 0;
             for (auto& m : bulk)
                 bytes += m.size();
-            // A batch carries at most about one chunk of bulk data, so chunks pipeline.
-            if (bytes && !commands_.empty() && batch_bulk_ + bytes > proto::kBatchBulkBytes)
+            // A batch carries at most about one chunk of bulk data, so chunks pipeline; and it
+            // never exceeds what the worker accepts (frames, envelope bytes), so a valid program
+            // cannot produce a message the daemon must refuse.
+            if (!commands_.empty() && ((bytes && batch_bulk_ + bytes > proto::kBatchBulkBytes) ||
+                                       1 + bulk_.size() + bulk.size() > max_frames_ ||
+                                       fbb_.GetSize() > max_envelope_bytes_ / 2))
                 seal_locked();
             wake = commands_.empty();
             uint64_t seq = next_seq_++;
@@ -183,10 +190,18 @@ class Connection {
     void finish_call(const std::shared_ptr<Call>& call, cl_int status);
     void complete_event(Event* event, cl_int status, const cl_ulong* times);
     void fail_everything(cl_int status);
+    /// A pushed SessionEnded from the supervisor, or an "unknown session" answer.
+    void read_supervisor();
+    /// The client's name for a wire-only status: the OpenCL code an application sees.
+    static cl_int to_cl_status(int32_t status);
 
     const std::string endpoint_;
     zmq::context_t context_;
+    /// To the supervisor: the handshake, then only pushed SessionEnded notices.
+    zmq::socket_t supervisor_;
+    /// To the session's worker: every command, reply and notice.
     zmq::socket_t socket_;
+    std::string worker_endpoint_;
     Notifier notifier_;
     std::thread io_;
     std::atomic<bool> stop_{false};
@@ -194,7 +209,13 @@ class Connection {
     std::atomic<cl_int> async_error_{CL_SUCCESS};
     std::atomic<uint64_t> next_id_{1};
     uint64_t session_ = 0;
+    uint64_t resume_token_ = 0;
     std::vector<RemoteDevice> devices_;
+    // Limits announced in Welcome (fixed after open()).
+    size_t max_frames_ = proto::kMaxFrames;
+    size_t max_envelope_bytes_ = proto::kMaxEnvelopeBytes;
+    size_t max_bulk_frame_bytes_ = proto::kMaxBulkFrameBytes;
+    uint64_t max_device_memory_ = 0;
 
     std::mutex send_mutex_;                         // order: send_mutex_ before pending_mutex_
     flatbuffers::FlatBufferBuilder fbb_{64 * 1024}; // guarded by send_mutex_

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The daemon's receive path under bad input, driven by a raw DEALER socket: every malformed or
 // hostile message gets an error reply naming the problem, and the daemon keeps serving.
+#include "raw_client.h"
+
 #include <decode.h>
 #include <harness.h>
 #include <protocol.h>
@@ -17,107 +19,12 @@
 #include <zmq_addon.hpp>
 
 using namespace rgpu;
+using rgpu::test::RawClient;
 using namespace std::chrono_literals;
 
 namespace {
 
-constexpr int32_t kProtocolError = -9000;
-
-/// One raw client connection: builds ClientMessages by hand and reads DaemonMessages back.
-class RawClient {
-  public:
-    explicit RawClient(const std::string& endpoint) : socket_(context_, zmq::socket_type::dealer) {
-        socket_.set(zmq::sockopt::linger, 0);
-        socket_.connect(endpoint);
-    }
-
-    void send_frames(std::vector<zmq::message_t> frames) {
-        for (size_t i = 0; i < frames.size(); ++i)
-            socket_.send(frames[i],
-                         i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
-    }
-
-    /// Sends one command; `build` returns the body.
-    template <class Build>
-    void send(uint64_t session, uint64_t seq, Build&& build, bool want_reply = true,
-              std::vector<zmq::message_t> bulk = {}) {
-        flatbuffers::FlatBufferBuilder fbb;
-        auto [type, body] = build(fbb);
-        std::vector<flatbuffers::Offset<wire::Command>> commands{
-            wire::CreateCommand(fbb, type, body, want_reply)};
-        fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, session, seq,
-                                             fbb.CreateVector(commands)),
-                   proto::kFileIdentifier);
-        std::vector<zmq::message_t> frames;
-        frames.emplace_back(fbb.GetBufferPointer(), fbb.GetSize());
-        for (auto& b : bulk)
-            frames.push_back(std::move(b));
-        send_frames(std::move(frames));
-    }
-
-    /// The next message holding a reply, within `timeout`; heartbeat answers are skipped.
-    std::optional<std::vector<zmq::message_t>>
-    receive_reply(std::chrono::milliseconds timeout = 5s) {
-        auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (std::chrono::steady_clock::now() < deadline) {
-            zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-            zmq::poll(&item, 1, 100ms);
-            if (!(item.revents & ZMQ_POLLIN)) continue;
-            std::vector<zmq::message_t> frames;
-            (void)zmq::recv_multipart(socket_, std::back_inserter(frames));
-            proto::align_frame(frames[0]);
-            auto decoded = proto::decode_daemon_message(frames[0].data(), frames[0].size());
-            std::string sizes;
-            for (auto& f : frames)
-                sizes += std::to_string(f.size()) + " ";
-            REQUIRE_MESSAGE(
-                decoded, decoded.error
-                             << " frames " << sizes << " in " << frames[0].size() << " bytes: "
-                             << proto::printable_sample(frames[0].data(), frames[0].size(), 200));
-            if (decoded.message->replies() && decoded.message->replies()->size() > 0) return frames;
-        }
-        return std::nullopt;
-    }
-
-    static const wire::Reply& first_reply(const std::vector<zmq::message_t>& frames) {
-        return *proto::decode_daemon_message(frames[0].data(), frames[0].size())
-                    .message->replies()
-                    ->Get(0);
-    }
-
-    /// Opens a session; returns its id.
-    uint64_t hello() {
-        send(0, 0, [](flatbuffers::FlatBufferBuilder& fbb) {
-            auto h = wire::CreateHello(fbb, fbb.CreateString("raw-protocol-test"), 1);
-            return std::make_pair(wire::Request::Hello, h.Union());
-        });
-        auto frames = receive_reply();
-        REQUIRE(frames);
-        const auto& reply = first_reply(*frames);
-        REQUIRE(reply.status() == CL_SUCCESS);
-        const auto* welcome = reply.body_as_Welcome();
-        REQUIRE(welcome != nullptr);
-        REQUIRE(welcome->devices() != nullptr);
-        CHECK(welcome->devices()->size() >= 1);
-        return welcome->session();
-    }
-
-    uint32_t sessions() {
-        send(0, 0, [](flatbuffers::FlatBufferBuilder& fbb) {
-            return std::make_pair(wire::Request::StatusRequest,
-                                  wire::CreateStatusRequest(fbb).Union());
-        });
-        auto frames = receive_reply();
-        REQUIRE(frames);
-        const auto* status = first_reply(*frames).body_as_StatusReply();
-        REQUIRE(status != nullptr);
-        return status->sessions();
-    }
-
-  private:
-    zmq::context_t context_{1};
-    zmq::socket_t socket_;
-};
+constexpr int32_t kProtocolError = proto::kStatusProtocolError;
 
 e2e::DaemonProcess& daemon() {
     static e2e::DaemonProcess d;
@@ -161,7 +68,8 @@ TEST_CASE("command without a session is refused" * doctest::test_suite("daemon")
         return std::make_pair(wire::Request::CreateContext,
                               wire::CreateCreateContext(fbb, 1).Union());
     });
-    expect_rejection(client, "only Hello and StatusRequest may come without a session");
+    expect_rejection(client,
+                     "only Hello, StatusRequest and operator requests may come without a session");
 }
 
 TEST_CASE("unknown session is refused" * doctest::test_suite("daemon")) {
@@ -169,7 +77,9 @@ TEST_CASE("unknown session is refused" * doctest::test_suite("daemon")) {
     client.send(12345, 1, [](flatbuffers::FlatBufferBuilder& fbb) {
         return std::make_pair(wire::Request::FinishQueue, wire::CreateFinishQueue(fbb, 1).Union());
     });
-    expect_rejection(client, "unknown session");
+    auto frames = client.receive_reply();
+    REQUIRE(frames);
+    CHECK(RawClient::first_reply(*frames).status() == proto::kStatusUnknownSession);
 }
 
 TEST_CASE("sequence gap is refused" * doctest::test_suite("daemon")) {
@@ -413,7 +323,7 @@ TEST_CASE("mutated messages never take the daemon down" * doctest::test_suite("d
         std::vector<zmq::message_t> frames;
         frames.emplace_back(bytes.data(), bytes.size());
         frames.emplace_back(16); // bulk for the write template
-        client.send_frames(std::move(frames));
+        client.send_frames(std::move(frames), true);
         // The probe: a valid query with the next sequence number. A mutation may have consumed
         // zero or more sequence numbers; the daemon says which one it expects.
         for (int attempt = 0; attempt < 3; ++attempt) {

@@ -3,8 +3,10 @@
 #pragma once
 
 #include "devices.h"
+#include "log_limiter.h"
 #include "object_table.h"
 #include "outbox.h"
+#include "session_limits.h"
 
 #include <rgpu/wire/messages_generated.h>
 
@@ -31,15 +33,15 @@ struct WorkItem {
 
 class Session {
   public:
-    Session(uint64_t id, uint64_t resume_token, std::string client,
-            const std::vector<LocalDevice>& devices, Outbox& outbox);
+    Session(uint64_t id, std::string client, const std::vector<LocalDevice>& devices,
+            Outbox& outbox, SessionLimits limits);
     ~Session(); ///< Joins the executor; call close() first and wait for finished().
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
 
     uint64_t id() const { return id_; }
-    uint64_t resume_token() const { return resume_token_; }
     const std::string& client() const { return client_; }
+    const SessionLimits& limits() const { return limits_; }
 
     /// I/O thread: hands a verified batch to the executor, or runs it at once when the executor
     /// is idle and the batch cannot block (runs in order either way).
@@ -94,8 +96,9 @@ class Session {
     void teardown();
 
     const uint64_t id_;
-    const uint64_t resume_token_;
     const std::string client_;
+    const SessionLimits limits_;
+    LogLimiter warn_log_; // executor only
 
     std::mutex
         exec_mutex_; // held by whoever runs this session's commands (order: after work_mutex_)

@@ -6,6 +6,8 @@
 #include "message_writer.h"
 #include "session.h"
 
+#include <protocol.h>
+
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -14,7 +16,7 @@
 namespace rgpu::daemon {
 
 /// Status for protocol violations (unknown ids, bad frames): not an OpenCL code.
-inline constexpr cl_int kProtocolError = -9000;
+inline constexpr cl_int kProtocolError = proto::kStatusProtocolError;
 
 struct ExecContext {
     Session& session;

@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
-// The daemon's I/O loop.
-#include "server.h"
+// A worker's I/O loop: one session, its client's connection and the control channel.
+#include "worker_server.h"
 
 #include "exec_context.h"
+#include "session_limits.h"
 
 #include <decode.h>
+#include <printable.h>
 #include <protocol.h>
 
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <thread>
+#include <unistd.h>
 
 namespace rgpu::daemon {
 
@@ -29,9 +31,9 @@ void poll_items(zmq::pollitem_t* items, size_t count, std::chrono::milliseconds 
 }
 } // namespace
 
-Server::Server(ServerOptions options, std::vector<LocalDevice> devices)
+WorkerServer::WorkerServer(WorkerOptions options, std::vector<LocalDevice> devices)
     : options_(std::move(options)), devices_(std::move(devices)), context_(1),
-      router_(context_, zmq::socket_type::router), rng_(std::random_device{}()) {
+      router_(context_, zmq::socket_type::router), control_(options_.control_fd) {
     router_.set(zmq::sockopt::linger, 0);
     router_.set(zmq::sockopt::sndhwm, 0);
     router_.set(zmq::sockopt::rcvhwm, 0);
@@ -42,38 +44,39 @@ Server::Server(ServerOptions options, std::vector<LocalDevice> devices)
     router_.set(zmq::sockopt::router_mandatory, 1);
 }
 
-Server::~Server() = default;
+WorkerServer::~WorkerServer() = default;
 
-bool Server::write_ready_file() {
-    if (options_.ready_file.empty()) return true;
-    std::string tmp = options_.ready_file + ".tmp";
-    {
-        std::ofstream out(tmp);
-        out << endpoint_ << "\n";
-        if (!out) return false;
-    }
-    return std::rename(tmp.c_str(), options_.ready_file.c_str()) == 0;
-}
-
-int Server::run(const std::atomic<bool>& stop) {
+int WorkerServer::run(const std::atomic<bool>& stop) {
     try {
-        router_.bind(options_.listen);
+        router_.bind(options_.bind);
     } catch (const zmq::error_t& e) {
-        spdlog::error("cannot listen on {}: {}", options_.listen, e.what());
+        spdlog::error("worker cannot listen on {}: {}", options_.bind, e.what());
         return 1;
     }
     endpoint_ = router_.get(zmq::sockopt::last_endpoint);
-    if (!write_ready_file()) {
-        spdlog::error("cannot write ready file {}", options_.ready_file);
-        return 1;
+    {
+        flatbuffers::FlatBufferBuilder fbb;
+        auto ready = control::CreateWorkerReady(fbb, fbb.CreateString(endpoint_));
+        fbb.Finish(
+            control::CreateControlMessage(fbb, control::ControlBody::WorkerReady, ready.Union()),
+            control::ControlMessageIdentifier());
+        if (!control_.send(fbb)) return 1; // the supervisor is gone already
     }
-    spdlog::info("listening on {} with {} device(s)", endpoint_, devices_.size());
+    spdlog::debug("worker {} ready on {}", getpid(), endpoint_);
 
     zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
-                               {nullptr, outbox_.fd(), ZMQ_POLLIN, 0}};
+                               {nullptr, outbox_.fd(), ZMQ_POLLIN, 0},
+                               {nullptr, control_.fd(), ZMQ_POLLIN, 0}};
     auto last_check = clock::now();
+    bool supervisor_gone = false;
     while (!stop.load()) {
-        poll_items(items, 2, std::chrono::milliseconds(250));
+        poll_items(items, 3, std::chrono::milliseconds(250));
+        // Control first: AssignSession is written before the client hears of this worker, so
+        // it is always read before the client's Attach.
+        if (!read_control()) {
+            supervisor_gone = true;
+            break;
+        }
         bool received = items[0].revents & ZMQ_POLLIN;
         if (received) receive_all();
         if (received && !outbox_.has_items() && outbox_.outstanding() > 0) {
@@ -88,28 +91,73 @@ int Server::run(const std::atomic<bool>& stop) {
             check_sessions(false);
             last_check = clock::now();
         }
+        if (assigned_ && sessions_.empty()) {
+            // The session is over: tell the supervisor why, then leave. A fresh process serves
+            // the next session, so nothing of this one can leak into it.
+            flatbuffers::FlatBufferBuilder fbb;
+            auto closed = control::CreateSessionClosed(fbb, fbb.CreateString(close_reason_));
+            fbb.Finish(control::CreateControlMessage(fbb, control::ControlBody::SessionClosed,
+                                                     closed.Union()),
+                       control::ControlMessageIdentifier());
+            (void)control_.send(fbb);
+            return 0;
+        }
     }
 
-    spdlog::info("shutting down: closing {} session(s)", sessions_.size());
+    if (supervisor_gone) spdlog::warn("worker {}: the supervisor is gone; exiting", getpid());
     for (auto& [id, session] : sessions_)
         session->close();
-    auto deadline = clock::now() + std::chrono::seconds(10);
+    // The supervisor kills what is still running after its grace period; a kernel that never
+    // ends must not keep this process alive, so leave without waiting for it beyond that.
+    auto deadline = clock::now() + std::chrono::seconds(supervisor_gone ? 1 : 30);
     while ((!sessions_.empty() || outbox_.outstanding() > 0) && clock::now() < deadline) {
         poll_items(&items[1], 1, std::chrono::milliseconds(50));
         drain_outbox();
         check_sessions(true);
     }
     if (!sessions_.empty() || outbox_.outstanding() > 0) {
-        // A kernel that never ends must not keep the daemon alive forever.
-        spdlog::error("{} session(s) did not finish in time; exiting anyway", sessions_.size());
+        spdlog::error("worker {}: session did not finish in time; exiting anyway", getpid());
         std::fflush(nullptr);
         std::_Exit(1);
     }
-    spdlog::info("stopped");
     return 0;
 }
 
-void Server::receive_all() {
+bool WorkerServer::read_control() {
+    for (;;) {
+        const control::ControlMessage* message = nullptr;
+        std::string error;
+        switch (control_.receive(&message, &error)) {
+        case ControlChannel::Status::Nothing:
+            return true;
+        case ControlChannel::Status::Closed:
+            return false;
+        case ControlChannel::Status::Invalid:
+            spdlog::error("worker {}: invalid control packet: {}", getpid(), error);
+            return false;
+        case ControlChannel::Status::Message:
+            break;
+        }
+        const auto* assign = message->body_as_AssignSession();
+        if (!assign || assigned_) {
+            spdlog::error("worker {}: unexpected control message", getpid());
+            return false;
+        }
+        assigned_ = true;
+        resume_token_ = assign->resume_token();
+        session_timeout_ms_ = static_cast<int>(assign->session_timeout_ms());
+        std::string client = assign->client() ? assign->client()->str() : "?";
+        auto session = std::make_unique<Session>(assign->session(), client, devices_, outbox_,
+                                                 SessionLimits::read(assign->limits()));
+        session->next_recv_seq = 1;
+        session->executed_seq = 0;
+        sessions_.emplace(assign->session(), std::move(session));
+        spdlog::info("worker {}: session {:016x} opened for {}", getpid(), assign->session(),
+                     client);
+    }
+}
+
+void WorkerServer::receive_all() {
     // Bounded per wake-up so completions are not starved by a busy client.
     for (int n = 0; n < 256; ++n) {
         std::vector<zmq::message_t> frames;
@@ -135,7 +183,7 @@ void Server::receive_all() {
     }
 }
 
-void Server::handle(std::vector<zmq::message_t>& frames) {
+void WorkerServer::handle(std::vector<zmq::message_t>& frames) {
     std::string routing = frames[0].to_string();
     if (frames.size() < 2) {
         zmq::message_t empty;
@@ -151,19 +199,39 @@ void Server::handle(std::vector<zmq::message_t>& frames) {
     }
     const wire::ClientMessage& message = *decoded.message;
     if (message.session() == 0) {
-        handle_sessionless(routing, message);
+        reject(routing, 0, message.first_seq(),
+               "a worker serves one session: send Hello to the daemon's endpoint", envelope);
         return;
     }
     auto it = sessions_.find(message.session());
-    if (it == sessions_.end() || it->second->routing_id != routing) {
-        reject(routing, message.session(), message.first_seq(), "unknown session", envelope);
+    if (it == sessions_.end()) {
+        reject(routing, message.session(), message.first_seq(), "unknown session", envelope,
+               proto::kStatusUnknownSession);
+        return;
+    }
+    const auto* commands = message.commands();
+    if (commands && commands->size() == 1 &&
+        commands->Get(0)->body_type() == wire::Request::Attach) {
+        handle_attach(routing, message);
         return;
     }
     Session& session = *it->second;
-    uint32_t count = message.commands() ? message.commands()->size() : 0;
+    if (session.routing_id != routing) {
+        // Only Attach (with the token) binds a connection to the session.
+        reject(routing, message.session(), message.first_seq(), "unknown session", envelope,
+               proto::kStatusUnknownSession);
+        return;
+    }
+    uint32_t count = commands ? commands->size() : 0;
     if (message.first_seq() > session.next_recv_seq) {
         reject(routing, session.id(), message.first_seq(),
                "sequence gap: expected " + std::to_string(session.next_recv_seq), envelope);
+        return;
+    }
+    if (frames.size() - 1 > session.limits().max_frames ||
+        envelope.size() > session.limits().max_envelope_bytes) {
+        reject(routing, session.id(), message.first_seq(),
+               "message exceeds the session's frame or envelope limit", envelope);
         return;
     }
     session.next_recv_seq = std::max(session.next_recv_seq, message.first_seq() + count);
@@ -184,70 +252,39 @@ void Server::handle(std::vector<zmq::message_t>& frames) {
     session.submit(WorkItem{std::move(frames), moved});
 }
 
-void Server::handle_sessionless(const std::string& routing, const wire::ClientMessage& message) {
-    const auto* commands = message.commands();
-    if (!commands || commands->size() != 1) {
+void WorkerServer::handle_attach(const std::string& routing, const wire::ClientMessage& message) {
+    Session& session = *sessions_.at(message.session());
+    const auto* attach = message.commands()->Get(0)->body_as_Attach();
+    // Compared without an early exit, so timing tells nothing about the token.
+    if ((attach->resume_token() ^ resume_token_) != 0 || message.first_seq() != 0) {
         zmq::message_t empty;
-        reject(routing, 0, message.first_seq(), "a message without session must hold one command",
-               empty);
+        reject(routing, message.session(), message.first_seq(), "unknown session", empty,
+               proto::kStatusUnknownSession);
         return;
     }
-    const wire::Command* command = commands->Get(0);
-    uint64_t seq = message.first_seq();
+    session.routing_id = routing;
+    session.last_seen = clock::now();
     MessageWriter writer;
-    auto& fbb = writer.builder();
-    if (const auto* hello = command->body_as_Hello()) {
-        uint64_t id = 0, token = 0;
-        while (id == 0 || sessions_.count(id))
-            id = rng_();
-        while (token == 0)
-            token = rng_();
-        std::string client = hello->client_name() ? hello->client_name()->str() : "?";
-        client += " pid " + std::to_string(hello->pid());
-        std::vector<flatbuffers::Offset<wire::DeviceDesc>> devices;
-        for (const auto& d : devices_) {
-            std::vector<flatbuffers::Offset<wire::InfoValue>> info;
-            for (const auto& [param, value] : d.info)
-                info.push_back(wire::CreateInfoValue(fbb, param, fbb.CreateVector(value)));
-            devices.push_back(wire::CreateDeviceDesc(fbb, d.index, fbb.CreateVector(info)));
-        }
-        auto welcome = wire::CreateWelcome(fbb, id, token, fbb.CreateString("rgpu-daemon"),
-                                           fbb.CreateVector(devices));
-        writer.add_reply(seq, CL_SUCCESS, wire::ReplyBody::Welcome, welcome.Union());
-        auto session = std::make_unique<Session>(id, token, client, devices_, outbox_);
-        session->routing_id = routing;
-        session->next_recv_seq = seq + 1;
-        session->executed_seq = seq;
-        sessions_.emplace(id, std::move(session));
-        spdlog::info("session {:016x} opened for {}", id, client);
-        auto frames = writer.finish(id, seq);
-        send(routing, frames);
-        return;
-    }
-    if (command->body_as_StatusRequest()) {
-        auto status = wire::CreateStatusReply(fbb, static_cast<uint32_t>(sessions_.size()),
-                                              static_cast<uint32_t>(devices_.size()), rejected_);
-        writer.add_reply(seq, CL_SUCCESS, wire::ReplyBody::StatusReply, status.Union());
-        auto frames = writer.finish(0, 0);
-        send(routing, frames);
-        return;
-    }
-    zmq::message_t empty;
-    reject(routing, 0, seq, "only Hello and StatusRequest may come without a session", empty);
+    writer.add_reply(0, CL_SUCCESS);
+    auto frames = writer.finish(session.id(), session.ack_known);
+    session.ack_sent = session.ack_known;
+    send(routing, frames);
 }
 
-void Server::reject(const std::string& routing, uint64_t session, uint64_t seq,
-                    const std::string& why, const zmq::message_t& envelope) {
-    ++rejected_;
-    spdlog::warn("rejected message from session {:016x}: {} (sample {})", session, why,
-                 proto::printable_sample(envelope.data(), envelope.size()));
+void WorkerServer::reject(const std::string& routing, uint64_t session, uint64_t seq,
+                          const std::string& why, const zmq::message_t& envelope, int32_t status) {
+    uint64_t suppressed = 0;
+    if (reject_log_.allow(&suppressed))
+        spdlog::warn("rejected message for session {:016x}: {} (sample {}){}", session, why,
+                     proto::printable_sample(envelope.data(), envelope.size()),
+                     suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : "");
     MessageWriter writer;
-    writer.add_reply(seq, kProtocolError, wire::ReplyBody::NONE, 0, why);
+    writer.add_reply(seq, status, wire::ReplyBody::NONE, 0, why);
     auto frames = writer.finish(session, 0);
     send(routing, frames);
 }
 
-void Server::send(const std::string& routing, std::vector<zmq::message_t>& frames) {
+void WorkerServer::send(const std::string& routing, std::vector<zmq::message_t>& frames) {
     try {
         router_.send(zmq::buffer(routing), zmq::send_flags::sndmore);
         for (size_t i = 0; i < frames.size(); ++i)
@@ -259,7 +296,7 @@ void Server::send(const std::string& routing, std::vector<zmq::message_t>& frame
     }
 }
 
-void Server::drain_outbox() {
+void WorkerServer::drain_outbox() {
     auto items = outbox_.drain();
     if (items.empty()) return;
     for (auto& item : items) {
@@ -303,8 +340,8 @@ wire::EventNotice make_notice(const CompletionRecord& record, cl_int status) {
 }
 } // namespace
 
-void Server::complete(MessageWriter& out, Session& session, CompletionRecord& record,
-                      cl_int status) {
+void WorkerServer::complete(MessageWriter& out, Session& session, CompletionRecord& record,
+                            cl_int status) {
     // Only the claimant of a record gets here (Outbox::claim), exactly once.
     session.untrack(&record);
     if (record.client_event != 0) out.add_notice(make_notice(record, status));
@@ -330,7 +367,7 @@ void Server::complete(MessageWriter& out, Session& session, CompletionRecord& re
     }
 }
 
-void Server::flush(uint64_t session_id, MessageWriter& out) {
+void WorkerServer::flush(uint64_t session_id, MessageWriter& out) {
     if (out.empty()) return;
     auto it = sessions_.find(session_id);
     if (it == sessions_.end()) return;
@@ -340,7 +377,7 @@ void Server::flush(uint64_t session_id, MessageWriter& out) {
     send(session.routing_id, frames);
 }
 
-void Server::send_held_acks(Session& session, bool force) {
+void WorkerServer::send_held_acks(Session& session, bool force) {
     // An ack per batch would double the messages of a busy client: hold acks back until they
     // lag by a window's worth of commands, or until the periodic check forces them out.
     constexpr uint64_t kAckLag = 1024;
@@ -352,7 +389,7 @@ void Server::send_held_acks(Session& session, bool force) {
     send(session.routing_id, frames);
 }
 
-void Server::check_sessions(bool stopping) {
+void WorkerServer::check_sessions(bool stopping) {
     auto now = clock::now();
     for (auto it = sessions_.begin(); it != sessions_.end();) {
         Session& s = *it->second;
@@ -365,10 +402,11 @@ void Server::check_sessions(bool stopping) {
         for (auto& failed : s.sweep_failed())
             if (outbox_.claim(*failed))
                 complete(pending_[s.id()], s, *failed, native_status(*failed));
-        if (!stopping && options_.session_timeout_ms > 0 &&
-            now - s.last_seen > std::chrono::milliseconds(options_.session_timeout_ms)) {
+        if (!stopping && session_timeout_ms_ > 0 &&
+            now - s.last_seen > std::chrono::milliseconds(session_timeout_ms_)) {
             spdlog::info("session {:016x} ({}) silent for {} ms: closing", s.id(), s.client(),
-                         options_.session_timeout_ms);
+                         session_timeout_ms_);
+            close_reason_ = "client silent for " + std::to_string(session_timeout_ms_) + " ms";
             s.close();
             s.last_seen = now + std::chrono::hours(24 * 365); // close once
         }

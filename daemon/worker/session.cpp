@@ -5,14 +5,14 @@
 #include "exec_context.h"
 #include "handlers/handlers.h"
 
+#include <printable.h>
 #include <spdlog/spdlog.h>
 
 namespace rgpu::daemon {
 
-Session::Session(uint64_t id, uint64_t resume_token, std::string client,
-                 const std::vector<LocalDevice>& devices_, Outbox& outbox_)
-    : devices(devices_), outbox(outbox_), id_(id), resume_token_(resume_token),
-      client_(std::move(client)) {
+Session::Session(uint64_t id, std::string client, const std::vector<LocalDevice>& devices_,
+                 Outbox& outbox_, SessionLimits limits)
+    : devices(devices_), outbox(outbox_), id_(id), client_(std::move(client)), limits_(limits) {
     last_seen = std::chrono::steady_clock::now();
     executor_ = std::thread([this] { run(); });
 }
@@ -141,9 +141,12 @@ void Session::execute(WorkItem& item) {
         executed_seq = this_seq;
         if (ctx.replied) continue;
         if (status != CL_SUCCESS) {
-            if (status == kProtocolError)
-                spdlog::warn("session {:016x}: command {} rejected: {}", id_, this_seq,
-                             ctx.error_message);
+            uint64_t suppressed = 0;
+            if (status == kProtocolError && warn_log_.allow(&suppressed))
+                spdlog::warn("session {:016x}: command {} rejected: {}{}", id_, this_seq,
+                             printable(ctx.error_message, 256),
+                             suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed)
+                                        : "");
             ctx.reply_status(status, ctx.error_message);
         } else if (command->want_reply()) {
             ctx.reply_status(CL_SUCCESS);

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+// The limits one session runs under: chosen by the supervisor (flags), announced to the client
+// in Welcome, enforced by the session's worker.
+#pragma once
+
+#include <protocol.h>
+#include <rgpu/wire/handshake_generated.h>
+
+#include <cstdint>
+
+namespace rgpu::daemon {
+
+struct SessionLimits {
+    uint32_t max_frames = static_cast<uint32_t>(proto::kMaxFrames);
+    uint64_t max_envelope_bytes = proto::kMaxEnvelopeBytes;
+    uint64_t max_bulk_frame_bytes = proto::kMaxBulkFrameBytes;
+    uint64_t max_device_memory = 0; ///< 0: what the device has
+    uint32_t max_objects = 65536;
+
+    flatbuffers::Offset<wire::SessionLimits> write(flatbuffers::FlatBufferBuilder& fbb) const {
+        return wire::CreateSessionLimits(fbb, max_frames, max_envelope_bytes, max_bulk_frame_bytes,
+                                         max_device_memory, max_objects);
+    }
+    /// Values from the wire; absent fields keep the defaults above.
+    static SessionLimits read(const wire::SessionLimits* in) {
+        SessionLimits out;
+        if (!in) return out;
+        if (in->max_frames()) out.max_frames = in->max_frames();
+        if (in->max_envelope_bytes()) out.max_envelope_bytes = in->max_envelope_bytes();
+        if (in->max_bulk_frame_bytes()) out.max_bulk_frame_bytes = in->max_bulk_frame_bytes();
+        out.max_device_memory = in->max_device_memory();
+        if (in->max_objects()) out.max_objects = in->max_objects();
+        return out;
+    }
+};
+
+} // namespace rgpu::daemon

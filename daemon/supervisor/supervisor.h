@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: Apache-2.0
+// The supervisor: owns the daemon's public endpoint, answers handshakes, keeps the session
+// table and a pool of warm worker processes, and runs no client command itself. Each session
+// lives in a worker of its own that the client talks to directly; a worker that crashes or is
+// killed ends only its session, and the supervisor tells that session's client at once.
+#pragma once
+
+#include "devices.h"
+#include "log_limiter.h"
+#include "session_limits.h"
+#include "worker_process.h"
+
+#include <notifier.h>
+#include <rgpu/wire/messages_generated.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+#include <zmq.hpp>
+
+namespace rgpu::daemon {
+
+struct SupervisorOptions {
+    std::string listen;
+    std::string ready_file; ///< If set, the bound endpoint is written here once listening.
+    std::string log_level = "info";
+    int session_timeout_ms = 0;
+    uint32_t warm_workers = 2;
+    uint32_t max_sessions = 64;
+    uint32_t max_sessions_per_client = 16;
+    std::chrono::milliseconds grace{5000};
+    SessionLimits limits;
+};
+
+class Supervisor {
+  public:
+    Supervisor(SupervisorOptions options, std::vector<LocalDevice> devices);
+    ~Supervisor();
+
+    /// Binds and serves until `stop` becomes true, then stops every worker within the grace
+    /// period; returns the process exit status.
+    int run(const std::atomic<bool>& stop);
+    /// Async-signal-safe: makes run() look at `stop` now.
+    void wake() { notifier_.signal(); }
+
+  private:
+    struct PendingHello {
+        std::string routing;
+        uint64_t seq = 0;
+        std::string client;
+        std::string peer;
+        std::chrono::steady_clock::time_point deadline;
+    };
+
+    void receive_all();
+    void handle(std::vector<zmq::message_t>& frames);
+    void handle_hello(const std::string& routing, uint64_t seq, const wire::Hello& hello,
+                      const std::string& peer);
+    void handle_operator(const std::string& routing, uint64_t seq, const wire::Command& command);
+    void read_control(WorkerProcess& worker);
+    /// Gives waiting Hellos to warm workers; refuses those that waited too long.
+    void serve_pending();
+    void assign(WorkerProcess& worker, PendingHello& hello);
+    /// Starts workers until the warm pool is full (bounded by the session limit).
+    void fill_pool();
+    /// Reaps ended workers and ends their sessions.
+    void reap();
+    void end_session(WorkerProcess& worker, int wait_status);
+    void refuse(const std::string& routing, uint64_t seq, int32_t status, const std::string& why);
+    void reject(const std::string& routing, uint64_t seq, const std::string& why,
+                const zmq::message_t& envelope);
+    void send(const std::string& routing, std::vector<zmq::message_t>& frames);
+    void shutdown();
+    bool write_ready_file();
+    size_t count(WorkerProcess::State state) const;
+
+    SupervisorOptions options_;
+    std::vector<LocalDevice> devices_;
+    WorkerLaunch launch_;
+    zmq::context_t context_;
+    zmq::socket_t router_;
+    Notifier notifier_;
+    std::string endpoint_;
+    std::vector<std::unique_ptr<WorkerProcess>> workers_;
+    std::unordered_map<uint64_t, WorkerProcess*> sessions_;
+    std::deque<PendingHello> pending_;
+    uint32_t failed_starts_ = 0; ///< workers that died before WorkerReady, in a row
+    std::chrono::steady_clock::time_point next_spawn_{};
+    uint64_t rejected_ = 0;
+    LogLimiter reject_log_;
+};
+
+} // namespace rgpu::daemon

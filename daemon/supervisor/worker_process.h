@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+// One worker process as the supervisor sees it: started with posix_spawn (this process runs
+// OpenCL threads, so nothing but exec may follow a fork), its control channel, its end.
+#pragma once
+
+#include "control_channel.h"
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rgpu::daemon {
+
+struct WorkerLaunch {
+    std::string executable; ///< this program (/proc/self/exe resolved)
+    std::string bind;       ///< endpoint the worker binds for its client
+    std::string log_level;
+};
+
+class WorkerProcess {
+  public:
+    enum class State {
+        Starting, ///< spawned, OpenCL initialising
+        Warm,     ///< ready, waiting for a session
+        Serving,  ///< assigned a session
+    };
+
+    /// Spawns a worker; throws std::system_error when it cannot.
+    explicit WorkerProcess(const WorkerLaunch& launch);
+    ~WorkerProcess(); ///< SIGKILLs and reaps a worker still running.
+    WorkerProcess(const WorkerProcess&) = delete;
+    WorkerProcess& operator=(const WorkerProcess&) = delete;
+
+    pid_t pid() const { return pid_; }
+    ControlChannel& control() { return *control_; }
+    void signal(int signo);
+    /// Reaps the process if it has ended; its wait status once reaped.
+    std::optional<int> try_reap();
+    bool reaped() const { return status_.has_value(); }
+
+    // Supervisor bookkeeping (its thread only).
+    State state = State::Starting;
+    bool control_closed = false;
+    std::string endpoint; ///< from WorkerReady
+    uint64_t session = 0;
+    std::string client;         ///< printable description for logs and listings
+    std::string client_routing; ///< the client's connection to the supervisor
+    std::string peer;           ///< the client's address, for the per-client limit
+    bool closed_cleanly = false;
+    std::string close_reason;
+    bool killed_by_operator = false;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point assigned;
+
+  private:
+    pid_t pid_ = -1;
+    std::unique_ptr<ControlChannel> control_;
+    std::optional<int> status_;
+};
+
+/// "exit status N" or "killed by signal N (NAME)" for a wait status.
+std::string describe_wait_status(int status);
+
+} // namespace rgpu::daemon

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: Apache-2.0
+// A worker process's I/O thread: serves exactly one session. Owns the worker's ROUTER socket
+// (the client connects to it directly, so isolation adds no hop to the command path), verifies
+// and routes client messages to the session's executor, sends replies, acks and pushed event
+// completions back, and talks to the supervisor over the control channel.
+#pragma once
+
+#include "control_channel.h"
+#include "devices.h"
+#include "log_limiter.h"
+#include "message_writer.h"
+#include "outbox.h"
+#include "session.h"
+
+#include <protocol.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+#include <zmq.hpp>
+
+namespace rgpu::daemon {
+
+struct WorkerOptions {
+    /// Where to listen for the client: tcp://HOST:* (a free port) or a unique ipc:// path.
+    std::string bind;
+    /// This process's end of the control channel (inherited from the supervisor).
+    int control_fd = -1;
+};
+
+class WorkerServer {
+  public:
+    WorkerServer(WorkerOptions options, std::vector<LocalDevice> devices);
+    ~WorkerServer();
+
+    /// Binds, reports WorkerReady, waits for AssignSession and serves that session until it
+    /// ends, `stop` becomes true or the supervisor goes away; returns the exit status.
+    int run(const std::atomic<bool>& stop);
+    /// Async-signal-safe: makes run() look at `stop` now.
+    void wake() { outbox_.wake(); }
+
+  private:
+    /// Takes every control packet waiting; false once the supervisor is gone.
+    bool read_control();
+    void receive_all();
+    void handle(std::vector<zmq::message_t>& frames);
+    /// Binds the sending connection to the session when the token matches.
+    void handle_attach(const std::string& routing, const wire::ClientMessage& message);
+    void drain_outbox();
+    void complete(MessageWriter& out, Session& session, CompletionRecord& record, cl_int status);
+    void flush(uint64_t session_id, MessageWriter& out);
+    /// Sends an ack-only message when acks have been held back long enough.
+    void send_held_acks(Session& session, bool force);
+    void send(const std::string& routing, std::vector<zmq::message_t>& frames);
+    void reject(const std::string& routing, uint64_t session, uint64_t seq, const std::string& why,
+                const zmq::message_t& envelope, int32_t status = proto::kStatusProtocolError);
+    void check_sessions(bool stopping);
+
+    WorkerOptions options_;
+    std::vector<LocalDevice> devices_;
+    zmq::context_t context_;
+    zmq::socket_t router_;
+    Outbox outbox_;
+    ControlChannel control_;
+    std::string endpoint_;
+    /// The one session this worker serves (at most one entry: the map keeps the lookups of the
+    /// completion paths uniform).
+    std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;
+    /// Replies and notices gathered per session while draining the outbox, sent at the end.
+    std::unordered_map<uint64_t, MessageWriter> pending_;
+    /// From AssignSession.
+    uint64_t resume_token_ = 0;
+    int session_timeout_ms_ = 0;
+    bool assigned_ = false;
+    std::string close_reason_ = "client said goodbye";
+    LogLimiter reject_log_;
+};
+
+} // namespace rgpu::daemon

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: Apache-2.0
+// A raw protocol client for daemon tests: builds ClientMessages by hand, reads DaemonMessages
+// back. Talks to the supervisor for Hello and operator requests and, once a session is open,
+// to the session's worker, exactly as the ICD does (but can be made to misbehave).
+#pragma once
+
+#include <decode.h>
+#include <protocol.h>
+
+#include <CL/cl.h>
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+namespace rgpu::test {
+
+using namespace std::chrono_literals;
+
+class RawClient {
+  public:
+    explicit RawClient(const std::string& endpoint)
+        : endpoint_(endpoint), supervisor_(context_, zmq::socket_type::dealer),
+          worker_(context_, zmq::socket_type::dealer) {
+        supervisor_.set(zmq::sockopt::linger, 0);
+        worker_.set(zmq::sockopt::linger, 0);
+        supervisor_.connect(endpoint);
+    }
+
+    /// The socket commands of `session` go to: the worker once attached, else the supervisor.
+    zmq::socket_t& socket_for(uint64_t session) {
+        return session != 0 && attached_ ? worker_ : supervisor_;
+    }
+
+    void send_frames(std::vector<zmq::message_t> frames, bool to_worker = false) {
+        zmq::socket_t& s = to_worker ? worker_ : supervisor_;
+        for (size_t i = 0; i < frames.size(); ++i)
+            s.send(frames[i],
+                   i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    }
+
+    /// Sends one command; `build` returns the body.
+    template <class Build>
+    void send(uint64_t session, uint64_t seq, Build&& build, bool want_reply = true,
+              std::vector<zmq::message_t> bulk = {}) {
+        flatbuffers::FlatBufferBuilder fbb;
+        auto [type, body] = build(fbb);
+        std::vector<flatbuffers::Offset<wire::Command>> commands{
+            wire::CreateCommand(fbb, type, body, want_reply)};
+        fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, session, seq,
+                                             fbb.CreateVector(commands)),
+                   proto::kFileIdentifier);
+        std::vector<zmq::message_t> frames;
+        frames.emplace_back(fbb.GetBufferPointer(), fbb.GetSize());
+        for (auto& b : bulk)
+            frames.push_back(std::move(b));
+        send_frames(std::move(frames), &socket_for(session) == &worker_);
+    }
+
+    /// The next message holding a reply (or a SessionEnded notice) on either connection, within
+    /// `timeout`; heartbeat answers and ack-only messages are skipped.
+    std::optional<std::vector<zmq::message_t>>
+    receive_reply(std::chrono::milliseconds timeout = 5s) {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            zmq::pollitem_t items[] = {{supervisor_.handle(), 0, ZMQ_POLLIN, 0},
+                                       {worker_.handle(), 0, ZMQ_POLLIN, 0}};
+            zmq::poll(items, 2, 100ms);
+            for (int i = 0; i < 2; ++i) {
+                if (!(items[i].revents & ZMQ_POLLIN)) continue;
+                std::vector<zmq::message_t> frames;
+                (void)zmq::recv_multipart(i == 0 ? supervisor_ : worker_,
+                                          std::back_inserter(frames));
+                proto::align_frame(frames[0]);
+                auto decoded = proto::decode_daemon_message(frames[0].data(), frames[0].size());
+                REQUIRE_MESSAGE(decoded, decoded.error);
+                if (decoded.message->session_ended()) {
+                    last_ended_status_ = decoded.message->session_ended()->status();
+                    last_ended_reason_ = decoded.message->session_ended()->reason()
+                                             ? decoded.message->session_ended()->reason()->str()
+                                             : "";
+                    continue;
+                }
+                if (decoded.message->replies() && decoded.message->replies()->size() > 0)
+                    return frames;
+            }
+        }
+        return std::nullopt;
+    }
+
+    /// Waits for the supervisor's SessionEnded notice; its reason, or nullopt on timeout.
+    std::optional<std::string> wait_session_ended(std::chrono::milliseconds timeout) {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (!last_ended_reason_ && std::chrono::steady_clock::now() < deadline)
+            (void)receive_reply(100ms);
+        return last_ended_reason_;
+    }
+    std::optional<int32_t> ended_status() const { return last_ended_status_; }
+
+    static const wire::Reply& first_reply(const std::vector<zmq::message_t>& frames) {
+        return *proto::decode_daemon_message(frames[0].data(), frames[0].size())
+                    .message->replies()
+                    ->Get(0);
+    }
+
+    /// Opens a session (Hello to the supervisor, Attach to its worker); returns its id.
+    uint64_t hello(const std::string& name = "raw-protocol-test") {
+        send(0, 0, [&](flatbuffers::FlatBufferBuilder& fbb) {
+            auto h = wire::CreateHello(fbb, fbb.CreateString(name), 1);
+            return std::make_pair(wire::Request::Hello, h.Union());
+        });
+        auto frames = receive_reply(20s);
+        REQUIRE(frames);
+        const auto& reply = first_reply(*frames);
+        REQUIRE(reply.status() == CL_SUCCESS);
+        const auto* welcome = reply.body_as_Welcome();
+        REQUIRE(welcome != nullptr);
+        REQUIRE(welcome->devices() != nullptr);
+        CHECK(welcome->devices()->size() >= 1);
+        REQUIRE(welcome->worker_endpoint() != nullptr);
+        session_ = welcome->session();
+        token_ = welcome->resume_token();
+        std::string announced = welcome->worker_endpoint()->str();
+        worker_endpoint_ = announced.rfind("tcp://*:", 0) == 0
+                               ? endpoint_.substr(0, endpoint_.rfind(':') + 1) + announced.substr(8)
+                               : announced;
+        worker_.connect(worker_endpoint_);
+        attached_ = true;
+        REQUIRE(attach(token_) == CL_SUCCESS);
+        return session_;
+    }
+
+    /// Sends Attach with `token` to the worker; the reply's status.
+    int32_t attach(uint64_t token) {
+        send(session_, 0, [&](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(wire::Request::Attach, wire::CreateAttach(fbb, token).Union());
+        });
+        auto frames = receive_reply(10s);
+        REQUIRE(frames);
+        return first_reply(*frames).status();
+    }
+
+    uint64_t session() const { return session_; }
+    uint64_t token() const { return token_; }
+    const std::string& worker_endpoint() const { return worker_endpoint_; }
+
+    /// Sends a sessionless request to the supervisor and returns the reply message.
+    template <class Build> std::vector<zmq::message_t> ask_supervisor(Build&& build) {
+        flatbuffers::FlatBufferBuilder fbb;
+        auto [type, body] = build(fbb);
+        std::vector<flatbuffers::Offset<wire::Command>> commands{
+            wire::CreateCommand(fbb, type, body, true)};
+        fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, 0, 0,
+                                             fbb.CreateVector(commands)),
+                   proto::kFileIdentifier);
+        std::vector<zmq::message_t> frames;
+        frames.emplace_back(fbb.GetBufferPointer(), fbb.GetSize());
+        send_frames(std::move(frames));
+        auto reply = receive_reply();
+        REQUIRE(reply);
+        return std::move(*reply);
+    }
+
+    uint32_t sessions() {
+        auto frames = ask_supervisor([](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(wire::Request::StatusRequest,
+                                  wire::CreateStatusRequest(fbb).Union());
+        });
+        const auto* status = first_reply(frames).body_as_StatusReply();
+        REQUIRE(status != nullptr);
+        return status->sessions();
+    }
+
+    /// Operator kill; the reply's status.
+    int32_t kill(uint64_t session) {
+        auto frames = ask_supervisor([&](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(wire::Request::KillSession,
+                                  wire::CreateKillSession(fbb, session).Union());
+        });
+        return first_reply(frames).status();
+    }
+
+  private:
+    std::string endpoint_;
+    zmq::context_t context_{1};
+    zmq::socket_t supervisor_;
+    zmq::socket_t worker_;
+    bool attached_ = false;
+    uint64_t session_ = 0;
+    uint64_t token_ = 0;
+    std::string worker_endpoint_;
+    std::optional<std::string> last_ended_reason_;
+    std::optional<int32_t> last_ended_status_;
+};
+
+} // namespace rgpu::test
