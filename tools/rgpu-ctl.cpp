@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-// rgpu-ctl: operator's tool for rgpu daemons. For now: status.
+// rgpu-ctl: operator's tool for rgpu daemons: status, sessions, kill.
+#include <operator_client.h>
 #include <protocol.h>
-#include <status_client.h>
 
 #include <CLI/CLI.hpp>
 
+#include <cinttypes>
 #include <cstdio>
 
 int main(int argc, char** argv) {
-    CLI::App app{"rgpu-ctl: inspect rgpu daemons"};
+    CLI::App app{"rgpu-ctl: inspect and steer rgpu daemons"};
     std::string server = rgpu::proto::kDefaultEndpoint;
     int timeout_ms = 2000;
     app.add_option("-s,--server", server, "daemon endpoint")->capture_default_str();
@@ -16,20 +17,47 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
     auto* status = app.add_subcommand("status", "sessions, devices and rejected messages");
+    auto* sessions =
+        app.add_subcommand("sessions", "one line per session: id (hex), worker pid, age, client");
+    auto* kill = app.add_subcommand("kill", "end a session now and kill its worker process");
+    std::string kill_id;
+    kill->add_option("SESSION", kill_id, "session id in hex, as `sessions` prints it")->required();
     app.require_subcommand(1);
     CLI11_PARSE(app, argc, argv);
 
+    const auto timeout = std::chrono::milliseconds(timeout_ms);
+    std::string error;
     if (status->parsed()) {
-        std::string error;
-        auto s = rgpu::query_status(server, std::chrono::milliseconds(timeout_ms), &error);
+        auto s = rgpu::query_status(server, timeout, &error);
         if (!s) {
             std::fprintf(stderr, "rgpu-ctl: %s\n", error.c_str());
             return 1;
         }
         std::printf("daemon:            %s\nsessions:          %u\ndevices:           %u\n"
-                    "rejected messages: %llu\n",
-                    server.c_str(), s->sessions, s->devices,
+                    "warm workers:      %u\nrejected messages: %llu\n",
+                    server.c_str(), s->sessions, s->devices, s->warm_workers,
                     static_cast<unsigned long long>(s->rejected_messages));
+    } else if (sessions->parsed()) {
+        auto list = rgpu::list_sessions(server, timeout, &error);
+        if (!list) {
+            std::fprintf(stderr, "rgpu-ctl: %s\n", error.c_str());
+            return 1;
+        }
+        for (const auto& s : *list)
+            std::printf("%016" PRIx64 " worker %u age %.1fs %s\n", s.id, s.worker_pid,
+                        s.age_ms / 1000.0, s.client.c_str());
+    } else if (kill->parsed()) {
+        char* end = nullptr;
+        uint64_t id = std::strtoull(kill_id.c_str(), &end, 16);
+        if (kill_id.empty() || !end || *end != '\0' || id == 0) {
+            std::fprintf(stderr, "rgpu-ctl: '%s' is not a session id\n", kill_id.c_str());
+            return 2;
+        }
+        if (!rgpu::kill_session(server, id, timeout, &error)) {
+            std::fprintf(stderr, "rgpu-ctl: %s\n", error.c_str());
+            return 1;
+        }
+        std::printf("session %016" PRIx64 " killed\n", id);
     }
     return 0;
 }

@@ -145,6 +145,15 @@ class RawClient {
         return first_reply(*frames).status();
     }
 
+    /// Uses another client's session from this connection (without its token): for tests of
+    /// what a stranger who learnt a session id and worker endpoint can do.
+    void impersonate(uint64_t session, const std::string& worker_endpoint) {
+        session_ = session;
+        worker_endpoint_ = worker_endpoint;
+        worker_.connect(worker_endpoint);
+        attached_ = true;
+    }
+
     uint64_t session() const { return session_; }
     uint64_t token() const { return token_; }
     const std::string& worker_endpoint() const { return worker_endpoint_; }

@@ -231,6 +231,125 @@ TEST_CASE("silent session times out" * doctest::test_suite("daemon")) {
     CHECK(short_lived.stop() == 0);
 }
 
+TEST_CASE("a worker accepts its session only with the token" * doctest::test_suite("daemon")) {
+    RawClient owner(daemon().endpoint());
+    uint64_t session = owner.hello();
+    RawClient stranger(daemon().endpoint());
+    stranger.impersonate(session, owner.worker_endpoint());
+    CHECK(stranger.attach(owner.token() ^ 1) == proto::kStatusUnknownSession);
+    // Commands from a connection that never attached are refused the same way.
+    stranger.send(session, 1, [](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(
+            wire::Request::GetInfo,
+            wire::CreateGetInfo(fbb, wire::InfoKind::Device, 0, CL_DEVICE_NAME).Union());
+    });
+    auto refused = stranger.receive_reply();
+    REQUIRE(refused);
+    CHECK(RawClient::first_reply(*refused).status() == proto::kStatusUnknownSession);
+    // The owner's session is untouched.
+    owner.send(session, 1, [](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(
+            wire::Request::GetInfo,
+            wire::CreateGetInfo(fbb, wire::InfoKind::Device, 0, CL_DEVICE_NAME).Union());
+    });
+    auto answered = owner.receive_reply();
+    REQUIRE(answered);
+    CHECK(RawClient::first_reply(*answered).status() == CL_SUCCESS);
+}
+
+TEST_CASE("info that holds daemon handles is refused" * doctest::test_suite("daemon")) {
+    RawClient client(daemon().endpoint());
+    uint64_t session = client.hello();
+    auto devices = std::vector<uint32_t>{0};
+    client.send(
+        session, 1,
+        [&](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(
+                wire::Request::CreateContext,
+                wire::CreateCreateContext(fbb, 1, fbb.CreateVector(devices)).Union());
+        },
+        false);
+    client.send(session, 2, [](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(
+            wire::Request::GetInfo,
+            wire::CreateGetInfo(fbb, wire::InfoKind::Context, 1, CL_CONTEXT_DEVICES).Union());
+    });
+    expect_rejection(client, "GetInfo parameter 4225 holds daemon handles; the client answers it");
+    client.send(session, 3, [](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(
+            wire::Request::GetInfo,
+            wire::CreateGetInfo(fbb, wire::InfoKind::Context, 1, CL_CONTEXT_NUM_DEVICES).Union());
+    });
+    auto reply = client.receive_reply();
+    REQUIRE(reply);
+    CHECK(RawClient::first_reply(*reply).status() == CL_SUCCESS);
+}
+
+TEST_CASE("a killed session's client is told at once" * doctest::test_suite("daemon")) {
+    RawClient client(daemon().endpoint());
+    uint64_t session = client.hello();
+    RawClient operator_(daemon().endpoint());
+    CHECK(operator_.kill(session) == CL_SUCCESS);
+    auto reason = client.wait_session_ended(10s);
+    REQUIRE(reason);
+    CHECK(*reason == "ended by the operator");
+    CHECK(client.ended_status() == CL_OUT_OF_RESOURCES);
+    CHECK(operator_.kill(session) == CL_INVALID_VALUE); // gone
+}
+
+TEST_CASE("client names cannot forge or flood log lines" * doctest::test_suite("daemon")) {
+    e2e::DaemonProcess::Options options;
+    options.log_level = "info";
+    e2e::DaemonProcess logged(options);
+    RawClient client(logged.endpoint());
+    std::string name = "evil\n2026-01-01 00:00:00.000 info rgpu-daemon: FORGED\x1b[31m";
+    name += std::string(100000, 'A');
+    client.hello(name);
+    std::string log = logged.log_tail(1 << 20);
+    CHECK(log.find("\nFORGED") == std::string::npos);
+    CHECK(log.find("\n2026-01-01") == std::string::npos);
+    CHECK(log.find("evil\\x0a2026-01-01") != std::string::npos);
+    CHECK(log.find("\x1b") == std::string::npos);
+    CHECK(log.find("...(" + std::to_string(name.size()) + " bytes)") != std::string::npos);
+    CHECK(log.size() < 20000);
+    CHECK(logged.stop() == 0);
+}
+
+TEST_CASE("sessions beyond the daemon's limit are refused" * doctest::test_suite("daemon")) {
+    e2e::DaemonProcess::Options options;
+    options.extra_args = {"--max-sessions", "1", "--warm-workers", "1"};
+    e2e::DaemonProcess limited(options);
+    RawClient first(limited.endpoint());
+    uint64_t session = first.hello();
+    RawClient second(limited.endpoint());
+    second.send(0, 0, [](flatbuffers::FlatBufferBuilder& fbb) {
+        auto h = wire::CreateHello(fbb, fbb.CreateString("second"), 2);
+        return std::make_pair(wire::Request::Hello, h.Union());
+    });
+    auto refused = second.receive_reply();
+    REQUIRE(refused);
+    const auto& reply = RawClient::first_reply(*refused);
+    CHECK(reply.status() == CL_OUT_OF_RESOURCES);
+    REQUIRE(reply.message() != nullptr);
+    CHECK(reply.message()->str() == "the daemon already serves its maximum of 1 sessions");
+    // Once the first leaves, there is room again.
+    first.send(
+        session, 1,
+        [](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(wire::Request::Goodbye, wire::CreateGoodbye(fbb).Union());
+        },
+        false);
+    uint32_t sessions = 1;
+    for (int i = 0; i < 50 && sessions != 0; ++i) {
+        std::this_thread::sleep_for(100ms);
+        sessions = second.sessions();
+    }
+    REQUIRE(sessions == 0);
+    RawClient third(limited.endpoint());
+    third.hello("third");
+    CHECK(limited.stop() == 0);
+}
+
 TEST_CASE("mutated messages never take the daemon down" * doctest::test_suite("daemon")) {
     // Valid requests with a few bytes flipped: each must be refused or executed, and a probe
     // right after it must still be answered. The mutation is deterministic (fixed seed).

@@ -12,6 +12,13 @@
 //                                            "ready", waits (30 s at most) for SIGUSR1, releases
 //                                            them and exits normally; the test stops the daemon
 //                                            in between
+//   rgpu-e2e-client crash-kernel             runs a kernel that writes 4 TiB past its buffer
+//                                            (it kills the process that runs it); expects
+//                                            clFinish and a later blocking read to fail with
+//                                            CL_OUT_OF_RESOURCES
+//   rgpu-e2e-client endless-kernel           starts a kernel that never ends, prints "running",
+//                                            expects clFinish to fail with CL_OUT_OF_RESOURCES
+//                                            (the test ends the session from outside)
 #include "harness.h"
 #include "scenarios.h"
 
@@ -149,12 +156,79 @@ int outlive_daemon(cl_platform_id platform) {
     return kClientOk;
 }
 
+// Builds `source` and enqueues its kernel `name` over one work-item with `buffer` as argument 0
+// and, when `extra` is set, the long value *extra as argument 1.
+int launch_hostile(cl_platform_id platform, const char* source, const char* name,
+                   const cl_long* extra, const char* announce) {
+    cl_int err;
+    cl_device_id device = first_device(platform, &err);
+    if (!device) return fail(kClientNoDevice, describe(err));
+    cl_context context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &err);
+    CLIENT_CHECK(err);
+    cl_command_queue queue = clCreateCommandQueue(context, device, 0, &err);
+    CLIENT_CHECK(err);
+    cl_program program = clCreateProgramWithSource(context, 1, &source, nullptr, &err);
+    CLIENT_CHECK(err);
+    CLIENT_CHECK(clBuildProgram(program, 1, &device, "", nullptr, nullptr));
+    cl_kernel kernel = clCreateKernel(program, name, &err);
+    CLIENT_CHECK(err);
+    cl_int zero = 0;
+    cl_mem buffer =
+        clCreateBuffer(context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof zero, &zero, &err);
+    CLIENT_CHECK(err);
+    CLIENT_CHECK(clSetKernelArg(kernel, 0, sizeof buffer, &buffer));
+    if (extra) CLIENT_CHECK(clSetKernelArg(kernel, 1, sizeof *extra, extra));
+    CLIENT_CHECK(clFinish(queue)); // everything so far worked: the session is healthy
+    const size_t one = 1;
+    CLIENT_CHECK(
+        clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &one, nullptr, 0, nullptr, nullptr));
+    CLIENT_CHECK(clFlush(queue));
+    if (announce) {
+        std::printf("%s\n", announce);
+        std::fflush(stdout);
+    }
+    // The session ends under this call: it must fail with the spec's catch-all, not hang and
+    // not return an internal code.
+    const cl_int finished = clFinish(queue);
+    if (finished == CL_SUCCESS) return fail(kClientNoFailure, "clFinish succeeded");
+    if (finished != CL_OUT_OF_RESOURCES)
+        return fail(kClientClError, "clFinish returned " + describe(finished));
+    cl_int value = 0;
+    const cl_int read =
+        clEnqueueReadBuffer(queue, buffer, CL_TRUE, 0, sizeof value, &value, 0, nullptr, nullptr);
+    if (read == CL_SUCCESS) return fail(kClientNoFailure, "a later blocking read succeeded");
+    if (read != CL_OUT_OF_RESOURCES)
+        return fail(kClientClError, "a later blocking read returned " + describe(read));
+    // Releasing objects of an ended session still works and returns.
+    clReleaseMemObject(buffer);
+    clReleaseKernel(kernel);
+    clReleaseProgram(program);
+    clReleaseCommandQueue(queue);
+    clReleaseContext(context);
+    return kClientOk;
+}
+
+int crash_kernel(cl_platform_id platform) {
+    // The offset comes in as an argument so the compiler cannot see (and drop) the wild write.
+    const char* source = "__kernel void smash(__global int* p, long off) { p[off] = 1; }";
+    const cl_long four_tib = cl_long(1) << 40;
+    return launch_hostile(platform, source, "smash", &four_tib, nullptr);
+}
+
+int endless_kernel(cl_platform_id platform) {
+    const char* source = "__kernel void spin(__global volatile int* flag) {\n"
+                         "    while (flag[0] == 0) {}\n"
+                         "}\n";
+    return launch_hostile(platform, source, "spin", nullptr, "running");
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     if (argc < 2)
         return fail(kClientUsage,
-                    "usage: rgpu-e2e-client vector-add|flood|no-daemon|outlive-daemon");
+                    "usage: rgpu-e2e-client vector-add|flood|no-daemon|outlive-daemon|crash-kernel|"
+                    "endless-kernel");
     const std::string command = argv[1];
     // Blocked before OpenCL starts threads, so that only sigtimedwait receives it.
     sigset_t usr1;
@@ -170,5 +244,7 @@ int main(int argc, char** argv) {
     if (command == "flood") return flood(platform);
     if (command == "no-daemon") return no_daemon(platform);
     if (command == "outlive-daemon") return outlive_daemon(platform);
+    if (command == "crash-kernel") return crash_kernel(platform);
+    if (command == "endless-kernel") return endless_kernel(platform);
     return fail(kClientUsage, "unknown command '" + command + "'");
 }

@@ -275,6 +275,19 @@ TEST_CASE("transfers blocking" * doctest::test_suite("e2e")) {
     DIFFERENTIAL_SUBCASES(sc::transfers_blocking, check_transfers(r));
 }
 
+TEST_CASE("thousands of tiny non-blocking writes" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::many_small_writes, {
+        check_clean(r);
+        const auto back = data<cl_int>(r, "back");
+        REQUIRE(back.size() == sc::kManySmallWrites);
+        for (size_t i = 0; i < back.size(); ++i)
+            if (back[i] != static_cast<cl_int>(i * 7 + 3)) {
+                FAIL_CHECK("element " << i << " is " << back[i]);
+                break;
+            }
+    });
+}
+
 TEST_CASE("transfers non-blocking" * doctest::test_suite("e2e")) {
     DIFFERENTIAL_SUBCASES(sc::transfers_nonblocking, {
         check_transfers(r);

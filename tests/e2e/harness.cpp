@@ -356,10 +356,18 @@ DaemonProcess::DaemonProcess(const Options& options) {
     const std::string ready = dir_ + "/ready";
     try {
         // The daemon serves the system's platforms: no OCL_ICD_VENDORS (it would list rgpu).
+        std::vector<std::string> argv{path,
+                                      "--listen",
+                                      "tcp://127.0.0.1:*",
+                                      "--ready-file",
+                                      ready,
+                                      "--log-level",
+                                      options.log_level,
+                                      "--session-timeout",
+                                      std::to_string(options.session_timeout_s)};
+        argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
         child_ = std::make_unique<ChildProcess>(
-            std::vector<std::string>{path, "--listen", "tcp://127.0.0.1:*", "--ready-file", ready,
-                                     "--log-level", options.log_level, "--session-timeout",
-                                     std::to_string(options.session_timeout_s)},
+            argv,
             environment_without({"OCL_ICD_VENDORS", "RGPU_SERVERS", "RGPU_CONNECT_TIMEOUT_MS"},
                                 options.extra_env),
             SpawnOptions{dir_ + "/daemon.log", false, SIGTERM});
@@ -620,6 +628,8 @@ const char* client_exit_name(int status) {
         return "clGetDeviceIDs reported devices";
     case kClientPlatformsFailed:
         return "clGetPlatformIDs failed";
+    case kClientNoFailure:
+        return "a call that had to fail succeeded";
     case kWatchdogExit:
         return "watchdog: the client hung";
     case 127:

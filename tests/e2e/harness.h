@@ -92,6 +92,8 @@ class DaemonProcess {
         std::chrono::milliseconds ready_timeout = 20s;
         // "NAME=value" entries added to the daemon's environment (after the ones it never gets).
         std::vector<std::string> extra_env;
+        // Further command-line arguments (e.g. "--grace", "1").
+        std::vector<std::string> extra_args;
     };
     // Throws std::runtime_error (with the daemon's log tail) when the daemon is not built, exits,
     // or has not written its ready file within ready_timeout.
@@ -186,6 +188,7 @@ enum ClientExit : int {
     kClientDeviceCode = 7,      // no-daemon: clGetDeviceIDs did not return CL_DEVICE_NOT_FOUND
     kClientDeviceCount = 8,     // no-daemon: clGetDeviceIDs reported devices
     kClientPlatformsFailed = 9, // clGetPlatformIDs failed
+    kClientNoFailure = 10,      // a call that had to fail (its session was ended) succeeded
 };
 const char* client_exit_name(int status);
 

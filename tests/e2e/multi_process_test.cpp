@@ -8,7 +8,7 @@
 
 #include "harness.h"
 
-#include <status_client.h>
+#include <operator_client.h>
 
 #include <string>
 #include <thread>

@@ -111,6 +111,10 @@ ScenarioResult ndrange_2d(cl_platform_id platform);
 ScenarioResult transfers_blocking(cl_platform_id platform);
 // The same transfers non-blocking, chained by event wait lists. data "b", "a part".
 ScenarioResult transfers_nonblocking(cl_platform_id platform);
+// kManySmallWrites non-blocking 4-byte writes, then one clFinish (more commands and bulk
+// frames than one message may carry). data "back": element i is i * 7 + 3.
+inline constexpr size_t kManySmallWrites = 5000;
+ScenarioResult many_small_writes(cl_platform_id platform);
 // Wait lists, clWaitForEvents, statuses, command types, event info, a completion callback.
 ScenarioResult events_and_wait_lists(cl_platform_id platform);
 // Profiling timestamps on a profiling queue: queued <= submit <= start <= end.

@@ -255,4 +255,32 @@ ScenarioResult transfers_nonblocking(cl_platform_id platform) {
     return transfers(platform, false);
 }
 
+ScenarioResult many_small_writes(cl_platform_id platform) {
+    ScenarioResult r;
+    Device d;
+    if (!open(r, platform, d)) return r;
+    cl_int err;
+    Mem buffer(clCreateBuffer(d.context, CL_MEM_READ_WRITE, kManySmallWrites * sizeof(cl_int),
+                              nullptr, &err));
+    SETUP("clCreateBuffer", err);
+    // Each write has a source of its own that stays untouched until clFinish, as OpenCL asks of
+    // non-blocking writes.
+    std::vector<cl_int> sources(kManySmallWrites);
+    cl_int failed = CL_SUCCESS;
+    for (size_t i = 0; i < kManySmallWrites; ++i) {
+        sources[i] = static_cast<cl_int>(i * 7 + 3);
+        err = clEnqueueWriteBuffer(d.queue, buffer, CL_FALSE, i * sizeof(cl_int), sizeof(cl_int),
+                                   &sources[i], 0, nullptr, nullptr);
+        if (err != CL_SUCCESS && failed == CL_SUCCESS) failed = err;
+    }
+    r.record("clEnqueueWriteBuffer x many", failed);
+    r.record("clFinish", clFinish(d.queue));
+    std::vector<cl_int> back(kManySmallWrites, -1);
+    r.record("clEnqueueReadBuffer",
+             clEnqueueReadBuffer(d.queue, buffer, CL_TRUE, 0, back.size() * sizeof(cl_int),
+                                 back.data(), 0, nullptr, nullptr));
+    r.put("back", back);
+    return r;
+}
+
 } // namespace rgpu::e2e::scenarios

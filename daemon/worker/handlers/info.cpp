@@ -16,6 +16,31 @@ template <class Getter> cl_int query(Getter&& get, std::vector<uint8_t>& out) {
     return size ? get(size, out.data(), nullptr) : CL_SUCCESS;
 }
 
+/// Parameters whose value holds native handles or host pointers of this process: answering
+/// them would hand a client the worker's addresses (the ICD answers them with its own handles).
+bool names_process_memory(wire::InfoKind kind, cl_uint param) {
+    switch (kind) {
+    case wire::InfoKind::Device:
+        return param == CL_DEVICE_PLATFORM || param == CL_DEVICE_PARENT_DEVICE;
+    case wire::InfoKind::Context:
+        return param == CL_CONTEXT_DEVICES || param == CL_CONTEXT_PROPERTIES;
+    case wire::InfoKind::Queue:
+        return param == CL_QUEUE_CONTEXT || param == CL_QUEUE_DEVICE ||
+               param == CL_QUEUE_DEVICE_DEFAULT;
+    case wire::InfoKind::Mem:
+        return param == CL_MEM_CONTEXT || param == CL_MEM_ASSOCIATED_MEMOBJECT ||
+               param == CL_MEM_HOST_PTR;
+    case wire::InfoKind::Program:
+        return param == CL_PROGRAM_CONTEXT || param == CL_PROGRAM_DEVICES;
+    case wire::InfoKind::Kernel:
+        return param == CL_KERNEL_CONTEXT || param == CL_KERNEL_PROGRAM;
+    case wire::InfoKind::Event:
+        return param == CL_EVENT_COMMAND_QUEUE || param == CL_EVENT_CONTEXT;
+    default:
+        return false;
+    }
+}
+
 } // namespace
 
 cl_int handle_get_info(ExecContext& ctx, const wire::GetInfo& req) {
@@ -28,6 +53,9 @@ cl_int handle_get_info(ExecContext& ctx, const wire::GetInfo& req) {
         return index < devices.size() ? devices[index].device : nullptr;
     };
     auto fail_unknown = [&] { return ctx.fail("GetInfo names an unknown object"); };
+    if (names_process_memory(req.kind(), param))
+        return ctx.fail("GetInfo parameter " + std::to_string(param) +
+                        " holds daemon handles; the client answers it");
 
     switch (req.kind()) {
     case wire::InfoKind::Device: {

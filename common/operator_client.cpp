@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+// Operator requests over a one-shot DEALER socket.
+#include "operator_client.h"
+
+#include "decode.h"
+#include "protocol.h"
+
+#include <functional>
+#include <zmq.hpp>
+
+namespace rgpu {
+namespace {
+
+using Build = std::function<std::pair<wire::Request, flatbuffers::Offset<void>>(
+    flatbuffers::FlatBufferBuilder&)>;
+
+/// Sends one sessionless request and hands the single reply to `read`; false with `error` set
+/// on timeout, a malformed answer, or a refusal.
+bool ask(const std::string& endpoint, std::chrono::milliseconds timeout, std::string* error,
+         const Build& build, const std::function<bool(const wire::Reply&)>& read) {
+    auto fail = [&](std::string why) {
+        if (error) *error = std::move(why);
+        return false;
+    };
+    try {
+        zmq::context_t context(1);
+        zmq::socket_t socket(context, zmq::socket_type::dealer);
+        socket.set(zmq::sockopt::linger, 0);
+        socket.connect(endpoint);
+        flatbuffers::FlatBufferBuilder fbb;
+        auto [type, body] = build(fbb);
+        std::vector<flatbuffers::Offset<wire::Command>> commands{
+            wire::CreateCommand(fbb, type, body, true)};
+        fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, 0, 0,
+                                             fbb.CreateVector(commands)),
+                   proto::kFileIdentifier);
+        socket.send(zmq::buffer(fbb.GetBufferPointer(), fbb.GetSize()), zmq::send_flags::none);
+        zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+        if (zmq::poll(&item, 1, timeout) == 0) return fail("no answer from " + endpoint);
+        zmq::message_t frame;
+        if (!socket.recv(frame)) return fail("no answer from " + endpoint);
+        proto::align_frame(frame);
+        auto decoded = proto::decode_daemon_message(frame.data(), frame.size());
+        if (!decoded) return fail("invalid answer: " + decoded.error);
+        const auto* replies = decoded.message->replies();
+        if (!replies || replies->size() != 1) return fail("the answer holds no reply");
+        const wire::Reply* reply = replies->Get(0);
+        if (reply->status() != 0)
+            return fail(reply->message()
+                            ? reply->message()->str()
+                            : "refused with status " + std::to_string(reply->status()));
+        if (!read(*reply)) return fail("the answer is not of the expected kind");
+        return true;
+    } catch (const zmq::error_t& e) {
+        return fail(e.what());
+    }
+}
+
+} // namespace
+
+std::optional<DaemonStatus> query_status(const std::string& endpoint,
+                                         std::chrono::milliseconds timeout, std::string* error) {
+    DaemonStatus out;
+    bool ok = ask(
+        endpoint, timeout, error,
+        [](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(wire::Request::StatusRequest,
+                                  wire::CreateStatusRequest(fbb).Union());
+        },
+        [&](const wire::Reply& reply) {
+            const auto* s = reply.body_as_StatusReply();
+            if (!s) return false;
+            out = DaemonStatus{s->sessions(), s->devices(), s->rejected_messages(),
+                               s->warm_workers()};
+            return true;
+        });
+    if (!ok) return std::nullopt;
+    return out;
+}
+
+std::optional<std::vector<SessionInfo>>
+list_sessions(const std::string& endpoint, std::chrono::milliseconds timeout, std::string* error) {
+    std::vector<SessionInfo> out;
+    bool ok = ask(
+        endpoint, timeout, error,
+        [](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(wire::Request::ListSessions,
+                                  wire::CreateListSessions(fbb).Union());
+        },
+        [&](const wire::Reply& reply) {
+            const auto* list = reply.body_as_SessionList();
+            if (!list) return false;
+            if (list->sessions())
+                for (const auto* s : *list->sessions())
+                    out.push_back(SessionInfo{s->session(), s->client() ? s->client()->str() : "",
+                                              s->worker_pid(), s->age_ms()});
+            return true;
+        });
+    if (!ok) return std::nullopt;
+    return out;
+}
+
+bool kill_session(const std::string& endpoint, uint64_t id, std::chrono::milliseconds timeout,
+                  std::string* error) {
+    return ask(
+        endpoint, timeout, error,
+        [id](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(wire::Request::KillSession,
+                                  wire::CreateKillSession(fbb, id).Union());
+        },
+        [](const wire::Reply&) { return true; });
+}
+
+} // namespace rgpu
