@@ -466,7 +466,7 @@ void Connection::complete_event(Event* event, cl_int status, const cl_ulong* tim
         callbacks.swap(event->callbacks);
     }
     for (auto& [fn, data] : callbacks)
-        fn(event, event->status.load(), data);
+        callbacks_.post(event, event->status.load(), fn, data);
     notify_event_waiters();
     drop(event); // the hold taken by track_event
 }

@@ -6,6 +6,7 @@
 // the handshake. Replies are matched by sequence number and wake exactly the waiting thread.
 #pragma once
 
+#include "callback_runner.h"
 #include "lifetime.h"
 #include "objects.h"
 
@@ -225,6 +226,10 @@ class Connection {
     uint64_t first_seq_ = 0;                                   // guarded by send_mutex_
     uint64_t next_seq_ = 1;                                    // guarded by send_mutex_
     std::deque<Outgoing> ready_;                               // guarded by send_mutex_
+
+    /// Application event callbacks; declared before the I/O thread's state so it outlives the
+    /// thread that posts to it.
+    CallbackRunner callbacks_;
 
     std::mutex pending_mutex_;
     std::unordered_map<uint64_t, std::shared_ptr<Call>> calls_; // guarded by pending_mutex_

@@ -297,6 +297,17 @@ TEST_CASE("transfers non-blocking" * doctest::test_suite("e2e")) {
 
 // --- events ----------------------------------------------------------------------------------
 
+TEST_CASE("a callback that makes blocking calls" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::blocking_call_in_callback, {
+        check_clean(r);
+        check_fact(r, "callback finished", "true");
+        const auto read = data<cl_int>(r, "read in callback");
+        REQUIRE(read.size() == 64);
+        for (int i = 0; i < 64; ++i)
+            CHECK(read[i] == i * i);
+    });
+}
+
 TEST_CASE("events and wait lists" * doctest::test_suite("e2e")) {
     DIFFERENTIAL_SUBCASES(sc::events_and_wait_lists, {
         check_clean(r, {"profiling info without profiling"});

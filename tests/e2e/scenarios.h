@@ -117,6 +117,9 @@ inline constexpr size_t kManySmallWrites = 5000;
 ScenarioResult many_small_writes(cl_platform_id platform);
 // Wait lists, clWaitForEvents, statuses, command types, event info, a completion callback.
 ScenarioResult events_and_wait_lists(cl_platform_id platform);
+// A completion callback that makes a blocking read and clFinish on the event's queue.
+// fact "callback finished"; data "read in callback" (i * i).
+ScenarioResult blocking_call_in_callback(cl_platform_id platform);
 // Profiling timestamps on a profiling queue: queued <= submit <= start <= end.
 ScenarioResult profiling_timestamps(cl_platform_id platform);
 // A user event gates a write: not complete before clSetUserEventStatus, complete after.

@@ -121,6 +121,60 @@ ScenarioResult events_and_wait_lists(cl_platform_id platform) {
     return r;
 }
 
+namespace {
+/// What the blocking callback saw; on the heap and leaked if the callback never runs.
+struct BlockingCallback {
+    cl_command_queue queue = nullptr;
+    cl_mem buffer = nullptr;
+    std::vector<cl_int> read = std::vector<cl_int>(64, -1);
+    std::atomic<cl_int> read_status{1};
+    std::atomic<cl_int> finish_status{1};
+    std::atomic<bool> ran{false};
+};
+
+void CL_CALLBACK read_in_callback(cl_event, cl_int, void* data) {
+    auto* c = static_cast<BlockingCallback*>(data);
+    c->read_status =
+        clEnqueueReadBuffer(c->queue, c->buffer, CL_TRUE, 0, c->read.size() * sizeof(cl_int),
+                            c->read.data(), 0, nullptr, nullptr);
+    c->finish_status = clFinish(c->queue);
+    c->ran = true;
+}
+} // namespace
+
+ScenarioResult blocking_call_in_callback(cl_platform_id platform) {
+    ScenarioResult r;
+    Device d;
+    if (!open(r, platform, d)) return r;
+    cl_int err;
+    std::vector<cl_int> values(64);
+    for (size_t i = 0; i < values.size(); ++i)
+        values[i] = static_cast<cl_int>(i * i);
+    Mem buffer(clCreateBuffer(d.context, CL_MEM_READ_WRITE, values.size() * sizeof(cl_int), nullptr,
+                              &err));
+    SETUP("clCreateBuffer", err);
+    Event write;
+    SETUP("clEnqueueWriteBuffer",
+          clEnqueueWriteBuffer(d.queue, buffer, CL_FALSE, 0, values.size() * sizeof(cl_int),
+                               values.data(), 0, nullptr, write.out()));
+    auto* callback = new BlockingCallback();
+    callback->queue = d.queue;
+    callback->buffer = buffer;
+    SETUP("clSetEventCallback", clSetEventCallback(write, CL_COMPLETE, read_in_callback, callback));
+    SETUP("clFlush", clFlush(d.queue));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!callback->ran && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    r.fact("callback finished", callback->ran.load());
+    if (!callback->ran) return r; // leaked on purpose: it may still run
+    r.record("clEnqueueReadBuffer in callback", callback->read_status);
+    r.record("clFinish in callback", callback->finish_status);
+    r.put("read in callback", callback->read);
+    delete callback;
+    r.record("clFinish", clFinish(d.queue));
+    return r;
+}
+
 ScenarioResult profiling_timestamps(cl_platform_id platform) {
     ScenarioResult r;
     Device d;
