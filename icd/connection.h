@@ -132,8 +132,18 @@ class Connection {
     /// Wakes event waiters after a status change made outside the I/O thread (user events).
     void notify_event_waiters();
     bool broken() const { return broken_.load(); }
-    /// What the session allows (from Welcome): calls check allocations against it.
-    uint64_t max_device_memory() const { return max_device_memory_; }
+    /// Counts `bytes` of a new buffer against the session's device memory quota (announced in
+    /// Welcome); false, counting nothing, when it would exceed it. Any thread.
+    bool reserve_device_memory(uint64_t bytes) {
+        uint64_t used = device_bytes_.load();
+        do {
+            if (max_device_memory_ &&
+                bytes > max_device_memory_ - std::min(used, max_device_memory_))
+                return false;
+        } while (!device_bytes_.compare_exchange_weak(used, used + bytes));
+        return true;
+    }
+    void release_device_memory(uint64_t bytes) { device_bytes_.fetch_sub(bytes); }
     /// An error a fire-and-forget command met on the daemon, reported once.
     cl_int take_async_error() { return async_error_.exchange(CL_SUCCESS); }
 
@@ -216,7 +226,8 @@ class Connection {
     size_t max_frames_ = proto::kMaxFrames;
     size_t max_envelope_bytes_ = proto::kMaxEnvelopeBytes;
     size_t max_bulk_frame_bytes_ = proto::kMaxBulkFrameBytes;
-    uint64_t max_device_memory_ = 0;
+    uint64_t max_device_memory_ = 0; ///< 0: no quota announced
+    std::atomic<uint64_t> device_bytes_{0};
 
     std::mutex send_mutex_;                         // order: send_mutex_ before pending_mutex_
     flatbuffers::FlatBufferBuilder fbb_{64 * 1024}; // guarded by send_mutex_

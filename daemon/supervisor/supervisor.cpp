@@ -11,6 +11,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sys/wait.h>
 #include <thread>
@@ -78,6 +79,17 @@ Supervisor::Supervisor(SupervisorOptions options, std::vector<LocalDevice> devic
     router_.set(zmq::sockopt::router_mandatory, 1);
     launch_.executable = self_executable();
     launch_.log_level = options_.log_level;
+    if (options_.limits.max_device_memory == 0) {
+        // No quota configured: a session may hold what the largest device has, no more.
+        for (const auto& d : devices_)
+            for (const auto& [param, value] : d.info)
+                if (param == CL_DEVICE_GLOBAL_MEM_SIZE && value.size() == sizeof(cl_ulong)) {
+                    cl_ulong global = 0;
+                    std::memcpy(&global, value.data(), sizeof global);
+                    options_.limits.max_device_memory =
+                        std::max<uint64_t>(options_.limits.max_device_memory, global);
+                }
+    }
 }
 
 Supervisor::~Supervisor() = default;

@@ -43,6 +43,17 @@ struct ExecContext {
         error_message = std::move(message);
         return kProtocolError;
     }
+    /// Why ObjectTable::insert(id, ...) refused: the session's object limit
+    /// (CL_OUT_OF_HOST_MEMORY, the spec's code for every create call), or a client that named an
+    /// id twice (a protocol error).
+    cl_int insert_refused(uint64_t id) {
+        if (session.objects.full()) {
+            error_message = "the session holds its maximum of " +
+                            std::to_string(session.limits().max_objects) + " objects";
+            return CL_OUT_OF_HOST_MEMORY;
+        }
+        return fail("object id " + std::to_string(id) + " is already in use");
+    }
     /// The bulk frame `index` if it exists and holds exactly `size` bytes, else null.
     zmq::message_t* frame(uint32_t index, uint64_t size) {
         if (index == 0 || index >= frames.size() || frames[index].size() != size) return nullptr;

@@ -4,6 +4,7 @@
 
 #include "native.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <unordered_map>
 #include <variant>
@@ -56,11 +57,15 @@ class ObjectTable {
         auto it = objects_.find(id);
         return it == objects_.end() ? nullptr : std::get_if<T>(&it->second);
     }
-    /// False when the id is 0 or already taken (a client bug or a hostile client).
+    /// False when the id is 0 or already taken (a client bug or a hostile client), or when the
+    /// table is full; `object` is then released.
     [[nodiscard]] bool insert(uint64_t id, Object object) {
-        if (id == 0) return false;
+        if (id == 0 || full()) return false;
         return objects_.emplace(id, std::move(object)).second;
     }
+    /// The session's object limit: inserts beyond it fail.
+    void set_limit(size_t limit) { limit_ = limit; }
+    bool full() const { return objects_.size() >= limit_; }
     bool erase(uint64_t id) { return objects_.erase(id) > 0; }
     size_t size() const { return objects_.size(); }
     template <class F> void for_each(F&& f) {
@@ -85,6 +90,7 @@ class ObjectTable {
 
   private:
     std::unordered_map<uint64_t, Object> objects_;
+    size_t limit_ = SIZE_MAX;
 };
 
 } // namespace rgpu::daemon

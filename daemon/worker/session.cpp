@@ -14,6 +14,14 @@ Session::Session(uint64_t id, std::string client, const std::vector<LocalDevice>
                  Outbox& outbox_, SessionLimits limits)
     : devices(devices_), outbox(outbox_), id_(id), client_(std::move(client)), limits_(limits) {
     last_seen = std::chrono::steady_clock::now();
+    objects.set_limit(limits_.max_objects);
+    device_quota = limits_.max_device_memory;
+    if (device_quota == 0)
+        for (const auto& d : devices) {
+            cl_ulong global = 0;
+            clGetDeviceInfo(d.device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global, &global, nullptr);
+            device_quota = std::max<uint64_t>(device_quota, global);
+        }
     executor_ = std::thread([this] { run(); });
 }
 
@@ -199,6 +207,8 @@ cl_int handle_goodbye(ExecContext& ctx, const wire::Goodbye&) {
 
 cl_int handle_release(ExecContext& ctx, const wire::Release& req) {
     if (ctx.session.failed_events.erase(req.id())) return CL_SUCCESS;
+    if (auto* mem = ctx.session.objects.find<MemObject>(req.id()))
+        ctx.session.device_bytes -= mem->size;
     if (!ctx.session.objects.erase(req.id()))
         return ctx.fail("release of unknown object " + std::to_string(req.id()));
     return CL_SUCCESS;

@@ -81,6 +81,10 @@ class Session {
     /// Native events of the earlier chunks of a chunked write, awaited by its last chunk.
     std::vector<EventRef> write_chunks;
     uint64_t executed_seq = 0; ///< Highest sequence number executed.
+    /// Bytes of the session's live buffers, and the most they may hold (the configured limit,
+    /// else the largest served device's global memory).
+    uint64_t device_bytes = 0;
+    uint64_t device_quota = 0;
     /// Notes that `queue` got commands; it is flushed once at the end of the batch.
     void mark_dirty(uint64_t id, QueueObject& queue) {
         if (!queue.dirty) {

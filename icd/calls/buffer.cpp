@@ -141,6 +141,9 @@ cl_mem CL_API_CALL rgpu_clCreateBuffer(cl_context context, cl_mem_flags flags, s
         if (all_too_small) return err = CL_INVALID_BUFFER_SIZE, nullptr;
         bool wants_ptr = flags & (CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR);
         if (wants_ptr != (host_ptr != nullptr)) return err = CL_INVALID_HOST_PTR, nullptr;
+        // The daemon refuses buffers beyond the session's quota; say so here, synchronously.
+        if (!c->connection->reserve_device_memory(size))
+            return err = CL_MEM_OBJECT_ALLOCATION_FAILURE, nullptr;
 
         auto* m = new Mem();
         m->context = c;
@@ -209,6 +212,7 @@ void destroy(Mem* m) {
         it->first(m, it->second);
     Context* c = m->context;
     uint64_t id = m->id;
+    c->connection->release_device_memory(m->size);
     c->connection->post_release(id);
     m->magic = Magic::Dead;
     delete m;

@@ -350,6 +350,55 @@ TEST_CASE("sessions beyond the daemon's limit are refused" * doctest::test_suite
     CHECK(limited.stop() == 0);
 }
 
+TEST_CASE("device memory and objects are bounded per session" * doctest::test_suite("daemon")) {
+    e2e::DaemonProcess::Options options;
+    options.extra_args = {"--max-device-memory", "1048576", "--max-objects", "16"};
+    e2e::DaemonProcess limited(options);
+    RawClient client(limited.endpoint());
+    uint64_t session = client.hello();
+    uint64_t seq = 1;
+    auto devices = std::vector<uint32_t>{0};
+    client.send(
+        session, seq++,
+        [&](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(
+                wire::Request::CreateContext,
+                wire::CreateCreateContext(fbb, 1, fbb.CreateVector(devices)).Union());
+        },
+        false);
+    auto create_buffer = [&](uint64_t id, uint64_t size) {
+        client.send(session, seq++, [&](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(
+                wire::Request::CreateBuffer,
+                wire::CreateCreateBuffer(fbb, id, 1, CL_MEM_READ_WRITE, size).Union());
+        });
+        auto frames = client.receive_reply();
+        REQUIRE(frames);
+        const auto& reply = RawClient::first_reply(*frames);
+        return std::make_pair(reply.status(), reply.message() ? reply.message()->str() : "");
+    };
+    CHECK(create_buffer(2, 768 * 1024).first == CL_SUCCESS);
+    auto over = create_buffer(3, 512 * 1024);
+    CHECK(over.first == CL_MEM_OBJECT_ALLOCATION_FAILURE);
+    CHECK(over.second ==
+          "the session's buffers would exceed its device memory quota of 1048576 bytes");
+    // Releasing makes room again.
+    client.send(
+        session, seq++,
+        [](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(wire::Request::Release, wire::CreateRelease(fbb, 2).Union());
+        },
+        false);
+    CHECK(create_buffer(3, 512 * 1024).first == CL_SUCCESS);
+    // Objects: the context and buffer 3 hold two of sixteen.
+    for (uint64_t id = 10; id < 24; ++id)
+        REQUIRE(create_buffer(id, 16).first == CL_SUCCESS);
+    auto full = create_buffer(24, 16);
+    CHECK(full.first == CL_OUT_OF_HOST_MEMORY);
+    CHECK(full.second == "the session holds its maximum of 16 objects");
+    CHECK(limited.stop() == 0);
+}
+
 TEST_CASE("mutated messages never take the daemon down" * doctest::test_suite("daemon")) {
     // Valid requests with a few bytes flipped: each must be refused or executed, and a probe
     // right after it must still be answered. The mutation is deterministic (fixed seed).

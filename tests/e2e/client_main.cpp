@@ -12,6 +12,11 @@
 //                                            "ready", waits (30 s at most) for SIGUSR1, releases
 //                                            them and exits normally; the test stops the daemon
 //                                            in between
+//   rgpu-e2e-client quota BYTES              against a daemon started with --max-device-memory
+//                                            BYTES: buffers up to BYTES are created, one more
+//                                            byte fails synchronously with
+//                                            CL_MEM_OBJECT_ALLOCATION_FAILURE, a release makes
+//                                            room again, and the buffers work
 //   rgpu-e2e-client crash-kernel             runs a kernel that writes 4 TiB past its buffer
 //                                            (it kills the process that runs it); expects
 //                                            clFinish and a later blocking read to fail with
@@ -208,6 +213,41 @@ int launch_hostile(cl_platform_id platform, const char* source, const char* name
     return kClientOk;
 }
 
+int quota(cl_platform_id platform, size_t bytes) {
+    cl_int err;
+    cl_device_id device = first_device(platform, &err);
+    if (!device) return fail(kClientNoDevice, describe(err));
+    cl_context context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &err);
+    CLIENT_CHECK(err);
+    cl_command_queue queue = clCreateCommandQueue(context, device, 0, &err);
+    CLIENT_CHECK(err);
+    cl_mem half = clCreateBuffer(context, CL_MEM_READ_WRITE, bytes / 2, nullptr, &err);
+    CLIENT_CHECK(err);
+    cl_mem rest = clCreateBuffer(context, CL_MEM_READ_WRITE, bytes - bytes / 2, nullptr, &err);
+    CLIENT_CHECK(err);
+    cl_mem over = clCreateBuffer(context, CL_MEM_READ_WRITE, 1, nullptr, &err);
+    if (over) return fail(kClientNoFailure, "a buffer beyond the quota was created");
+    if (err != CL_MEM_OBJECT_ALLOCATION_FAILURE)
+        return fail(kClientClError, "clCreateBuffer beyond the quota returned " + describe(err));
+    CLIENT_CHECK(clReleaseMemObject(half));
+    cl_mem again = clCreateBuffer(context, CL_MEM_READ_WRITE, bytes / 2, nullptr, &err);
+    CLIENT_CHECK(err);
+    // The buffers work: the daemon agreed with the client's count.
+    const cl_int pattern = 0x2a;
+    CLIENT_CHECK(clEnqueueFillBuffer(queue, again, &pattern, sizeof pattern, 0, bytes / 2, 0,
+                                     nullptr, nullptr));
+    cl_int back = 0;
+    CLIENT_CHECK(clEnqueueReadBuffer(queue, again, CL_TRUE, bytes / 2 - sizeof back, sizeof back,
+                                     &back, 0, nullptr, nullptr));
+    if (back != pattern) return fail(kClientWrongData, "read back " + std::to_string(back));
+    CLIENT_CHECK(clFinish(queue));
+    clReleaseMemObject(again);
+    clReleaseMemObject(rest);
+    clReleaseCommandQueue(queue);
+    clReleaseContext(context);
+    return kClientOk;
+}
+
 int crash_kernel(cl_platform_id platform) {
     // The offset comes in as an argument so the compiler cannot see (and drop) the wild write.
     const char* source = "__kernel void smash(__global int* p, long off) { p[off] = 1; }";
@@ -245,6 +285,7 @@ int main(int argc, char** argv) {
     if (command == "no-daemon") return no_daemon(platform);
     if (command == "outlive-daemon") return outlive_daemon(platform);
     if (command == "crash-kernel") return crash_kernel(platform);
+    if (command == "quota" && argc > 2) return quota(platform, std::strtoull(argv[2], nullptr, 10));
     if (command == "endless-kernel") return endless_kernel(platform);
     return fail(kClientUsage, "unknown command '" + command + "'");
 }

@@ -142,3 +142,15 @@ TEST_CASE("SIGTERM stops a daemon whose session never ends within the grace peri
                                                           << "; log: " << daemon.log_tail());
     check_exit(runaway, "the client of the stopped daemon", kClientOk);
 }
+
+TEST_CASE("the device memory quota is an error at clCreateBuffer" *
+          doctest::test_suite("isolation")) {
+    VendorsDir vendors;
+    REQUIRE(vendors.has_rgpu());
+    DaemonProcess::Options options;
+    options.extra_args = {"--max-device-memory", "4194304"};
+    DaemonProcess daemon(options);
+    ChildProcess client({client_path(), "quota", "4194304"}, client_env(daemon, vendors));
+    check_exit(client, "the client at its quota", kClientOk);
+    CHECK(daemon.stop() == 0);
+}

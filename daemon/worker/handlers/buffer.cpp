@@ -42,11 +42,18 @@ cl_int handle_create_buffer(ExecContext& ctx, const wire::CreateBuffer& req) {
         host = data->data();
         flags |= CL_MEM_COPY_HOST_PTR;
     }
+    auto& session = ctx.session;
+    if (req.size() > session.device_quota - std::min(session.device_bytes, session.device_quota)) {
+        ctx.error_message = "the session's buffers would exceed its device memory quota of " +
+                            std::to_string(session.device_quota) + " bytes";
+        return CL_MEM_OBJECT_ALLOCATION_FAILURE;
+    }
     cl_int err = CL_SUCCESS;
     cl_mem mem = clCreateBuffer(context->context.get(), flags, req.size(), host, &err);
     if (err != CL_SUCCESS) return err;
-    if (!ctx.session.objects.insert(req.id(), MemObject{MemRef(mem), req.context(), req.size()}))
-        return ctx.fail("object id " + std::to_string(req.id()) + " is already in use");
+    if (!session.objects.insert(req.id(), MemObject{MemRef(mem), req.context(), req.size()}))
+        return ctx.insert_refused(req.id());
+    session.device_bytes += req.size();
     return CL_SUCCESS;
 }
 

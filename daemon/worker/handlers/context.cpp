@@ -26,7 +26,7 @@ cl_int handle_create_context(ExecContext& ctx, const wire::CreateContext& req) {
     if (err != CL_SUCCESS) return err;
     ContextObject object{ContextRef(context), std::move(indices), {}};
     if (!ctx.session.objects.insert(req.id(), std::move(object)))
-        return ctx.fail("object id " + std::to_string(req.id()) + " is already in use");
+        return ctx.insert_refused(req.id());
     return CL_SUCCESS;
 }
 

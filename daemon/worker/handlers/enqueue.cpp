@@ -26,10 +26,14 @@ cl_int watch_command(ExecContext& ctx, const std::shared_ptr<CompletionRecord>& 
     if (client_event != 0) {
         cl_event native = record->native.get();
         clRetainEvent(native);
-        if (ctx.session.objects.insert(client_event, EventObject{EventRef(native), false}))
+        if (ctx.session.objects.insert(client_event, EventObject{EventRef(native), false})) {
             record->client_event = client_event;
-        else // the command runs anyway; only its notice is lost. Tell the client plainly.
-            status = ctx.fail("event id " + std::to_string(client_event) + " is already in use");
+        } else {
+            // The command runs anyway; only its event cannot be kept. Fail the client's event so
+            // nothing waits for a notice that will never come.
+            status = ctx.insert_refused(client_event);
+            fail_event(ctx, client_event, status == kProtocolError ? CL_OUT_OF_RESOURCES : status);
+        }
     }
     ctx.session.track(record);
     ctx.session.outbox.watch(record);

@@ -11,7 +11,7 @@ cl_int handle_create_user_event(ExecContext& ctx, const wire::CreateUserEvent& r
     cl_event event = clCreateUserEvent(context->context.get(), &err);
     if (err != CL_SUCCESS) return err;
     if (!ctx.session.objects.insert(req.id(), EventObject{EventRef(event), true}))
-        return ctx.fail("object id " + std::to_string(req.id()) + " is already in use");
+        return ctx.insert_refused(req.id());
     return CL_SUCCESS;
 }
 

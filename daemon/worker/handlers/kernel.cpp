@@ -44,7 +44,7 @@ cl_int handle_create_kernel(ExecContext& ctx, const wire::CreateKernel& req) {
     if (err != CL_SUCCESS) return err;
     if (!ctx.session.objects.insert(
             req.id(), KernelObject{KernelRef(kernel), req.program(), classify_args(kernel)}))
-        return ctx.fail("object id " + std::to_string(req.id()) + " is already in use");
+        return ctx.insert_refused(req.id());
     return CL_SUCCESS;
 }
 

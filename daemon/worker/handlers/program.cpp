@@ -76,7 +76,7 @@ cl_int handle_create_program_with_source(ExecContext& ctx,
     cl_program program = clCreateProgramWithSource(context->context.get(), 1, &text, &length, &err);
     if (err != CL_SUCCESS) return err;
     if (!ctx.session.objects.insert(req.id(), ProgramObject{ProgramRef(program), req.context()}))
-        return ctx.fail("object id " + std::to_string(req.id()) + " is already in use");
+        return ctx.insert_refused(req.id());
     return CL_SUCCESS;
 }
 
@@ -106,7 +106,7 @@ cl_int handle_create_program_with_binary(ExecContext& ctx,
         lengths.data(), binaries.data(), status.data(), &err);
     if (err != CL_SUCCESS) return err;
     if (!ctx.session.objects.insert(req.id(), ProgramObject{ProgramRef(program), req.context()}))
-        return ctx.fail("object id " + std::to_string(req.id()) + " is already in use");
+        return ctx.insert_refused(req.id());
     return CL_SUCCESS;
 }
 

@@ -20,7 +20,7 @@ cl_int handle_create_queue(ExecContext& ctx, const wire::CreateQueue& req) {
     object.device = req.device();
     object.profiling = (req.properties() & CL_QUEUE_PROFILING_ENABLE) != 0;
     if (!ctx.session.objects.insert(req.id(), std::move(object)))
-        return ctx.fail("object id " + std::to_string(req.id()) + " is already in use");
+        return ctx.insert_refused(req.id());
     return CL_SUCCESS;
 }
 
