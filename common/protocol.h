@@ -19,6 +19,10 @@ inline constexpr size_t kMaxBulkFrameBytes = 64u << 20;
 inline constexpr size_t kMaxFrames = 1024;
 /// Bulk data is cut into chunks of this size so that network and device copies overlap.
 inline constexpr size_t kTransferChunkBytes = 4u << 20;
+/// Bounds of a read's chunk size (ReadBuffer.chunk): tiny chunks would turn one read into
+/// millions of replies, huge ones defeat pipelining.
+inline constexpr size_t kMinReadChunkBytes = 64u << 10;
+inline constexpr size_t kMaxReadChunkBytes = kMaxBulkFrameBytes;
 /// The client stops adding bulk frames to a batch once it carries this much.
 inline constexpr size_t kBatchBulkBytes = kTransferChunkBytes;
 /// Verifier limits: our messages are shallow, but a batch may hold many tables.

@@ -108,6 +108,11 @@ int main(int argc, char** argv) {
                    "OpenCL objects one session may hold at once")
         ->capture_default_str()
         ->check(CLI::Range(16u, 1u << 24));
+    app.add_option("--max-read-staging", options.limits.max_read_staging,
+                   "bytes of read data one session may hold on its way to the client; further "
+                   "reads wait for room")
+        ->capture_default_str()
+        ->check(CLI::Range(uint64_t(1) << 20, uint64_t(1) << 40));
     // Internal: how the supervisor starts its workers.
     app.add_option("--worker-fd", worker_fd)->group("");
     app.add_option("--worker-bind", worker_bind)->group("");

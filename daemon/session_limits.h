@@ -16,6 +16,8 @@ struct SessionLimits {
     uint64_t max_bulk_frame_bytes = proto::kMaxBulkFrameBytes;
     uint64_t max_device_memory = 0; ///< 0: what the device has
     uint32_t max_objects = 65536;
+    /// Host memory a session's reads may hold on their way to the client (worker-only).
+    uint64_t max_read_staging = 64u << 20;
 
     flatbuffers::Offset<wire::SessionLimits> write(flatbuffers::FlatBufferBuilder& fbb) const {
         return wire::CreateSessionLimits(fbb, max_frames, max_envelope_bytes, max_bulk_frame_bytes,

@@ -15,6 +15,7 @@ Session::Session(uint64_t id, std::string client, const std::vector<LocalDevice>
     : devices(devices_), outbox(outbox_), id_(id), client_(std::move(client)), limits_(limits) {
     last_seen = std::chrono::steady_clock::now();
     objects.set_limit(limits_.max_objects);
+    staging = std::make_shared<StagingBudget>(limits_.max_read_staging);
     device_quota = limits_.max_device_memory;
     if (device_quota == 0)
         for (const auto& d : devices) {
@@ -51,12 +52,16 @@ bool runs_inline(const wire::Command& command) {
     }
 }
 
-bool runs_inline(const WorkItem& item) {
+bool runs_inline(const WorkItem& item, const StagingBudget& staging) {
     const auto* commands = item.message->commands();
     if (!commands || commands->size() > 64) return false; // big batches: let the executor work
-    for (const auto* command : *commands)
+    uint64_t read_bytes = 0;
+    for (const auto* command : *commands) {
         if (!runs_inline(*command)) return false;
-    return true;
+        if (const auto* read = command->body_as_ReadBuffer()) read_bytes += read->size();
+    }
+    // A read that would wait for staging room must wait on the executor, never here.
+    return read_bytes == 0 || staging.fits(read_bytes);
 }
 
 } // namespace
@@ -65,7 +70,7 @@ void Session::submit(WorkItem item) {
     std::unique_lock lock(work_mutex_);
     // An idle executor would only add a thread hop: run a short, non-blocking batch right here.
     // Holding exec_mutex_ keeps the order: the executor takes it before it runs anything.
-    if (!stop_ && work_.empty() && runs_inline(item) && exec_mutex_.try_lock()) {
+    if (!stop_ && work_.empty() && runs_inline(item, *staging) && exec_mutex_.try_lock()) {
         lock.unlock();
         execute(item);
         exec_mutex_.unlock();
@@ -162,6 +167,11 @@ void Session::execute(WorkItem& item) {
         if (closing()) break;
     }
     // Natively queued work must start without waiting for the client's next message.
+    flush_dirty_queues();
+    outbox.push(Outbox::Ack{id_, executed_seq});
+}
+
+void Session::flush_dirty_queues() {
     for (uint64_t id : dirty_queues_) {
         if (auto* q = objects.find<QueueObject>(id); q && q->dirty) {
             clFlush(q->queue.get());
@@ -169,7 +179,15 @@ void Session::execute(WorkItem& item) {
         }
     }
     dirty_queues_.clear();
-    outbox.push(Outbox::Ack{id_, executed_seq});
+}
+
+void Session::warn_overdrawn() {
+    uint64_t suppressed = 0;
+    if (warn_log_.allow(&suppressed))
+        spdlog::warn("session {:016x}: reads waited {} s for staging room (budget {} bytes); "
+                     "going over it{}",
+                     id_, 10, staging->limit(),
+                     suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : "");
 }
 
 void Session::teardown() {

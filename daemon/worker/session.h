@@ -7,6 +7,7 @@
 #include "object_table.h"
 #include "outbox.h"
 #include "session_limits.h"
+#include "staging_budget.h"
 
 #include <rgpu/wire/messages_generated.h>
 
@@ -85,6 +86,12 @@ class Session {
     /// else the largest served device's global memory).
     uint64_t device_bytes = 0;
     uint64_t device_quota = 0;
+    /// Host memory of read data on its way to the client (shared with ZeroMQ's free functions).
+    std::shared_ptr<StagingBudget> staging;
+    /// clFlush for every queue that got commands since the last flush.
+    void flush_dirty_queues();
+    /// Logs (rate-limited) that a read overdrew the staging budget.
+    void warn_overdrawn();
     /// Notes that `queue` got commands; it is flushed once at the end of the batch.
     void mark_dirty(uint64_t id, QueueObject& queue) {
         if (!queue.dirty) {

@@ -21,6 +21,8 @@ namespace rgpu::daemon {
 using clock = std::chrono::steady_clock;
 
 namespace {
+constexpr int kMaxQueuedReplies = 100000;
+
 /// zmq::poll that treats a signal's EINTR as a wake-up, not an error.
 void poll_items(zmq::pollitem_t* items, size_t count, std::chrono::milliseconds timeout) {
     try {
@@ -35,7 +37,10 @@ WorkerServer::WorkerServer(WorkerOptions options, std::vector<LocalDevice> devic
     : options_(std::move(options)), devices_(std::move(devices)), context_(1),
       router_(context_, zmq::socket_type::router), control_(options_.control_fd) {
     router_.set(zmq::sockopt::linger, 0);
-    router_.set(zmq::sockopt::sndhwm, 0);
+    // A client that stops reading its replies must not grow this process without bound: its
+    // session ends once this many messages wait for it (bulk data is bounded separately, by
+    // the session's staging budget).
+    router_.set(zmq::sockopt::sndhwm, kMaxQueuedReplies);
     router_.set(zmq::sockopt::rcvhwm, 0);
     // Frames above this are dropped by ZeroMQ itself, before we allocate for them.
     router_.set(
@@ -147,8 +152,10 @@ bool WorkerServer::read_control() {
         resume_token_ = assign->resume_token();
         session_timeout_ms_ = static_cast<int>(assign->session_timeout_ms());
         std::string client = assign->client() ? assign->client()->str() : "?";
-        auto session = std::make_unique<Session>(assign->session(), client, devices_, outbox_,
-                                                 SessionLimits::read(assign->limits()));
+        SessionLimits limits = SessionLimits::read(assign->limits());
+        if (assign->max_read_staging()) limits.max_read_staging = assign->max_read_staging();
+        auto session =
+            std::make_unique<Session>(assign->session(), client, devices_, outbox_, limits);
         session->next_recv_seq = 1;
         session->executed_seq = 0;
         sessions_.emplace(assign->session(), std::move(session));
@@ -286,7 +293,18 @@ void WorkerServer::reject(const std::string& routing, uint64_t session, uint64_t
 
 void WorkerServer::send(const std::string& routing, std::vector<zmq::message_t>& frames) {
     try {
-        router_.send(zmq::buffer(routing), zmq::send_flags::sndmore);
+        if (!router_.send(zmq::buffer(routing),
+                          zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+            // The client's queue is full: it does not read what it asked for.
+            for (auto& [id, session] : sessions_)
+                if (session->routing_id == routing && !session->closing()) {
+                    spdlog::warn("session {:016x} ({}): {} replies wait unread; closing it", id,
+                                 session->client(), kMaxQueuedReplies);
+                    close_reason_ = "the client stopped reading its replies";
+                    session->close();
+                }
+            return;
+        }
         for (size_t i = 0; i < frames.size(); ++i)
             router_.send(frames[i],
                          i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);

@@ -5,6 +5,7 @@
 
 #include <decode.h>
 #include <harness.h>
+#include <operator_client.h>
 #include <protocol.h>
 
 #include <CL/cl.h>
@@ -12,6 +13,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <optional>
 #include <thread>
@@ -397,6 +399,81 @@ TEST_CASE("device memory and objects are bounded per session" * doctest::test_su
     CHECK(full.first == CL_OUT_OF_HOST_MEMORY);
     CHECK(full.second == "the session holds its maximum of 16 objects");
     CHECK(limited.stop() == 0);
+}
+
+namespace {
+/// Resident memory of process `pid` in bytes (0 if it cannot be read).
+uint64_t resident_bytes(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+    return 0;
+}
+} // namespace
+
+TEST_CASE("queued reads of a client that never reads cost a bounded amount" *
+          doctest::test_suite("daemon")) {
+    e2e::DaemonProcess::Options options;
+    options.extra_args = {"--max-read-staging", "33554432"};
+    e2e::DaemonProcess bounded(options);
+    RawClient client(bounded.endpoint());
+    uint64_t session = client.hello();
+    std::string error;
+    auto sessions = rgpu::list_sessions(bounded.endpoint(), 5s, &error);
+    REQUIRE_MESSAGE(sessions, error);
+    REQUIRE(sessions->size() == 1);
+    const pid_t worker = static_cast<pid_t>(sessions->front().worker_pid);
+    uint64_t seq = 1;
+    auto devices = std::vector<uint32_t>{0};
+    const uint64_t size = 16u << 20;
+    client.send(
+        session, seq++,
+        [&](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(
+                wire::Request::CreateContext,
+                wire::CreateCreateContext(fbb, 1, fbb.CreateVector(devices)).Union());
+        },
+        false);
+    client.send(
+        session, seq++,
+        [](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(wire::Request::CreateQueue,
+                                  wire::CreateCreateQueue(fbb, 2, 1, 0, 0).Union());
+        },
+        false);
+    client.send(session, seq++, [&](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::CreateBuffer,
+                              wire::CreateCreateBuffer(fbb, 3, 1, CL_MEM_READ_WRITE, size).Union());
+    });
+    auto created = client.receive_reply();
+    REQUIRE(created);
+    REQUIRE(RawClient::first_reply(*created).status() == CL_SUCCESS);
+    std::this_thread::sleep_for(300ms);
+    const uint64_t before = resident_bytes(worker);
+    // 48 reads of 16 MiB (768 MiB) queued at once, and none of their data read back.
+    const std::vector<uint64_t> no_wait;
+    for (int i = 0; i < 48; ++i)
+        client.send(
+            session, seq++,
+            [&](flatbuffers::FlatBufferBuilder& fbb) {
+                return std::make_pair(wire::Request::ReadBuffer,
+                                      wire::CreateReadBuffer(fbb, 2, 3, 0, size, 0,
+                                                             fbb.CreateVector(no_wait), 4u << 20)
+                                          .Union());
+            },
+            false);
+    uint64_t peak = 0;
+    for (int i = 0; i < 30; ++i) {
+        std::this_thread::sleep_for(100ms);
+        peak = std::max(peak, resident_bytes(worker));
+    }
+    MESSAGE("worker resident before " << before / 1048576 << " MiB, peak " << peak / 1048576
+                                      << " MiB");
+    CHECK(peak > 0);
+    // The staging budget (32 MiB) plus what the kernel's socket buffers took off ZeroMQ.
+    CHECK(peak < before + (160u << 20));
+    CHECK(bounded.stop() == 0);
 }
 
 TEST_CASE("mutated messages never take the daemon down" * doctest::test_suite("daemon")) {

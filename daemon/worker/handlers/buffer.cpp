@@ -29,6 +29,9 @@ cl_command_queue internal_queue(ExecContext& ctx, uint64_t context_id, cl_int& e
     return context->internal_queue.get();
 }
 
+/// How long a read waits for staging room before it overdraws the budget (see StagingBudget).
+constexpr auto kStagingPatience = std::chrono::seconds(10);
+
 } // namespace
 
 cl_int handle_create_buffer(ExecContext& ctx, const wire::CreateBuffer& req) {
@@ -116,7 +119,7 @@ cl_int handle_read_buffer(ExecContext& ctx, const wire::ReadBuffer& req) {
     if (!mem) return fail(ctx.fail("unknown buffer " + std::to_string(req.mem())));
     if (!in_range(req.offset(), req.size(), mem->size) || req.size() == 0)
         return fail(CL_INVALID_VALUE);
-    if (req.chunk() == 0 || req.chunk() > proto::kMaxBulkFrameBytes)
+    if (req.chunk() < proto::kMinReadChunkBytes || req.chunk() > proto::kMaxReadChunkBytes)
         return fail(ctx.fail("read chunk size out of range"));
     std::vector<cl_event> wait;
     cl_int err = resolve_wait_list(ctx, req.wait(), wait);
@@ -134,7 +137,13 @@ cl_int handle_read_buffer(ExecContext& ctx, const wire::ReadBuffer& req) {
         record->reply_seq = ctx.seq;
         record->profiling = queue->profiling;
         record->read_offset = done;
-        record->data = zmq::message_t(n);
+        // Host memory for the chunk comes out of the session's staging budget: with many large
+        // reads queued, this waits until earlier chunks have gone out to the client. Queued
+        // commands must reach the device first, or the chunks that free the room never run.
+        if (!ctx.session.staging->fits(n)) ctx.session.flush_dirty_queues();
+        bool overdrawn = false;
+        record->data = ctx.session.staging->stage(n, kStagingPatience, &overdrawn);
+        if (overdrawn) ctx.session.warn_overdrawn();
         cl_event event = nullptr;
         err = clEnqueueReadBuffer(queue->queue.get(), mem->mem.get(), CL_FALSE, req.offset() + done,
                                   n, record->data.data(), static_cast<cl_uint>(wait.size()),
