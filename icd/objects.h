@@ -196,6 +196,9 @@ struct Kernel : Object<_cl_kernel, Magic::Kernel> {
     KernelDesc desc;
     std::mutex mutex;
     std::vector<bool> arg_set; // guarded by mutex
+    /// The buffer each argument names (null for other kinds): a launch whose buffer the
+    /// application has released is refused (guarded by mutex).
+    std::vector<const void*> arg_mems;
 };
 
 struct Event : Object<_cl_event, Magic::Event> {

@@ -41,6 +41,9 @@ struct KernelObject {
     KernelRef kernel;
     uint64_t program = 0;
     std::vector<ArgClass> args;
+    /// The buffer id each argument names (0 for other kinds): checked at every launch, since
+    /// the native kernel would hold a dangling handle once the buffer is released.
+    std::vector<uint64_t> arg_mems;
 };
 struct EventObject {
     EventRef event;

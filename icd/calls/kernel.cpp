@@ -6,6 +6,8 @@
 #include "../enqueue.h"
 #include "../entry_points.h"
 
+#include <algorithm>
+#include <cstring>
 #include <string_view>
 
 namespace rgpu::icd {
@@ -14,6 +16,22 @@ cl_int remote_info_value(Connection* conn, wire::InfoKind kind, uint64_t id, cl_
                          uint32_t extra, size_t size, void* value, size_t* size_ret); // program.cpp
 
 bool is_live_mem(const void* handle); // buffer.cpp
+
+namespace {
+/// The most __local memory a kernel of `context` may take (CL_DEVICE_LOCAL_MEM_SIZE, largest
+/// over the context's devices); unbounded when the devices do not say.
+cl_ulong max_local_mem(const Context* context) {
+    cl_ulong most = 0;
+    for (const Device* d : context->devices) {
+        auto it = d->info.find(CL_DEVICE_LOCAL_MEM_SIZE);
+        if (it == d->info.end() || it->second.size() != sizeof(cl_ulong)) return ~cl_ulong(0);
+        cl_ulong size = 0;
+        std::memcpy(&size, it->second.data(), sizeof size);
+        most = std::max(most, size);
+    }
+    return most ? most : ~cl_ulong(0);
+}
+} // namespace
 
 namespace {
 
@@ -52,6 +70,7 @@ Kernel* make_kernel(Program* p, const KernelDesc& desc) {
     k->id = p->context->connection->new_id();
     k->desc = desc;
     k->arg_set.assign(desc.args.size(), false);
+    k->arg_mems.assign(desc.args.size(), nullptr);
     hold(p);
     p->live_kernels.fetch_add(1);
     std::string name = desc.name;
@@ -124,6 +143,9 @@ cl_int CL_API_CALL rgpu_clSetKernelArg(cl_kernel kernel, cl_uint index, size_t s
         if (arg.address == CL_KERNEL_ARG_ADDRESS_LOCAL) {
             if (value) return CL_INVALID_ARG_VALUE;
             if (size == 0) return CL_INVALID_ARG_SIZE;
+            // More __local memory than any device of the context has can never launch (and
+            // some runtimes abort on it): the spec's code for a size beyond a device maximum.
+            if (size > max_local_mem(k->program->context)) return CL_MAX_SIZE_RESTRICTION_EXCEEDED;
             kind = wire::ArgKind::Local;
         } else if (is_pointer(arg, size, value)) {
             if (size != sizeof(cl_mem)) return CL_INVALID_ARG_SIZE;
@@ -152,6 +174,10 @@ cl_int CL_API_CALL rgpu_clSetKernelArg(cl_kernel kernel, cl_uint index, size_t s
         });
         std::lock_guard lock(k->mutex);
         k->arg_set[index] = true;
+        k->arg_mems[index] =
+            kind == wire::ArgKind::Mem
+                ? static_cast<const void*>(value ? *static_cast<const cl_mem*>(value) : nullptr)
+                : nullptr;
         return CL_SUCCESS;
     });
 }
@@ -261,6 +287,9 @@ cl_int CL_API_CALL rgpu_clEnqueueNDRangeKernel(cl_command_queue queue, cl_kernel
             std::lock_guard lock(k->mutex);
             for (bool set : k->arg_set)
                 if (!set) return CL_INVALID_KERNEL_ARGS;
+            // A buffer released since it was set would be a dangling handle natively.
+            for (const void* m : k->arg_mems)
+                if (m && !is_live_mem(m)) return CL_INVALID_KERNEL_ARGS;
         }
         std::vector<uint64_t> wait;
         cl_int err = check_wait_list(q->context, num_events, wait_list, wait);

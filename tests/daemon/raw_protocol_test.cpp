@@ -188,6 +188,63 @@ TEST_CASE("bytes for a buffer argument are refused" * doctest::test_suite("daemo
     CHECK(daemon().alive());
 }
 
+TEST_CASE("a launch naming a released buffer is refused" * doctest::test_suite("daemon")) {
+    RawClient client(daemon().endpoint());
+    uint64_t session = client.hello();
+    auto devices = std::vector<uint32_t>{0};
+    uint64_t seq = 1;
+    auto post = [&](auto build) { client.send(session, seq++, build, false); };
+    post([&](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::CreateContext,
+                              wire::CreateCreateContext(fbb, 1, fbb.CreateVector(devices)).Union());
+    });
+    post([](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::CreateQueue,
+                              wire::CreateCreateQueue(fbb, 2, 1, 0, 0).Union());
+    });
+    post([](flatbuffers::FlatBufferBuilder& fbb) {
+        auto src = fbb.CreateString("__kernel void k(__global int* p) { p[0] = 1; }");
+        return std::make_pair(wire::Request::CreateProgramWithSource,
+                              wire::CreateCreateProgramWithSource(fbb, 3, 1, src).Union());
+    });
+    client.send(session, seq++, [](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::BuildProgram,
+                              wire::CreateBuildProgram(fbb, 3).Union());
+    });
+    auto built = client.receive_reply(60s);
+    REQUIRE(built);
+    REQUIRE(RawClient::first_reply(*built).status() == CL_SUCCESS);
+    post([](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::CreateKernel,
+                              wire::CreateCreateKernel(fbb, 4, 3, fbb.CreateString("k")).Union());
+    });
+    post([](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::CreateBuffer,
+                              wire::CreateCreateBuffer(fbb, 5, 1, CL_MEM_READ_WRITE, 64).Union());
+    });
+    post([](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(
+            wire::Request::SetKernelArg,
+            wire::CreateSetKernelArg(fbb, 4, 0, wire::ArgKind::Mem, 0, 5).Union());
+    });
+    post([](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::Release, wire::CreateRelease(fbb, 5).Union());
+    });
+    std::vector<uint64_t> global{1};
+    client.send(session, seq++, [&](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(
+            wire::Request::NDRangeKernel,
+            wire::CreateNDRangeKernel(fbb, 2, 4, 1, 0, fbb.CreateVector(global)).Union());
+    });
+    auto reply = client.receive_reply();
+    REQUIRE(reply);
+    const auto& r = RawClient::first_reply(*reply);
+    CHECK(r.status() == CL_INVALID_KERNEL_ARGS);
+    REQUIRE(r.message() != nullptr);
+    CHECK(r.message()->str() == "argument 0 names released buffer 5");
+    CHECK(daemon().alive());
+}
+
 TEST_CASE("too many frames are refused" * doctest::test_suite("daemon")) {
     RawClient client(daemon().endpoint());
     std::vector<zmq::message_t> frames;

@@ -17,6 +17,11 @@
 //                                            byte fails synchronously with
 //                                            CL_MEM_OBJECT_ALLOCATION_FAILURE, a release makes
 //                                            room again, and the buffers work
+//   rgpu-e2e-client bad-args                 a __local argument of 2^62 bytes and a launch
+//                                            whose buffer argument was released are refused
+//                                            (natively both crash the process) with
+//                                            CL_MAX_SIZE_RESTRICTION_EXCEEDED and
+//                                            CL_INVALID_KERNEL_ARGS; the session goes on
 //   rgpu-e2e-client crash-kernel             runs a kernel that writes 4 TiB past its buffer
 //                                            (it kills the process that runs it); expects
 //                                            clFinish and a later blocking read to fail with
@@ -248,6 +253,57 @@ int quota(cl_platform_id platform, size_t bytes) {
     return kClientOk;
 }
 
+int bad_args(cl_platform_id platform) {
+    cl_int err;
+    cl_device_id device = first_device(platform, &err);
+    if (!device) return fail(kClientNoDevice, describe(err));
+    cl_context context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &err);
+    CLIENT_CHECK(err);
+    cl_command_queue queue = clCreateCommandQueue(context, device, 0, &err);
+    CLIENT_CHECK(err);
+    const char* source = "__kernel void k(__global int* p, __local int* scratch) {\n"
+                         "    scratch[0] = 1; p[get_global_id(0)] = scratch[0];\n"
+                         "}\n";
+    cl_program program = clCreateProgramWithSource(context, 1, &source, nullptr, &err);
+    CLIENT_CHECK(err);
+    CLIENT_CHECK(clBuildProgram(program, 1, &device, "", nullptr, nullptr));
+    cl_kernel kernel = clCreateKernel(program, "k", &err);
+    CLIENT_CHECK(err);
+    const cl_int huge = clSetKernelArg(kernel, 1, size_t(1) << 62, nullptr);
+    if (huge != CL_MAX_SIZE_RESTRICTION_EXCEEDED)
+        return fail(huge == CL_SUCCESS ? kClientNoFailure : kClientClError,
+                    "a 2^62-byte __local argument: " + describe(huge));
+    CLIENT_CHECK(clSetKernelArg(kernel, 1, 64, nullptr));
+    cl_mem gone = clCreateBuffer(context, CL_MEM_READ_WRITE, 64, nullptr, &err);
+    CLIENT_CHECK(err);
+    CLIENT_CHECK(clSetKernelArg(kernel, 0, sizeof gone, &gone));
+    CLIENT_CHECK(clReleaseMemObject(gone));
+    const size_t n = 16;
+    const cl_int launch =
+        clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &n, nullptr, 0, nullptr, nullptr);
+    if (launch != CL_INVALID_KERNEL_ARGS)
+        return fail(launch == CL_SUCCESS ? kClientNoFailure : kClientClError,
+                    "a launch with a released buffer: " + describe(launch));
+    // The session goes on: set a live buffer and run.
+    cl_mem live = clCreateBuffer(context, CL_MEM_READ_WRITE, n * sizeof(cl_int), nullptr, &err);
+    CLIENT_CHECK(err);
+    CLIENT_CHECK(clSetKernelArg(kernel, 0, sizeof live, &live));
+    CLIENT_CHECK(
+        clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &n, nullptr, 0, nullptr, nullptr));
+    std::vector<cl_int> out(n, 0);
+    CLIENT_CHECK(clEnqueueReadBuffer(queue, live, CL_TRUE, 0, n * sizeof(cl_int), out.data(), 0,
+                                     nullptr, nullptr));
+    for (cl_int v : out)
+        if (v != 1) return fail(kClientWrongData, "kernel wrote " + std::to_string(v));
+    CLIENT_CHECK(clFinish(queue));
+    clReleaseMemObject(live);
+    clReleaseKernel(kernel);
+    clReleaseProgram(program);
+    clReleaseCommandQueue(queue);
+    clReleaseContext(context);
+    return kClientOk;
+}
+
 int crash_kernel(cl_platform_id platform) {
     // The offset comes in as an argument so the compiler cannot see (and drop) the wild write.
     const char* source = "__kernel void smash(__global int* p, long off) { p[off] = 1; }";
@@ -285,6 +341,7 @@ int main(int argc, char** argv) {
     if (command == "no-daemon") return no_daemon(platform);
     if (command == "outlive-daemon") return outlive_daemon(platform);
     if (command == "crash-kernel") return crash_kernel(platform);
+    if (command == "bad-args") return bad_args(platform);
     if (command == "quota" && argc > 2) return quota(platform, std::strtoull(argv[2], nullptr, 10));
     if (command == "endless-kernel") return endless_kernel(platform);
     return fail(kClientUsage, "unknown command '" + command + "'");

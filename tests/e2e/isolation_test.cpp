@@ -154,3 +154,12 @@ TEST_CASE("the device memory quota is an error at clCreateBuffer" *
     check_exit(client, "the client at its quota", kClientOk);
     CHECK(daemon.stop() == 0);
 }
+
+TEST_CASE("arguments that crash a native process are refused" * doctest::test_suite("isolation")) {
+    VendorsDir vendors;
+    REQUIRE(vendors.has_rgpu());
+    DaemonProcess daemon;
+    ChildProcess client({client_path(), "bad-args"}, client_env(daemon, vendors));
+    check_exit(client, "the client with bad arguments", kClientOk);
+    CHECK(daemon.stop() == 0);
+}

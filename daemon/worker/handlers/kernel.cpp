@@ -42,11 +42,20 @@ cl_int handle_create_kernel(ExecContext& ctx, const wire::CreateKernel& req) {
     cl_int err = CL_SUCCESS;
     cl_kernel kernel = clCreateKernel(program->program.get(), req.name()->c_str(), &err);
     if (err != CL_SUCCESS) return err;
-    if (!ctx.session.objects.insert(
-            req.id(), KernelObject{KernelRef(kernel), req.program(), classify_args(kernel)}))
+    std::vector<ArgClass> args = classify_args(kernel);
+    std::vector<uint64_t> arg_mems(args.size(), 0);
+    if (!ctx.session.objects.insert(req.id(), KernelObject{KernelRef(kernel), req.program(),
+                                                           std::move(args), std::move(arg_mems)}))
         return ctx.insert_refused(req.id());
     return CL_SUCCESS;
 }
+
+namespace {
+/// Called after the native clSetKernelArg accepted `index`, so it is below the argument count.
+void remember_mem(KernelObject& kernel, uint32_t index, uint64_t mem) {
+    if (index < kernel.arg_mems.size()) kernel.arg_mems[index] = mem;
+}
+} // namespace
 
 cl_int handle_set_kernel_arg(ExecContext& ctx, const wire::SetKernelArg& req) {
     auto* kernel = ctx.session.objects.find<KernelObject>(req.kernel());
@@ -74,16 +83,32 @@ cl_int handle_set_kernel_arg(ExecContext& ctx, const wire::SetKernelArg& req) {
     switch (req.kind()) {
     case wire::ArgKind::Value:
         if (!req.value()) return CL_INVALID_ARG_VALUE;
+        remember_mem(*kernel, req.index(), 0);
         return clSetKernelArg(k, req.index(), req.value()->size(), req.value()->data());
     case wire::ArgKind::Mem: {
         auto* mem = ctx.session.objects.find<MemObject>(req.mem());
         if (!mem) return CL_INVALID_MEM_OBJECT;
         cl_mem m = mem->mem.get();
-        return clSetKernelArg(k, req.index(), sizeof m, &m);
+        cl_int err = clSetKernelArg(k, req.index(), sizeof m, &m);
+        if (err == CL_SUCCESS) remember_mem(*kernel, req.index(), req.mem());
+        return err;
     }
-    case wire::ArgKind::Local:
-        return clSetKernelArg(k, req.index(), req.local_size(), nullptr);
+    case wire::ArgKind::Local: {
+        // Some runtimes abort on a __local size beyond the device's (POCL does at launch).
+        cl_ulong most = 0;
+        for (const auto& d : ctx.session.devices) {
+            cl_ulong size = 0;
+            clGetDeviceInfo(d.device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof size, &size, nullptr);
+            most = std::max(most, size);
+        }
+        if (req.local_size() == 0 || req.local_size() > most)
+            return req.local_size() ? CL_MAX_SIZE_RESTRICTION_EXCEEDED : CL_INVALID_ARG_SIZE;
+        cl_int err = clSetKernelArg(k, req.index(), req.local_size(), nullptr);
+        if (err == CL_SUCCESS) remember_mem(*kernel, req.index(), 0);
+        return err;
+    }
     case wire::ArgKind::NullMem:
+        remember_mem(*kernel, req.index(), 0);
         return clSetKernelArg(k, req.index(), sizeof(cl_mem), nullptr);
     default:
         return ctx.fail("unknown argument kind");
@@ -98,6 +123,12 @@ cl_int handle_ndrange_kernel(ExecContext& ctx, const wire::NDRangeKernel& req) {
     auto* queue = ctx.session.objects.find<QueueObject>(req.queue());
     auto* kernel = ctx.session.objects.find<KernelObject>(req.kernel());
     if (!queue || !kernel) return fail(ctx.fail("unknown queue or kernel in NDRange"));
+    for (size_t i = 0; i < kernel->arg_mems.size(); ++i)
+        if (kernel->arg_mems[i] && !ctx.session.objects.find<MemObject>(kernel->arg_mems[i])) {
+            ctx.error_message = "argument " + std::to_string(i) + " names released buffer " +
+                                std::to_string(kernel->arg_mems[i]);
+            return fail(CL_INVALID_KERNEL_ARGS);
+        }
     uint32_t dims = req.work_dim();
     if (dims < 1 || dims > 3 || !req.global() || req.global()->size() != dims)
         return fail(CL_INVALID_WORK_DIMENSION);
