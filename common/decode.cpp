@@ -46,6 +46,35 @@ template <class T> Decoded<T> decode(const void* data, size_t size) {
     return out;
 }
 
+/// The Verifier checks that a vector starts on a 4-byte boundary, not on its elements' size:
+/// a [uint64] at an odd multiple of 4 would be read misaligned. True when every 8-byte vector
+/// of the command is aligned.
+bool vectors_aligned(const wire::Command& command) {
+    auto ok = [](const flatbuffers::Vector<uint64_t>* v) {
+        // An empty vector is never read (and builders leave it 4-aligned).
+        return !v || v->size() == 0 ||
+               reinterpret_cast<uintptr_t>(v->Data()) % alignof(uint64_t) == 0;
+    };
+    switch (command.body_type()) {
+    case wire::Request::WriteBuffer:
+        return ok(command.body_as_WriteBuffer()->wait());
+    case wire::Request::ReadBuffer:
+        return ok(command.body_as_ReadBuffer()->wait());
+    case wire::Request::CopyBuffer:
+        return ok(command.body_as_CopyBuffer()->wait());
+    case wire::Request::FillBuffer:
+        return ok(command.body_as_FillBuffer()->wait());
+    case wire::Request::Marker:
+        return ok(command.body_as_Marker()->wait());
+    case wire::Request::NDRangeKernel: {
+        const auto* k = command.body_as_NDRangeKernel();
+        return ok(k->offset()) && ok(k->global()) && ok(k->local()) && ok(k->wait());
+    }
+    default:
+        return true;
+    }
+}
+
 } // namespace
 
 Decoded<wire::ClientMessage> decode_client_message(const void* data, size_t size) {
@@ -58,6 +87,11 @@ Decoded<wire::ClientMessage> decode_client_message(const void* data, size_t size
             if (command->body_type() == wire::Request::NONE || command->body() == nullptr) {
                 decoded.message = nullptr;
                 decoded.error = "command " + std::to_string(index) + " has no body";
+                break;
+            }
+            if (!vectors_aligned(*command)) {
+                decoded.message = nullptr;
+                decoded.error = "command " + std::to_string(index) + " has a misaligned vector";
                 break;
             }
             ++index;

@@ -4,12 +4,16 @@
 
 namespace rgpu::daemon {
 
-namespace {
-struct CallbackArg {
+struct Outbox::CallbackArg {
     Outbox* outbox;
     std::shared_ptr<CompletionRecord> record;
 };
-} // namespace
+
+Outbox::~Outbox() {
+    std::lock_guard lock(args_mutex_);
+    for (CallbackArg* arg : args_)
+        delete arg;
+}
 
 cl_int native_status(const CompletionRecord& record) {
     cl_int status = CL_QUEUED;
@@ -44,7 +48,15 @@ void Outbox::watch(const std::shared_ptr<CompletionRecord>& record) {
     cl_event event = record->native.get();
     auto arg = new CallbackArg{this, record};
     outstanding_.fetch_add(1);
+    {
+        std::lock_guard lock(args_mutex_);
+        args_.insert(arg);
+    }
     if (clSetEventCallback(event, CL_COMPLETE, &Outbox::on_complete, arg) == CL_SUCCESS) return;
+    {
+        std::lock_guard lock(args_mutex_);
+        args_.erase(arg);
+    }
     delete arg;
     // Without a callback nothing would report the command or keep its memory alive meanwhile.
     clWaitForEvents(1, &event);
@@ -62,6 +74,10 @@ bool Outbox::claim(CompletionRecord& record) {
 void CL_CALLBACK Outbox::on_complete(cl_event, cl_int status, void* user_data) {
     // Runs on an OpenCL runtime thread: no OpenCL calls here, only a hand-off.
     std::unique_ptr<CallbackArg> arg(static_cast<CallbackArg*>(user_data));
+    {
+        std::lock_guard lock(arg->outbox->args_mutex_);
+        arg->outbox->args_.erase(arg.get());
+    }
     if (arg->outbox->claim(*arg->record)) arg->outbox->push(Completion{arg->record, status});
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 #include <zmq.hpp>
@@ -36,6 +37,12 @@ struct CompletionRecord {
     /// Set by whoever finishes the record first: its callback, or a sweep of the I/O thread
     /// (POCL never calls CL_COMPLETE callbacks of commands that fail, so sweeps find those).
     std::atomic<bool> finished{false};
+    /// Frees the data the record carries once it is finished: a callback that never comes keeps
+    /// the record itself alive, and must not keep megabytes (or staging budget) with it.
+    void drop_payload() {
+        data = zmq::message_t();
+        source.reset();
+    }
 };
 
 /// The command's execution status as the native runtime reports it now (CL_QUEUED if unknown).
@@ -81,13 +88,23 @@ class Outbox {
     /// Whether anything is queued, without taking the lock (for the I/O thread's short spin).
     bool has_items() const { return has_items_.load(std::memory_order_acquire); }
 
+    Outbox() = default;
+    ~Outbox(); ///< Frees the callback arguments of callbacks that never came.
+    Outbox(const Outbox&) = delete;
+    Outbox& operator=(const Outbox&) = delete;
+
   private:
+    struct CallbackArg;
     static void CL_CALLBACK on_complete(cl_event, cl_int status, void* user_data);
 
     Notifier notifier_;
     std::mutex mutex_;
     std::vector<Item> items_; // guarded by mutex_
     std::atomic<size_t> outstanding_{0};
+    /// Arguments of callbacks set and not yet called: POCL never calls them for commands that
+    /// fail, so they are owned here and freed at the end, not leaked.
+    std::mutex args_mutex_;
+    std::unordered_set<CallbackArg*> args_; // guarded by args_mutex_
     std::atomic<bool> has_items_{false};
 };
 

@@ -82,6 +82,7 @@ void Session::submit(WorkItem item) {
 }
 
 void Session::close() {
+    close_requested_.store(true);
     {
         std::lock_guard lock(work_mutex_);
         stop_ = true;
@@ -190,21 +191,28 @@ void Session::warn_overdrawn() {
                      suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : "");
 }
 
+void Session::release_user_events(cl_int status) {
+    auto release = [status](cl_event event) {
+        cl_int now = CL_COMPLETE;
+        clGetEventInfo(event, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof now, &now, nullptr);
+        if (now > CL_COMPLETE) clSetUserEventStatus(event, status);
+    };
+    objects.for_each([&](uint64_t, Object& object) {
+        if (auto* e = std::get_if<EventObject>(&object); e && e->user) release(e->event.get());
+    });
+    for (auto& e : orphaned_user_events)
+        release(e.get());
+}
+
 void Session::teardown() {
     // Unblock anything gated on a user event the client will never set, then let queues
     // drain so no native callback outlives what it points at.
-    objects.for_each([](uint64_t, Object& object) {
-        if (auto* e = std::get_if<EventObject>(&object); e && e->user) {
-            cl_int status = CL_COMPLETE;
-            clGetEventInfo(e->event.get(), CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status,
-                           &status, nullptr);
-            if (status > CL_COMPLETE) clSetUserEventStatus(e->event.get(), CL_INVALID_EVENT);
-        }
-    });
+    release_user_events(CL_INVALID_EVENT);
     objects.for_each([](uint64_t, Object& object) {
         if (auto* q = std::get_if<QueueObject>(&object)) clFinish(q->queue.get());
     });
     write_chunks.clear();
+    orphaned_user_events.clear();
     size_t count = objects.size();
     objects.clear();
     {
@@ -227,6 +235,15 @@ cl_int handle_release(ExecContext& ctx, const wire::Release& req) {
     if (ctx.session.failed_events.erase(req.id())) return CL_SUCCESS;
     if (auto* mem = ctx.session.objects.find<MemObject>(req.id()))
         ctx.session.device_bytes -= mem->size;
+    if (auto* e = ctx.session.objects.find<EventObject>(req.id()); e && e->user) {
+        cl_int status = CL_COMPLETE;
+        clGetEventInfo(e->event.get(), CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status,
+                       nullptr);
+        // Bounded like objects; beyond that the worker's teardown deadline is the backstop.
+        if (status > CL_COMPLETE &&
+            ctx.session.orphaned_user_events.size() < ctx.session.limits().max_objects)
+            ctx.session.orphaned_user_events.push_back(std::move(e->event));
+    }
     if (!ctx.session.objects.erase(req.id()))
         return ctx.fail("release of unknown object " + std::to_string(req.id()));
     return CL_SUCCESS;

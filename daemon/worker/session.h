@@ -47,12 +47,20 @@ class Session {
     /// I/O thread: hands a verified batch to the executor, or runs it at once when the executor
     /// is idle and the batch cannot block (runs in order either way).
     void submit(WorkItem item);
+    /// Runs a verified batch on the calling thread, in order with everything else (it takes the
+    /// execution lock). For the receive-path fuzzer, which needs each input done on return.
+    void run_now(WorkItem& item) {
+        std::lock_guard lock(exec_mutex_);
+        execute(item);
+    }
     /// Any thread: asks the executor to drain, release every object and stop.
     void close();
     /// True once the executor has released everything and exited.
     bool finished() const { return finished_.load(); }
     /// True once the client said Goodbye (set by the executor).
     bool closing() const { return closing_.load(); }
+    /// True once close() was called or the client said Goodbye.
+    bool ending() const { return closing() || close_requested_.load(); }
 
     // --- I/O thread state: routing and liveness. ---
     std::string routing_id;
@@ -79,6 +87,11 @@ class Session {
     Outbox& outbox;
     /// Client events that failed before reaching the device, with their status.
     std::unordered_map<uint64_t, cl_int> failed_events;
+    /// User events the client released before setting them: commands may still wait on them,
+    /// so teardown must be able to set them (else draining the queues would never end).
+    std::vector<EventRef> orphaned_user_events;
+    /// Sets every unset user event of the session (held or orphaned) to `status`.
+    void release_user_events(cl_int status);
     /// Native events of the earlier chunks of a chunked write, awaited by its last chunk.
     std::vector<EventRef> write_chunks;
     uint64_t executed_seq = 0; ///< Highest sequence number executed.
@@ -125,6 +138,7 @@ class Session {
     std::vector<uint64_t> dirty_queues_; // executor only
 
     std::atomic<bool> closing_{false};
+    std::atomic<bool> close_requested_{false};
     std::atomic<bool> finished_{false};
     std::thread executor_;
 };

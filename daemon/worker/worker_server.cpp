@@ -6,6 +6,7 @@
 #include "session_limits.h"
 
 #include <decode.h>
+#include <frame_record.h>
 #include <printable.h>
 #include <protocol.h>
 
@@ -13,6 +14,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <thread>
 #include <unistd.h>
 
@@ -22,6 +25,8 @@ using clock = std::chrono::steady_clock;
 
 namespace {
 constexpr int kMaxQueuedReplies = 100000;
+/// How long an ending session may take to release its objects before the worker just exits.
+constexpr auto kTeardownLimit = std::chrono::seconds(5);
 
 /// zmq::poll that treats a signal's EINTR as a wake-up, not an error.
 void poll_items(zmq::pollitem_t* items, size_t count, std::chrono::milliseconds timeout) {
@@ -47,6 +52,7 @@ WorkerServer::WorkerServer(WorkerOptions options, std::vector<LocalDevice> devic
         zmq::sockopt::maxmsgsize,
         static_cast<int64_t>(std::max(proto::kMaxEnvelopeBytes, proto::kMaxBulkFrameBytes)));
     router_.set(zmq::sockopt::router_mandatory, 1);
+    if (const char* dir = std::getenv("RGPU_CORPUS_DIR"); dir && *dir) corpus_dir_ = dir;
 }
 
 WorkerServer::~WorkerServer() = default;
@@ -96,15 +102,23 @@ int WorkerServer::run(const std::atomic<bool>& stop) {
             check_sessions(false);
             last_check = clock::now();
         }
+        if (!sessions_.empty() && sessions_.begin()->second->ending()) {
+            // Teardown drains the session's queues; a command that can never finish (an
+            // endless kernel, an event nobody will set) must not keep this process alive: it
+            // is disposable, and exiting frees everything the session held.
+            if (ending_since_ == clock::time_point{}) ending_since_ = clock::now();
+            if (clock::now() - ending_since_ > kTeardownLimit) {
+                spdlog::warn("worker {}: session teardown did not finish in {} s; exiting",
+                             getpid(), kTeardownLimit.count());
+                report_closed();
+                std::fflush(nullptr);
+                std::_Exit(0);
+            }
+        }
         if (assigned_ && sessions_.empty()) {
             // The session is over: tell the supervisor why, then leave. A fresh process serves
             // the next session, so nothing of this one can leak into it.
-            flatbuffers::FlatBufferBuilder fbb;
-            auto closed = control::CreateSessionClosed(fbb, fbb.CreateString(close_reason_));
-            fbb.Finish(control::CreateControlMessage(fbb, control::ControlBody::SessionClosed,
-                                                     closed.Union()),
-                       control::ControlMessageIdentifier());
-            (void)control_.send(fbb);
+            report_closed();
             return 0;
         }
     }
@@ -126,6 +140,15 @@ int WorkerServer::run(const std::atomic<bool>& stop) {
         std::_Exit(1);
     }
     return 0;
+}
+
+void WorkerServer::report_closed() {
+    flatbuffers::FlatBufferBuilder fbb;
+    auto closed = control::CreateSessionClosed(fbb, fbb.CreateString(close_reason_));
+    fbb.Finish(
+        control::CreateControlMessage(fbb, control::ControlBody::SessionClosed, closed.Union()),
+        control::ControlMessageIdentifier());
+    (void)control_.send(fbb);
 }
 
 bool WorkerServer::read_control() {
@@ -251,12 +274,25 @@ void WorkerServer::handle(std::vector<zmq::message_t>& frames) {
         send(routing, frames);
         return;
     }
+    if (!corpus_dir_.empty()) record(frames);
     // Drop the routing frame: the executor sees the envelope as frame 0, bulk from 1.
     // Erasing moves the envelope's zmq_msg_t, and a small message keeps its bytes inside it:
     // point at the verified root again after the move.
     frames.erase(frames.begin());
     const auto* moved = flatbuffers::GetRoot<wire::ClientMessage>(frames[0].data());
     session.submit(WorkItem{std::move(frames), moved});
+}
+
+void WorkerServer::record(const std::vector<zmq::message_t>& frames) {
+    size_t bytes = 0;
+    for (size_t i = 1; i < frames.size(); ++i)
+        bytes += frames[i].size();
+    if (bytes > (1u << 20)) return; // big transfers add nothing a small one does not
+    std::ofstream out(corpus_dir_ + "/w" + std::to_string(getpid()) + "-" +
+                          std::to_string(++corpus_count_),
+                      std::ios::binary);
+    std::string record = proto::encode_record(frames, 1);
+    out.write(record.data(), static_cast<std::streamsize>(record.size()));
 }
 
 void WorkerServer::handle_attach(const std::string& routing, const wire::ClientMessage& message) {
@@ -362,6 +398,10 @@ void WorkerServer::complete(MessageWriter& out, Session& session, CompletionReco
                             cl_int status) {
     // Only the claimant of a record gets here (Outbox::claim), exactly once.
     session.untrack(&record);
+    struct DropPayload {
+        CompletionRecord& record;
+        ~DropPayload() { record.drop_payload(); }
+    } drop_payload{record};
     if (record.client_event != 0) out.add_notice(make_notice(record, status));
     switch (record.kind) {
     case CompletionRecord::Kind::Plain:

@@ -15,6 +15,7 @@
 #include <protocol.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -43,12 +44,16 @@ class WorkerServer {
     void wake() { outbox_.wake(); }
 
   private:
+    /// Tells the supervisor the session is over (close_reason_), before the worker exits.
+    void report_closed();
     /// Takes every control packet waiting; false once the supervisor is gone.
     bool read_control();
     void receive_all();
     void handle(std::vector<zmq::message_t>& frames);
     /// Binds the sending connection to the session when the token matches.
     void handle_attach(const std::string& routing, const wire::ClientMessage& message);
+    /// Writes an accepted message (routing frame first) to corpus_dir_.
+    void record(const std::vector<zmq::message_t>& frames);
     void drain_outbox();
     void complete(MessageWriter& out, Session& session, CompletionRecord& record, cl_int status);
     void flush(uint64_t session_id, MessageWriter& out);
@@ -75,7 +80,12 @@ class WorkerServer {
     uint64_t resume_token_ = 0;
     int session_timeout_ms_ = 0;
     bool assigned_ = false;
+    std::chrono::steady_clock::time_point ending_since_{};
     std::string close_reason_ = "client said goodbye";
+    /// RGPU_CORPUS_DIR: every accepted client message is also written there (frame records),
+    /// the seed corpus of the receive-path fuzzer. Empty: off.
+    std::string corpus_dir_;
+    uint64_t corpus_count_ = 0;
     LogLimiter reject_log_;
 };
 
