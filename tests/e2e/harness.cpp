@@ -366,11 +366,14 @@ DaemonProcess::DaemonProcess(const Options& options) {
                                       "--session-timeout",
                                       std::to_string(options.session_timeout_s)};
         argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
-        child_ = std::make_unique<ChildProcess>(
-            argv,
-            environment_without({"OCL_ICD_VENDORS", "RGPU_SERVERS", "RGPU_CONNECT_TIMEOUT_MS"},
-                                options.extra_env),
-            SpawnOptions{dir_ + "/daemon.log", false, SIGTERM});
+        // extra_env replaces inherited variables of the same name.
+        std::vector<std::string> dropped{"OCL_ICD_VENDORS", "RGPU_SERVERS",
+                                         "RGPU_CONNECT_TIMEOUT_MS"};
+        for (const auto& entry : options.extra_env)
+            dropped.push_back(entry.substr(0, entry.find('=')));
+        child_ =
+            std::make_unique<ChildProcess>(argv, environment_without(dropped, options.extra_env),
+                                           SpawnOptions{dir_ + "/daemon.log", false, SIGTERM});
         const auto deadline = std::chrono::steady_clock::now() + options.ready_timeout;
         std::string previous;
         for (;;) {

@@ -90,7 +90,8 @@ class DaemonProcess {
         std::string log_level = "warn";
         int session_timeout_s = 10;
         std::chrono::milliseconds ready_timeout = 20s;
-        // "NAME=value" entries added to the daemon's environment (after the ones it never gets).
+        // "NAME=value" entries added to the daemon's environment; each replaces an inherited
+        // variable of the same name.
         std::vector<std::string> extra_env;
         // Further command-line arguments (e.g. "--grace", "1").
         std::vector<std::string> extra_args;
