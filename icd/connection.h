@@ -144,6 +144,8 @@ class Connection {
         return true;
     }
     void release_device_memory(uint64_t bytes) { device_bytes_.fetch_sub(bytes); }
+    /// The largest bulk frame the session's worker accepts (from Welcome).
+    size_t max_bulk_frame_bytes() const { return max_bulk_frame_bytes_; }
     /// An error a fire-and-forget command met on the daemon, reported once.
     cl_int take_async_error() { return async_error_.exchange(CL_SUCCESS); }
 

@@ -47,6 +47,8 @@ bool runs_inline(const wire::Command& command) {
         return false;
     case wire::Request::WriteBuffer:
         return command.body_as_WriteBuffer()->queue() != 0; // queue 0 writes synchronously
+    case wire::Request::CreateProgramWithSource:            // a large source is copied together
+        return command.body_as_CreateProgramWithSource()->source_frames() == 0;
     default:
         return true;
     }
@@ -83,6 +85,7 @@ void Session::submit(WorkItem item) {
 
 void Session::close() {
     close_requested_.store(true);
+    staging->cancel(); // a read waiting for room must not hold up the end
     {
         std::lock_guard lock(work_mutex_);
         stop_ = true;

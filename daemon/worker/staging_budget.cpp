@@ -19,8 +19,9 @@ zmq::message_t StagingBudget::stage(uint64_t bytes, std::chrono::milliseconds pa
                                     bool* overdrawn) {
     {
         std::unique_lock lock(mutex_);
-        bool room = room_.wait_for(lock, patience,
-                                   [&] { return staged_ == 0 || staged_ + bytes <= limit_; });
+        bool room = room_.wait_for(lock, patience, [&] {
+            return cancelled_ || staged_ == 0 || staged_ + bytes <= limit_;
+        });
         *overdrawn = !room;
         staged_ += bytes;
     }

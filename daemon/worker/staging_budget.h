@@ -29,6 +29,14 @@ class StagingBudget : public std::enable_shared_from_this<StagingBudget> {
     /// later cannot deadlock the session: after that the budget is overdrawn, and says so).
     /// Returns a message of `bytes` whose memory counts against the budget until freed.
     zmq::message_t stage(uint64_t bytes, std::chrono::milliseconds patience, bool* overdrawn);
+    /// The session is ending: waiters stop waiting (and later stages do not wait).
+    void cancel() {
+        {
+            std::lock_guard lock(mutex_);
+            cancelled_ = true;
+        }
+        room_.notify_all();
+    }
     uint64_t staged() const {
         std::lock_guard lock(mutex_);
         return staged_;
@@ -41,7 +49,8 @@ class StagingBudget : public std::enable_shared_from_this<StagingBudget> {
     const uint64_t limit_;
     mutable std::mutex mutex_;
     std::condition_variable room_;
-    uint64_t staged_ = 0; // guarded by mutex_
+    uint64_t staged_ = 0;    // guarded by mutex_
+    bool cancelled_ = false; // guarded by mutex_
 };
 
 } // namespace rgpu::daemon

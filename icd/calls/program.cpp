@@ -6,6 +6,11 @@
 #include "../entry_points.h"
 
 namespace rgpu::icd {
+
+namespace {
+/// Sources up to this size ride inside the envelope; larger ones travel as bulk frames.
+constexpr size_t kInlineSourceBytes = 1u << 20;
+} // namespace
 namespace {
 
 Program* new_program(Context* c) {
@@ -63,10 +68,27 @@ cl_program CL_API_CALL rgpu_clCreateProgramWithSource(cl_context context, cl_uin
         }
         Program* p = new_program(c);
         p->source = std::move(source);
-        c->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-            return body(wire::CreateCreateProgramWithSource(fbb, p->id, c->id,
-                                                            fbb.CreateString(p->source)));
-        });
+        Connection* conn = c->connection;
+        if (p->source.size() <= kInlineSourceBytes) {
+            conn->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+                return body(wire::CreateCreateProgramWithSource(fbb, p->id, c->id,
+                                                                fbb.CreateString(p->source)));
+            });
+            return p;
+        }
+        // A large source travels in bulk frames: inside the envelope it could exceed the
+        // daemon's envelope limit, and the connection would drop it.
+        std::vector<zmq::message_t> bulk;
+        const size_t step = conn->max_bulk_frame_bytes();
+        for (size_t at = 0; at < p->source.size(); at += step)
+            bulk.emplace_back(p->source.data() + at, std::min(step, p->source.size() - at));
+        const auto frames = static_cast<uint32_t>(bulk.size());
+        conn->post(
+            [&](flatbuffers::FlatBufferBuilder& fbb, uint32_t first_frame) {
+                return body(
+                    wire::CreateCreateProgramWithSource(fbb, p->id, c->id, 0, first_frame, frames));
+            },
+            std::move(bulk));
         return p;
     });
 }

@@ -153,6 +153,14 @@ TEST_CASE("build options" * doctest::test_suite("e2e")) {
     });
 }
 
+TEST_CASE("a program source larger than a message frame" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::large_program_source, {
+        check_clean(r);
+        for (cl_int v : data<cl_int>(r, "out"))
+            CHECK(v == 7);
+    });
+}
+
 TEST_CASE("build failure log" * doctest::test_suite("e2e")) {
     DIFFERENTIAL_SUBCASES(sc::build_failure_log, {
         check_clean(r, {"clBuildProgram", "clCreateKernel after failed build"});

@@ -96,6 +96,10 @@ bool vector_add_correct(const ScenarioResult& result, std::string_view name);
 // The same source built with -DVALUE=3 and -DVALUE=5. data "out3", "out5" (i * VALUE);
 // facts "build options 3", "build status 3".
 ScenarioResult build_with_options(cl_platform_id platform);
+// A kernel behind a comment of kLargeSourceBytes (more than one 64 MiB message frame).
+// data "out" (all 7); fact "source length".
+inline constexpr size_t kLargeSourceBytes = 80u << 20;
+ScenarioResult large_program_source(cl_platform_id platform);
 // A source that does not compile: clBuildProgram's code, CL_BUILD_ERROR, a non-empty log.
 ScenarioResult build_failure_log(cl_platform_id platform);
 // Buffer, int, float, float4, ulong, char, __local (NULL value) and a NULL buffer argument

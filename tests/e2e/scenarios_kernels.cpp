@@ -13,6 +13,37 @@ namespace rgpu::e2e::scenarios {
 
 using namespace detail;
 
+ScenarioResult large_program_source(cl_platform_id platform) {
+    // A kernel behind a comment larger than one message frame may be (64 MiB).
+    std::string source = "/*";
+    source.append(kLargeSourceBytes, 'x');
+    source += "*/\n__kernel void seven(__global int* out) { out[get_global_id(0)] = 7; }\n";
+    ScenarioResult r;
+    Device d;
+    if (!open(r, platform, d)) return r;
+    Program program;
+    if (!build(r, d, program, source.c_str(), "")) return r;
+    cl_int err;
+    Kernel kernel(clCreateKernel(program, "seven", &err));
+    SETUP("clCreateKernel", err);
+    const size_t n = 16;
+    Mem out(clCreateBuffer(d.context, CL_MEM_WRITE_ONLY, n * sizeof(cl_int), nullptr, &err));
+    SETUP("clCreateBuffer", err);
+    cl_mem arg = out;
+    SETUP("clSetKernelArg", clSetKernelArg(kernel, 0, sizeof arg, &arg));
+    SETUP("clEnqueueNDRangeKernel",
+          clEnqueueNDRangeKernel(d.queue, kernel, 1, nullptr, &n, nullptr, 0, nullptr, nullptr));
+    std::vector<cl_int> host(n, 0);
+    SETUP("clEnqueueReadBuffer", clEnqueueReadBuffer(d.queue, out, CL_TRUE, 0, n * sizeof(cl_int),
+                                                     host.data(), 0, nullptr, nullptr));
+    size_t length = 0;
+    r.record("CL_PROGRAM_SOURCE size",
+             clGetProgramInfo(program, CL_PROGRAM_SOURCE, 0, nullptr, &length));
+    r.fact("source length", length);
+    r.put("out", host);
+    return r;
+}
+
 ScenarioResult build_with_options(cl_platform_id platform) {
     static const char* const source = R"CLC(
 __kernel void scale(__global int* out) {

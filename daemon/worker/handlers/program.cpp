@@ -65,13 +65,41 @@ flatbuffers::Offset<wire::KernelDesc> describe_kernel(flatbuffers::FlatBufferBui
 
 } // namespace
 
+namespace {
+/// A source of up to 16 bulk frames (1 GiB at the default frame limit).
+constexpr uint32_t kMaxSourceFrames = 16;
+} // namespace
+
 cl_int handle_create_program_with_source(ExecContext& ctx,
                                          const wire::CreateProgramWithSource& req) {
     auto* context = ctx.session.objects.find<ContextObject>(req.context());
     if (!context) return ctx.fail("unknown context " + std::to_string(req.context()));
-    if (!req.source()) return CL_INVALID_VALUE;
-    const char* text = req.source()->c_str();
-    size_t length = req.source()->size();
+    std::string large;
+    const char* text = nullptr;
+    size_t length = 0;
+    if (req.source_frames() > 0) {
+        if (req.source_frames() > kMaxSourceFrames)
+            return ctx.fail("program source in more than " + std::to_string(kMaxSourceFrames) +
+                            " frames");
+        size_t total = 0;
+        for (uint32_t i = 0; i < req.source_frames(); ++i) {
+            uint64_t index = uint64_t(req.source_frame()) + i;
+            if (req.source_frame() == 0 || index >= ctx.frames.size())
+                return ctx.fail("program source frame missing");
+            total += ctx.frames[index].size();
+        }
+        large.reserve(total);
+        for (uint32_t i = 0; i < req.source_frames(); ++i) {
+            const auto& frame = ctx.frames[req.source_frame() + i];
+            large.append(static_cast<const char*>(frame.data()), frame.size());
+        }
+        text = large.c_str();
+        length = large.size();
+    } else {
+        if (!req.source()) return CL_INVALID_VALUE;
+        text = req.source()->c_str();
+        length = req.source()->size();
+    }
     cl_int err = CL_SUCCESS;
     cl_program program = clCreateProgramWithSource(context->context.get(), 1, &text, &length, &err);
     if (err != CL_SUCCESS) return err;
