@@ -127,6 +127,12 @@ void Session::run() {
             std::unique_lock lock(work_mutex_);
             work_cv_.wait(lock, [&] { return stop_ || !work_.empty(); });
             if (work_.empty()) break; // stop requested and nothing left to run
+            // Closed from outside (client gone, daemon stopping): nobody will see the results
+            // of what is still queued, so it is dropped rather than run.
+            if (close_requested_.load()) {
+                work_.clear();
+                break;
+            }
             item = std::move(work_.front());
             work_.pop_front();
             // Taken before work_mutex_ is released, so an inline run cannot overtake this item.
@@ -168,7 +174,7 @@ void Session::execute(WorkItem& item) {
         } else if (command->want_reply()) {
             ctx.reply_status(CL_SUCCESS);
         }
-        if (closing()) break;
+        if (ending()) break;
     }
     // Natively queued work must start without waiting for the client's next message.
     flush_dirty_queues();

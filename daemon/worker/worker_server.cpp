@@ -128,7 +128,7 @@ int WorkerServer::run(const std::atomic<bool>& stop) {
         session->close();
     // The supervisor kills what is still running after its grace period; a kernel that never
     // ends must not keep this process alive, so leave without waiting for it beyond that.
-    auto deadline = clock::now() + std::chrono::seconds(supervisor_gone ? 1 : 30);
+    auto deadline = clock::now() + std::chrono::seconds(supervisor_gone ? 1 : 3);
     while ((!sessions_.empty() || outbox_.outstanding() > 0) && clock::now() < deadline) {
         poll_items(&items[1], 1, std::chrono::milliseconds(50));
         drain_outbox();

@@ -190,7 +190,11 @@ TEST_CASE("load: many clients with mixed workloads leave the daemon as idle as b
         REQUIRE_MESSAGE(status, error);
         sessions = status->sessions;
         after = daemon_use(daemon.pid());
-        if (sessions == 0 && after.workers <= idle.workers) break;
+        // Connections close asynchronously (ZeroMQ's I/O thread): wait for the descriptors too.
+        if (sessions == 0 && after.workers <= idle.workers &&
+            after.supervisor.fds <= idle.supervisor.fds &&
+            after.total_threads <= idle.total_threads)
+            break;
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     sampling = false;
