@@ -191,12 +191,12 @@ void Session::flush_dirty_queues() {
     dirty_queues_.clear();
 }
 
-void Session::warn_overdrawn() {
+void Session::warn_overdrawn(std::chrono::milliseconds waited) {
     uint64_t suppressed = 0;
     if (warn_log_.allow(&suppressed))
-        spdlog::warn("session {:016x}: reads waited {} s for staging room (budget {} bytes); "
+        spdlog::warn("session {:016x}: a read waited {} ms for staging room (budget {} bytes); "
                      "going over it{}",
-                     id_, 10, staging->limit(),
+                     id_, waited.count(), staging->limit(),
                      suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : "");
 }
 

@@ -103,8 +103,8 @@ class Session {
     std::shared_ptr<StagingBudget> staging;
     /// clFlush for every queue that got commands since the last flush.
     void flush_dirty_queues();
-    /// Logs (rate-limited) that a read overdrew the staging budget.
-    void warn_overdrawn();
+    /// Logs (rate-limited) that a read overdrew the staging budget after waiting `waited`.
+    void warn_overdrawn(std::chrono::milliseconds waited);
     /// Notes that `queue` got commands; it is flushed once at the end of the batch.
     void mark_dirty(uint64_t id, QueueObject& queue) {
         if (!queue.dirty) {

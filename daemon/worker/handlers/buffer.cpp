@@ -143,7 +143,7 @@ cl_int handle_read_buffer(ExecContext& ctx, const wire::ReadBuffer& req) {
         if (!ctx.session.staging->fits(n)) ctx.session.flush_dirty_queues();
         bool overdrawn = false;
         record->data = ctx.session.staging->stage(n, kStagingPatience, &overdrawn);
-        if (overdrawn) ctx.session.warn_overdrawn();
+        if (overdrawn) ctx.session.warn_overdrawn(kStagingPatience);
         cl_event event = nullptr;
         err = clEnqueueReadBuffer(queue->queue.get(), mem->mem.get(), CL_FALSE, req.offset() + done,
                                   n, record->data.data(), static_cast<cl_uint>(wait.size()),
