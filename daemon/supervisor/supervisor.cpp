@@ -374,12 +374,7 @@ void Supervisor::handle(std::vector<zmq::message_t>& frames) {
             rejected_, static_cast<uint32_t>(count(WorkerProcess::State::Warm)));
         auto reply =
             wire::CreateReply(fbb, seq, CL_SUCCESS, wire::ReplyBody::StatusReply, status.Union());
-        auto replies = fbb.CreateVector(&reply, 1);
-        fbb.Finish(wire::CreateDaemonMessage(fbb, proto::kProtocolVersion, 0, 0, replies),
-                   proto::kFileIdentifier);
-        std::vector<zmq::message_t> out;
-        out.emplace_back(fbb.GetBufferPointer(), fbb.GetSize());
-        send(routing, out);
+        send_reply(routing, fbb, reply);
         return;
     }
     if (command->body_type() == wire::Request::ListSessions ||
@@ -492,12 +487,7 @@ void Supervisor::assign(WorkerProcess& worker, PendingHello& hello) {
         fbb.CreateString(announced(worker.endpoint)), options_.limits.write(fbb));
     auto reply =
         wire::CreateReply(fbb, hello.seq, CL_SUCCESS, wire::ReplyBody::Welcome, welcome.Union());
-    auto replies = fbb.CreateVector(&reply, 1);
-    fbb.Finish(wire::CreateDaemonMessage(fbb, proto::kProtocolVersion, id, hello.seq, replies),
-               proto::kFileIdentifier);
-    std::vector<zmq::message_t> frames;
-    frames.emplace_back(fbb.GetBufferPointer(), fbb.GetSize());
-    send(hello.routing, frames);
+    send_reply(hello.routing, fbb, reply, id, hello.seq);
     spdlog::info("session {:016x} opened for {} in worker {}", id, hello.client, worker.pid());
 }
 
@@ -528,12 +518,7 @@ void Supervisor::handle_operator(const std::string& routing, uint64_t seq,
         auto body = wire::CreateSessionList(fbb, fbb.CreateVector(list));
         reply = wire::CreateReply(fbb, seq, CL_SUCCESS, wire::ReplyBody::SessionList, body.Union());
     }
-    auto replies = fbb.CreateVector(&reply, 1);
-    fbb.Finish(wire::CreateDaemonMessage(fbb, proto::kProtocolVersion, 0, 0, replies),
-               proto::kFileIdentifier);
-    std::vector<zmq::message_t> frames;
-    frames.emplace_back(fbb.GetBufferPointer(), fbb.GetSize());
-    send(routing, frames);
+    send_reply(routing, fbb, reply);
 }
 
 void Supervisor::refuse(const std::string& routing, uint64_t seq, int32_t status,
@@ -541,12 +526,7 @@ void Supervisor::refuse(const std::string& routing, uint64_t seq, int32_t status
     flatbuffers::FlatBufferBuilder fbb;
     auto reply =
         wire::CreateReply(fbb, seq, status, wire::ReplyBody::NONE, 0, 0, fbb.CreateString(why));
-    auto replies = fbb.CreateVector(&reply, 1);
-    fbb.Finish(wire::CreateDaemonMessage(fbb, proto::kProtocolVersion, 0, 0, replies),
-               proto::kFileIdentifier);
-    std::vector<zmq::message_t> frames;
-    frames.emplace_back(fbb.GetBufferPointer(), fbb.GetSize());
-    send(routing, frames);
+    send_reply(routing, fbb, reply);
 }
 
 void Supervisor::reject(const std::string& routing, uint64_t seq, const std::string& why,
@@ -558,6 +538,17 @@ void Supervisor::reject(const std::string& routing, uint64_t seq, const std::str
                      proto::printable_sample(envelope.data(), envelope.size()),
                      suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : "");
     refuse(routing, seq, proto::kStatusProtocolError, why);
+}
+
+void Supervisor::send_reply(const std::string& routing, flatbuffers::FlatBufferBuilder& fbb,
+                            flatbuffers::Offset<wire::Reply> reply, uint64_t session,
+                            uint64_t acked_seq) {
+    auto replies = fbb.CreateVector(&reply, 1);
+    fbb.Finish(wire::CreateDaemonMessage(fbb, proto::kProtocolVersion, session, acked_seq, replies),
+               proto::kFileIdentifier);
+    std::vector<zmq::message_t> frames;
+    frames.emplace_back(fbb.GetBufferPointer(), fbb.GetSize());
+    send(routing, frames);
 }
 
 void Supervisor::send(const std::string& routing, std::vector<zmq::message_t>& frames) {

@@ -74,6 +74,10 @@ class Supervisor {
     void refuse(const std::string& routing, uint64_t seq, int32_t status, const std::string& why);
     void reject(const std::string& routing, uint64_t seq, const std::string& why,
                 const zmq::message_t& envelope);
+    /// Finishes a DaemonMessage holding the one `reply` built in `fbb` and sends it.
+    void send_reply(const std::string& routing, flatbuffers::FlatBufferBuilder& fbb,
+                    flatbuffers::Offset<wire::Reply> reply, uint64_t session = 0,
+                    uint64_t acked_seq = 0);
     void send(const std::string& routing, std::vector<zmq::message_t>& frames);
     void shutdown();
     bool write_ready_file();
