@@ -23,6 +23,8 @@ inline constexpr size_t kTransferChunkBytes = 4u << 20;
 /// millions of replies, huge ones defeat pipelining.
 inline constexpr size_t kMinReadChunkBytes = 64u << 10;
 inline constexpr size_t kMaxReadChunkBytes = kMaxBulkFrameBytes;
+/// A program source too large for the envelope travels in at most this many bulk frames.
+inline constexpr uint32_t kMaxSourceFrames = 16;
 /// The client stops adding bulk frames to a batch once it carries this much.
 inline constexpr size_t kBatchBulkBytes = kTransferChunkBytes;
 /// Verifier limits: our messages are shallow, but a batch may hold many tables.

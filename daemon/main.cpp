@@ -108,11 +108,35 @@ int main(int argc, char** argv) {
                    "OpenCL objects one session may hold at once")
         ->capture_default_str()
         ->check(CLI::Range(16u, 1u << 24));
-    app.add_option("--max-read-staging", options.limits.max_read_staging,
-                   "bytes of read data one session may hold on its way to the client; further "
-                   "reads wait for room")
+    app.add_option("--max-staging", options.limits.max_staging,
+                   "bytes of transfer data one session may hold in its worker (reads on their way "
+                   "to the client, writes waiting for their copy); further transfers wait for "
+                   "room")
         ->capture_default_str()
         ->check(CLI::Range(uint64_t(1) << 20, uint64_t(1) << 40));
+    app.add_option("--max-commands-in-flight", options.limits.max_commands_in_flight,
+                   "commands a client may have sent that its worker has not yet run; the client "
+                   "waits beyond that")
+        ->capture_default_str()
+        ->check(CLI::Range(16u, 1u << 24));
+    app.add_option("--max-bytes-in-flight", options.limits.max_bytes_in_flight,
+                   "bytes of messages a client may have sent that its worker has not yet run; "
+                   "the client waits beyond that (one message always goes when nothing is in "
+                   "flight)")
+        ->capture_default_str()
+        ->check(CLI::Range(uint64_t(64) << 10, uint64_t(1) << 40));
+    app.add_option("--max-message-frames", options.limits.max_frames,
+                   "frames in one client message (the envelope included)")
+        ->capture_default_str()
+        ->check(CLI::Range(uint32_t(2), static_cast<uint32_t>(rgpu::proto::kMaxFrames)));
+    app.add_option("--max-envelope-bytes", options.limits.max_envelope_bytes,
+                   "bytes of one client message's envelope (its commands)")
+        ->capture_default_str()
+        ->check(CLI::Range(uint64_t(1) << 20, uint64_t(rgpu::proto::kMaxEnvelopeBytes)));
+    app.add_option("--max-bulk-frame-bytes", options.limits.max_bulk_frame_bytes,
+                   "bytes of one bulk data frame; clients cut larger transfers into pieces")
+        ->capture_default_str()
+        ->check(CLI::Range(uint64_t(64) << 10, uint64_t(rgpu::proto::kMaxBulkFrameBytes)));
     // Internal: how the supervisor starts its workers.
     app.add_option("--worker-fd", worker_fd)->group("");
     app.add_option("--worker-bind", worker_bind)->group("");

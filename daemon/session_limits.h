@@ -16,12 +16,19 @@ struct SessionLimits {
     uint64_t max_bulk_frame_bytes = proto::kMaxBulkFrameBytes;
     uint64_t max_device_memory = 0; ///< 0: what the device has
     uint32_t max_objects = 65536;
-    /// Host memory a session's reads may hold on their way to the client (worker-only).
-    uint64_t max_read_staging = 64u << 20;
+    /// Credits (see wire::SessionLimits): what the client may have sent and the worker not yet
+    /// executed. The bytes bound a session's backlog of received data; the commands bound its
+    /// backlog of envelopes.
+    uint32_t max_commands_in_flight = 16384;
+    uint64_t max_bytes_in_flight = 256u << 20;
+    /// Host memory a session's transfers may hold in the worker: read data on its way to the
+    /// client, write data waiting for its native copy (worker-only).
+    uint64_t max_staging = 64u << 20;
 
     flatbuffers::Offset<wire::SessionLimits> write(flatbuffers::FlatBufferBuilder& fbb) const {
         return wire::CreateSessionLimits(fbb, max_frames, max_envelope_bytes, max_bulk_frame_bytes,
-                                         max_device_memory, max_objects);
+                                         max_device_memory, max_objects, max_commands_in_flight,
+                                         max_bytes_in_flight);
     }
     /// Values from the wire; absent fields keep the defaults above.
     static SessionLimits read(const wire::SessionLimits* in) {
@@ -32,6 +39,8 @@ struct SessionLimits {
         if (in->max_bulk_frame_bytes()) out.max_bulk_frame_bytes = in->max_bulk_frame_bytes();
         out.max_device_memory = in->max_device_memory();
         if (in->max_objects()) out.max_objects = in->max_objects();
+        out.max_commands_in_flight = in->max_commands_in_flight();
+        out.max_bytes_in_flight = in->max_bytes_in_flight();
         return out;
     }
 };

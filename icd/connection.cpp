@@ -22,9 +22,6 @@ const long kSpinMicros = [] {
     return v ? std::atol(v) : 100L;
 }();
 
-/// Unacknowledged bytes above which the I/O thread stops sending until acks arrive.
-constexpr size_t kMaxUnackedBytes = size_t(1) << 30;
-
 std::chrono::milliseconds peer_timeout() {
     if (const char* v = std::getenv("RGPU_PEER_TIMEOUT_MS")) {
         long ms = std::atol(v);
@@ -182,6 +179,11 @@ bool Connection::open(std::chrono::milliseconds timeout) {
             if (limits->max_bulk_frame_bytes() >= 4096)
                 max_bulk_frame_bytes_ = limits->max_bulk_frame_bytes();
             max_device_memory_ = limits->max_device_memory();
+            max_commands_in_flight_ = limits->max_commands_in_flight();
+            max_bytes_in_flight_ = limits->max_bytes_in_flight();
+            if (max_commands_in_flight_)
+                batch_commands_ = std::max<size_t>(1, max_commands_in_flight_ / 2);
+            if (max_bytes_in_flight_) batch_bytes_ = std::max<size_t>(1, max_bytes_in_flight_ / 2);
         }
         if (welcome->devices()) {
             for (const auto* d : *welcome->devices()) {
@@ -239,6 +241,7 @@ void Connection::seal_locked() {
     out.frames.emplace_back(detached->data(), detached->size(), free_detached, detached);
     for (auto& m : bulk_)
         out.frames.push_back(std::move(m));
+    out.first_seq = first_seq_;
     out.last_seq = first_seq_ + commands_.size() - 1;
     ready_.push_back(std::move(out));
     commands_.clear();
@@ -300,15 +303,7 @@ void Connection::run() {
         if (items[2].revents & ZMQ_POLLIN) read_supervisor();
         send_ready();
         auto now = clock::now();
-        if (!broken_.load() && now - last_sent_ >= heartbeat) {
-            // An empty batch: the daemon answers it from its I/O thread.
-            flatbuffers::FlatBufferBuilder fbb(128);
-            fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, session_, 0),
-                       proto::kFileIdentifier);
-            socket_.send(zmq::buffer(fbb.GetBufferPointer(), fbb.GetSize()),
-                         zmq::send_flags::dontwait);
-            last_sent_ = now;
-        }
+        if (!broken_.load() && now - last_sent_ >= heartbeat) send_empty();
         if (!broken_.load() && now - last_heard_ > dead_after) {
             log()->error("daemon at {} silent for {} ms: failing outstanding work", endpoint_,
                          dead_after.count());
@@ -328,19 +323,51 @@ void Connection::run() {
     }
 }
 
+void Connection::send_empty() {
+    // An empty batch: the worker answers it from its I/O thread.
+    flatbuffers::FlatBufferBuilder fbb(128);
+    fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, session_, 0),
+               proto::kFileIdentifier);
+    socket_.send(zmq::buffer(fbb.GetBufferPointer(), fbb.GetSize()), zmq::send_flags::dontwait);
+    last_sent_ = clock::now();
+}
+
+bool Connection::credit_allows(const Outgoing& out) const {
+    if (unacked_.empty()) return true; // one message always goes when nothing is in flight
+    uint64_t commands = out.last_seq - out.first_seq + 1;
+    if (max_commands_in_flight_ && sent_seq_ - acked_seq_ + commands > max_commands_in_flight_)
+        return false;
+    return !max_bytes_in_flight_ || unacked_bytes_ + out.bytes() <= max_bytes_in_flight_;
+}
+
 void Connection::send_ready() {
     if (broken_.load()) return;
-    if (unacked_bytes_ > kMaxUnackedBytes) return; // wait for acks before sending more
     std::deque<Outgoing> batch;
     {
         std::lock_guard lock(send_mutex_);
         seal_locked();
         batch.swap(ready_);
     }
+    auto put_back = [&] {
+        std::lock_guard lock(send_mutex_);
+        while (!batch.empty()) {
+            ready_.push_front(std::move(batch.back()));
+            batch.pop_back();
+        }
+    };
     while (!batch.empty()) {
         Outgoing& out = batch.front();
+        if (!credit_allows(out)) {
+            // Out of credit: the worker still has to take up what was sent. Wait for its acks
+            // (they come unasked every quarter credit; ask once in case this wait needs more).
+            if (!credit_asked_) send_empty();
+            credit_asked_ = true;
+            put_back();
+            return;
+        }
         // Kept for a resend after a reconnect; large frames share their buffer, nothing is copied.
         Outgoing kept;
+        kept.first_seq = out.first_seq;
         kept.last_seq = out.last_seq;
         kept.frames.resize(out.frames.size());
         for (size_t i = 0; i < out.frames.size(); ++i)
@@ -350,11 +377,7 @@ void Connection::send_ready() {
         auto first = out.frames.size() > 1 ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
                                            : zmq::send_flags::dontwait;
         if (!socket_.send(out.frames[0], first)) {
-            std::lock_guard lock(send_mutex_);
-            while (!batch.empty()) {
-                ready_.push_front(std::move(batch.back()));
-                batch.pop_back();
-            }
+            put_back();
             return;
         }
         // Later parts of a message whose first part was accepted are accepted too.
@@ -364,6 +387,8 @@ void Connection::send_ready() {
         for (auto& f : kept.frames)
             unacked_bytes_ += f.size();
         unacked_.push_back(std::move(kept));
+        sent_seq_ = out.last_seq;
+        credit_asked_ = false;
         batch.pop_front();
         last_sent_ = clock::now();
     }

@@ -14,6 +14,7 @@
 #include <protocol.h>
 #include <rgpu/wire/messages_generated.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -146,13 +147,31 @@ class Connection {
     void release_device_memory(uint64_t bytes) { device_bytes_.fetch_sub(bytes); }
     /// The largest bulk frame the session's worker accepts (from Welcome).
     size_t max_bulk_frame_bytes() const { return max_bulk_frame_bytes_; }
+    /// The largest program source the worker accepts (in bulk frames of one message).
+    size_t max_source_bytes() const {
+        return std::min<size_t>(proto::kMaxSourceFrames, max_frames_ - 1) * max_bulk_frame_bytes_;
+    }
+    /// The most bytes one command should carry inside its envelope (a quarter of the limit, so
+    /// the batch around it fits too).
+    size_t max_inline_bytes() const { return max_envelope_bytes_ / 4; }
+    /// The size transfers are cut into: pipelining's chunk, or less if the worker says so.
+    size_t transfer_chunk_bytes() const {
+        return std::min(proto::kTransferChunkBytes, max_bulk_frame_bytes_);
+    }
     /// An error a fire-and-forget command met on the daemon, reported once.
     cl_int take_async_error() { return async_error_.exchange(CL_SUCCESS); }
 
   private:
     struct Outgoing {
         std::vector<zmq::message_t> frames;
+        uint64_t first_seq = 0;
         uint64_t last_seq = 0;
+        size_t bytes() const {
+            size_t n = 0;
+            for (auto& f : frames)
+                n += f.size();
+            return n;
+        }
     };
 
     template <class Build>
@@ -168,9 +187,12 @@ class Connection {
             // A batch carries at most about one chunk of bulk data, so chunks pipeline; and it
             // never exceeds what the worker accepts (frames, envelope bytes), so a valid program
             // cannot produce a message the daemon must refuse.
-            if (!commands_.empty() && ((bytes && batch_bulk_ + bytes > proto::kBatchBulkBytes) ||
-                                       1 + bulk_.size() + bulk.size() > max_frames_ ||
-                                       fbb_.GetSize() > max_envelope_bytes_ / 2))
+            // Nor half of a credit, so a batch goes while the one before it runs.
+            if (!commands_.empty() &&
+                ((bytes && batch_bulk_ + bytes > proto::kBatchBulkBytes) ||
+                 1 + bulk_.size() + bulk.size() > max_frames_ ||
+                 fbb_.GetSize() > max_envelope_bytes_ / 2 || commands_.size() >= batch_commands_ ||
+                 fbb_.GetSize() + batch_bulk_ + bytes > batch_bytes_))
                 seal_locked();
             wake = commands_.empty();
             uint64_t seq = next_seq_++;
@@ -229,6 +251,11 @@ class Connection {
     size_t max_envelope_bytes_ = proto::kMaxEnvelopeBytes;
     size_t max_bulk_frame_bytes_ = proto::kMaxBulkFrameBytes;
     uint64_t max_device_memory_ = 0; ///< 0: no quota announced
+    /// Credits (0: none announced) and the batch bounds derived from them.
+    uint64_t max_commands_in_flight_ = 0;
+    uint64_t max_bytes_in_flight_ = 0;
+    size_t batch_commands_ = SIZE_MAX;
+    size_t batch_bytes_ = SIZE_MAX;
     std::atomic<uint64_t> device_bytes_{0};
 
     std::mutex send_mutex_;                         // order: send_mutex_ before pending_mutex_
@@ -249,10 +276,19 @@ class Connection {
     std::unordered_map<uint64_t, Event*> events_;               // guarded by pending_mutex_
     std::condition_variable events_cv_;                         // with pending_mutex_
 
+    /// Whether the message may go now under the session's credit (I/O thread).
+    bool credit_allows(const Outgoing& out) const;
+    /// An empty message: the worker answers it at once (with its acks).
+    void send_empty();
+
     // I/O thread only:
     std::deque<Outgoing> unacked_; ///< Sent, not yet acknowledged: resent after a reconnect.
-    size_t unacked_bytes_ = 0;
+    size_t unacked_bytes_ = 0;     ///< Bytes in flight
     uint64_t acked_seq_ = 0;
+    uint64_t sent_seq_ = 0; ///< Last sequence number sent: sent_seq_ - acked_seq_ are in flight
+    /// Out of credit, an empty message asked the worker for its acks; cleared once a message
+    /// goes, so each wait asks once.
+    bool credit_asked_ = false;
     std::chrono::steady_clock::time_point last_sent_, last_heard_;
 };
 

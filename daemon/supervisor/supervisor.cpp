@@ -455,7 +455,7 @@ void Supervisor::assign(WorkerProcess& worker, PendingHello& hello) {
         auto limits = options_.limits.write(fbb);
         auto assign = control::CreateAssignSession(
             fbb, id, token, fbb.CreateString(hello.client), limits,
-            static_cast<uint32_t>(options_.session_timeout_ms), options_.limits.max_read_staging);
+            static_cast<uint32_t>(options_.session_timeout_ms), options_.limits.max_staging);
         fbb.Finish(
             control::CreateControlMessage(fbb, control::ControlBody::AssignSession, assign.Union()),
             control::ControlMessageIdentifier());

@@ -31,8 +31,8 @@ struct CompletionRecord {
     EventRef native;
     /// Read destination (sent back as a bulk frame once the read completes).
     zmq::message_t data;
-    /// Write source that must outlive the native copy.
-    std::shared_ptr<zmq::message_t> source;
+    /// What must outlive the native command (a write's source data and its staging charge).
+    std::shared_ptr<void> source;
     uint64_t read_offset = 0;
     /// Set by whoever finishes the record first: its callback, or a sweep of the I/O thread
     /// (POCL never calls CL_COMPLETE callbacks of commands that fail, so sweeps find those).

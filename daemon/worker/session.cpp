@@ -15,7 +15,7 @@ Session::Session(uint64_t id, std::string client, const std::vector<LocalDevice>
     : devices(devices_), outbox(outbox_), id_(id), client_(std::move(client)), limits_(limits) {
     last_seen = std::chrono::steady_clock::now();
     objects.set_limit(limits_.max_objects);
-    staging = std::make_shared<StagingBudget>(limits_.max_read_staging);
+    staging = std::make_shared<StagingBudget>(limits_.max_staging);
     device_quota = limits_.max_device_memory;
     if (device_quota == 0)
         for (const auto& d : devices) {
@@ -57,13 +57,16 @@ bool runs_inline(const wire::Command& command) {
 bool runs_inline(const WorkItem& item, const StagingBudget& staging) {
     const auto* commands = item.message->commands();
     if (!commands || commands->size() > 64) return false; // big batches: let the executor work
-    uint64_t read_bytes = 0;
+    uint64_t staged_bytes = 0;
     for (const auto* command : *commands) {
         if (!runs_inline(*command)) return false;
-        if (const auto* read = command->body_as_ReadBuffer()) read_bytes += read->size();
+        if (const auto* read = command->body_as_ReadBuffer()) staged_bytes += read->size();
+        if (const auto* write = command->body_as_WriteBuffer()) staged_bytes += write->size();
     }
-    // A read that would wait for staging room must wait on the executor, never here.
-    return read_bytes == 0 || staging.fits(read_bytes);
+    // A transfer that could wait for staging room must wait on the executor, never here: the
+    // room is made by this thread sending staged data out. (Not fits(): an empty budget lets
+    // one transfer of any size start, but its later chunks wait.)
+    return staged_bytes == 0 || staging.staged() + staged_bytes <= staging.limit();
 }
 
 } // namespace
@@ -148,7 +151,28 @@ void Session::run() {
     outbox.wake(); // let the I/O thread reap us promptly
 }
 
+bool Session::admit(uint64_t commands, uint64_t bytes) {
+    uint64_t held_commands = backlog_commands_.load();
+    uint64_t held_bytes = backlog_bytes_.load();
+    // Either credit may be off (0); a message always goes when nothing is in flight.
+    bool fits =
+        (held_commands == 0 && held_bytes == 0) ||
+        ((!limits_.max_commands_in_flight ||
+          held_commands + commands <= limits_.max_commands_in_flight) &&
+         (!limits_.max_bytes_in_flight || held_bytes + bytes <= limits_.max_bytes_in_flight));
+    if (!fits) return false;
+    backlog_commands_.fetch_add(commands);
+    backlog_bytes_.fetch_add(bytes);
+    return true;
+}
+
 void Session::execute(WorkItem& item) {
+    // The credit comes back before anything of this message can be answered: an ack or reply
+    // the client sees never covers a message the worker still counts.
+    backlog_commands_.fetch_sub(item.credit_commands);
+    backlog_bytes_.fetch_sub(item.credit_bytes);
+    retired_bytes_.fetch_add(item.credit_bytes, std::memory_order_relaxed);
+    item.credit_commands = item.credit_bytes = 0;
     const auto* commands = item.message->commands();
     uint64_t seq = item.message->first_seq();
     if (!commands) return;
@@ -194,23 +218,41 @@ void Session::flush_dirty_queues() {
 void Session::warn_overdrawn(std::chrono::milliseconds waited) {
     uint64_t suppressed = 0;
     if (warn_log_.allow(&suppressed))
-        spdlog::warn("session {:016x}: a read waited {} ms for staging room (budget {} bytes); "
-                     "going over it{}",
+        spdlog::warn("session {:016x}: a transfer waited {} ms for staging room (budget {} "
+                     "bytes); going over it{}",
                      id_, waited.count(), staging->limit(),
                      suppressed ? fmt::format(" [{} similar lines suppressed]", suppressed) : "");
 }
 
-void Session::release_user_events(cl_int status) {
-    auto release = [status](cl_event event) {
+template <class Visit> void Session::for_each_unset_user_event(Visit&& visit) {
+    auto check = [&](cl_event event) {
         cl_int now = CL_COMPLETE;
         clGetEventInfo(event, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof now, &now, nullptr);
-        if (now > CL_COMPLETE) clSetUserEventStatus(event, status);
+        if (now > CL_COMPLETE) visit(event);
     };
     objects.for_each([&](uint64_t, Object& object) {
-        if (auto* e = std::get_if<EventObject>(&object); e && e->user) release(e->event.get());
+        if (auto* e = std::get_if<EventObject>(&object); e && e->user) check(e->event.get());
     });
     for (auto& e : orphaned_user_events)
-        release(e.get());
+        check(e.get());
+}
+
+void Session::release_user_events(cl_int status) {
+    for_each_unset_user_event([status](cl_event event) { clSetUserEventStatus(event, status); });
+}
+
+bool Session::awaits_client_events() {
+    bool any = false;
+    for_each_unset_user_event([&](cl_event) { any = true; });
+    return any;
+}
+
+std::chrono::milliseconds Session::staging_patience() {
+    // Without unset user events every staged transfer completes as the device makes progress, so
+    // waiting for room always ends. With one, the command that sets it may be queued behind the
+    // waiting transfer: waiting could deadlock the session, so the budget is overdrawn at once.
+    constexpr auto kDevicePatience = std::chrono::seconds(60);
+    return awaits_client_events() ? std::chrono::milliseconds(0) : kDevicePatience;
 }
 
 void Session::teardown() {

@@ -30,6 +30,9 @@ namespace rgpu::daemon {
 struct WorkItem {
     std::vector<zmq::message_t> frames;
     const wire::ClientMessage* message = nullptr;
+    /// Credit the message took when it was admitted, returned when the executor takes it up.
+    uint64_t credit_commands = 0;
+    uint64_t credit_bytes = 0;
 };
 
 class Session {
@@ -67,9 +70,29 @@ class Session {
     uint64_t next_recv_seq = 1; ///< Sequence number the next command must carry.
     std::chrono::steady_clock::time_point last_seen;
     /// Acks: the executor's progress as the I/O thread knows it, and what the client was told.
-    /// Acks ride on other messages; an ack-only message goes out only when they fall far behind.
+    /// Acks ride on other messages; an ack-only message goes out only when they fall far behind
+    /// (in commands or in bytes), or while the client waits for credit.
     uint64_t ack_known = 0;
     uint64_t ack_sent = 0;
+    uint64_t retired_bytes_sent = 0; ///< retired_bytes() when the last ack went out
+    /// The client asked for an ack (an empty message) while commands were still running: each
+    /// ack goes out as soon as it is known until everything received has run.
+    bool ack_wanted = false;
+    /// The ack to put on an outgoing message: notes what the client will know.
+    uint64_t ack_for_send() {
+        ack_sent = ack_known;
+        retired_bytes_sent = retired_bytes();
+        if (ack_known + 1 >= next_recv_seq) ack_wanted = false;
+        return ack_known;
+    }
+
+    // --- Credit (flow control): received messages the executor has not taken up yet. ---
+    /// I/O thread: counts a received message; false when it exceeds the session's credit (the
+    /// client sends only when nothing is in flight or the message fits, so an honest client
+    /// never gets false: the worker retires credit before the client can learn of it).
+    bool admit(uint64_t commands, uint64_t bytes);
+    /// Bytes of messages the executor has taken up since the session began.
+    uint64_t retired_bytes() const { return retired_bytes_.load(std::memory_order_relaxed); }
 
     // --- Shared between the executor (adds) and the I/O thread (sweeps). ---
     /// Every watched record stays tracked until it is finished.
@@ -92,6 +115,10 @@ class Session {
     std::vector<EventRef> orphaned_user_events;
     /// Sets every unset user event of the session (held or orphaned) to `status`.
     void release_user_events(cl_int status);
+    /// True while a user event of the session is unset: commands may wait for the client.
+    bool awaits_client_events();
+    /// How long a transfer may wait for staging room (see StagingBudget) before overdrawing.
+    std::chrono::milliseconds staging_patience();
     /// Native events of the earlier chunks of a chunked write, awaited by its last chunk.
     std::vector<EventRef> write_chunks;
     uint64_t executed_seq = 0; ///< Highest sequence number executed.
@@ -103,7 +130,7 @@ class Session {
     std::shared_ptr<StagingBudget> staging;
     /// clFlush for every queue that got commands since the last flush.
     void flush_dirty_queues();
-    /// Logs (rate-limited) that a read overdrew the staging budget after waiting `waited`.
+    /// Logs (rate-limited) that a transfer overdrew the staging budget after waiting `waited`.
     void warn_overdrawn(std::chrono::milliseconds waited);
     /// Notes that `queue` got commands; it is flushed once at the end of the batch.
     void mark_dirty(uint64_t id, QueueObject& queue) {
@@ -115,6 +142,7 @@ class Session {
     void mark_closing() { closing_.store(true); }
 
   private:
+    template <class Visit> void for_each_unset_user_event(Visit&& visit);
     void run();
     void execute(WorkItem& item);
     void teardown();
@@ -136,6 +164,11 @@ class Session {
         tracked_; // guarded by tracked_mutex_
 
     std::vector<uint64_t> dirty_queues_; // executor only
+
+    /// Credit in use: commands and bytes admitted, not yet taken up by the executor.
+    std::atomic<uint64_t> backlog_commands_{0};
+    std::atomic<uint64_t> backlog_bytes_{0};
+    std::atomic<uint64_t> retired_bytes_{0};
 
     std::atomic<bool> closing_{false};
     std::atomic<bool> close_requested_{false};

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// A bound on the host memory a session's reads hold between the device and the client's socket.
+// A bound on the host memory a session's transfers hold in its worker.
 //
 // Read data is staged in host memory from the native read until ZeroMQ has written it to the
-// client's connection. Staged bytes are counted from allocation until ZeroMQ frees the message
-// (its free function), so a client that reads slowly or not at all, or queues many large
-// reads, holds at most the budget: the session's executor waits for room before it stages more.
+// client's connection; write data stays in memory from its arrival until the native copy is
+// done. Staged bytes are counted from allocation until ZeroMQ frees the message (its free
+// function), write data while its Charge lives, so a client that reads slowly or not at all, or
+// queues many large reads or writes, holds at most the budget: the session's executor waits for
+// room before it stages more (and, waiting, takes up no further messages, so the client's
+// credit runs out and it stops sending).
 #pragma once
 
 #include <chrono>
@@ -12,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <zmq.hpp>
 
 namespace rgpu::daemon {
@@ -25,10 +29,40 @@ class StagingBudget : public std::enable_shared_from_this<StagingBudget> {
         std::lock_guard lock(mutex_);
         return staged_ == 0 || staged_ + bytes <= limit_;
     }
-    /// Waits until `bytes` fit, at most `patience` (a read gated on a user event the client sets
-    /// later cannot deadlock the session: after that the budget is overdrawn, and says so).
-    /// Returns a message of `bytes` whose memory counts against the budget until freed.
+    /// Bytes already in memory (a write's data), counted against the budget while it lives.
+    class Charge {
+      public:
+        Charge() = default;
+        Charge(Charge&& other) noexcept
+            : budget_(std::move(other.budget_)), bytes_(std::exchange(other.bytes_, 0)) {}
+        Charge& operator=(Charge&& other) noexcept {
+            if (this != &other) {
+                reset();
+                budget_ = std::move(other.budget_);
+                bytes_ = std::exchange(other.bytes_, 0);
+            }
+            return *this;
+        }
+        ~Charge() { reset(); }
+        void reset() {
+            if (budget_) budget_->give_back(bytes_);
+            budget_.reset();
+            bytes_ = 0;
+        }
+
+      private:
+        friend class StagingBudget;
+        std::shared_ptr<StagingBudget> budget_;
+        uint64_t bytes_ = 0;
+    };
+
+    /// Waits until `bytes` fit, at most `patience` (a transfer gated on a user event the client
+    /// sets later must not deadlock the session: after that the budget is overdrawn, and
+    /// `overdrawn` says so). Returns a message of `bytes` whose memory counts against the budget
+    /// until freed.
     zmq::message_t stage(uint64_t bytes, std::chrono::milliseconds patience, bool* overdrawn);
+    /// The same wait for bytes that are already in memory.
+    Charge charge(uint64_t bytes, std::chrono::milliseconds patience, bool* overdrawn);
     /// The session is ending: waiters stop waiting (and later stages do not wait).
     void cancel() {
         {
@@ -45,6 +79,8 @@ class StagingBudget : public std::enable_shared_from_this<StagingBudget> {
 
   private:
     static void release(void* data, void* hint);
+    void take(uint64_t bytes, std::chrono::milliseconds patience, bool* overdrawn);
+    void give_back(uint64_t bytes);
 
     const uint64_t limit_;
     mutable std::mutex mutex_;

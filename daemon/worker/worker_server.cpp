@@ -176,7 +176,7 @@ bool WorkerServer::read_control() {
         session_timeout_ms_ = static_cast<int>(assign->session_timeout_ms());
         std::string client = assign->client() ? assign->client()->str() : "?";
         SessionLimits limits = SessionLimits::read(assign->limits());
-        if (assign->max_read_staging()) limits.max_read_staging = assign->max_read_staging();
+        if (assign->max_staging()) limits.max_staging = assign->max_staging();
         auto session =
             std::make_unique<Session>(assign->session(), client, devices_, outbox_, limits);
         session->next_recv_seq = 1;
@@ -258,29 +258,49 @@ void WorkerServer::handle(std::vector<zmq::message_t>& frames) {
                "sequence gap: expected " + std::to_string(session.next_recv_seq), envelope);
         return;
     }
-    if (frames.size() - 1 > session.limits().max_frames ||
-        envelope.size() > session.limits().max_envelope_bytes) {
+    const SessionLimits& limits = session.limits();
+    uint64_t bytes = envelope.size();
+    bool frame_too_big = false;
+    for (size_t i = 2; i < frames.size(); ++i) {
+        bytes += frames[i].size();
+        frame_too_big |= frames[i].size() > limits.max_bulk_frame_bytes;
+    }
+    if (frames.size() - 1 > limits.max_frames || envelope.size() > limits.max_envelope_bytes ||
+        frame_too_big) {
         reject(routing, session.id(), message.first_seq(),
-               "message exceeds the session's frame or envelope limit", envelope);
+               "message exceeds the session's frame, envelope or bulk frame limit", envelope);
+        return;
+    }
+    if (count == 0) {
+        // Heartbeat, or a client waiting for credit: answer from here, so a long build on the
+        // executor cannot look like death; and if commands are still running, send the ack that
+        // covers them as soon as it is known instead of holding it back.
+        session.last_seen = clock::now();
+        session.ack_wanted = session.ack_known + 1 < session.next_recv_seq;
+        send_ack(session);
+        return;
+    }
+    // A resent duplicate (after a reconnect) carries commands already counted.
+    uint64_t fresh = message.first_seq() + count > session.next_recv_seq
+                         ? message.first_seq() + count - session.next_recv_seq
+                         : 0;
+    if (!session.admit(fresh, bytes)) {
+        reject(routing, session.id(), message.first_seq(),
+               fmt::format("message exceeds the session's credit ({} commands, {} bytes in flight "
+                           "at most)",
+                           limits.max_commands_in_flight, limits.max_bytes_in_flight),
+               envelope);
         return;
     }
     session.next_recv_seq = std::max(session.next_recv_seq, message.first_seq() + count);
     session.last_seen = clock::now();
-    if (count == 0) {
-        // Heartbeat: answer from here, so a long build on the executor cannot look like death.
-        MessageWriter pong;
-        auto frames = pong.finish(session.id(), session.ack_known);
-        session.ack_sent = session.ack_known;
-        send(routing, frames);
-        return;
-    }
     if (!corpus_dir_.empty()) record(frames);
     // Drop the routing frame: the executor sees the envelope as frame 0, bulk from 1.
     // Erasing moves the envelope's zmq_msg_t, and a small message keeps its bytes inside it:
     // point at the verified root again after the move.
     frames.erase(frames.begin());
     const auto* moved = flatbuffers::GetRoot<wire::ClientMessage>(frames[0].data());
-    session.submit(WorkItem{std::move(frames), moved});
+    session.submit(WorkItem{std::move(frames), moved, fresh, bytes});
 }
 
 void WorkerServer::record(const std::vector<zmq::message_t>& frames) {
@@ -309,8 +329,7 @@ void WorkerServer::handle_attach(const std::string& routing, const wire::ClientM
     session.last_seen = clock::now();
     MessageWriter writer;
     writer.add_reply(0, CL_SUCCESS);
-    auto frames = writer.finish(session.id(), session.ack_known);
-    session.ack_sent = session.ack_known;
+    auto frames = writer.finish(session.id(), session.ack_for_send());
     send(routing, frames);
 }
 
@@ -430,20 +449,30 @@ void WorkerServer::flush(uint64_t session_id, MessageWriter& out) {
     auto it = sessions_.find(session_id);
     if (it == sessions_.end()) return;
     Session& session = *it->second;
-    auto frames = out.finish(session_id, session.ack_known);
-    session.ack_sent = session.ack_known;
+    auto frames = out.finish(session_id, session.ack_for_send());
     send(session.routing_id, frames);
 }
 
 void WorkerServer::send_held_acks(Session& session, bool force) {
     // An ack per batch would double the messages of a busy client: hold acks back until they
-    // lag by a window's worth of commands, or until the periodic check forces them out.
-    constexpr uint64_t kAckLag = 1024;
+    // lag by a quarter of a credit (commands or bytes), so a client streaming at its credit
+    // limit never stalls for one, or until the client asks for one or the periodic check forces
+    // them out.
     if (session.ack_known == session.ack_sent) return;
-    if (!force && session.ack_known - session.ack_sent < kAckLag) return;
+    const SessionLimits& limits = session.limits();
+    uint64_t command_lag = limits.max_commands_in_flight
+                               ? std::max<uint64_t>(limits.max_commands_in_flight / 4, 1)
+                               : 1024;
+    uint64_t byte_lag = limits.max_bytes_in_flight ? limits.max_bytes_in_flight / 4 : UINT64_MAX;
+    if (!force && !session.ack_wanted && session.ack_known - session.ack_sent < command_lag &&
+        session.retired_bytes() - session.retired_bytes_sent < byte_lag)
+        return;
+    send_ack(session);
+}
+
+void WorkerServer::send_ack(Session& session) {
     MessageWriter writer;
-    auto frames = writer.finish(session.id(), session.ack_known);
-    session.ack_sent = session.ack_known;
+    auto frames = writer.finish(session.id(), session.ack_for_send());
     send(session.routing_id, frames);
 }
 

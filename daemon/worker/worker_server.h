@@ -59,6 +59,8 @@ class WorkerServer {
     void flush(uint64_t session_id, MessageWriter& out);
     /// Sends an ack-only message when acks have been held back long enough.
     void send_held_acks(Session& session, bool force);
+    /// Sends an ack-only message now.
+    void send_ack(Session& session);
     void send(const std::string& routing, std::vector<zmq::message_t>& frames);
     void reject(const std::string& routing, uint64_t session, uint64_t seq, const std::string& why,
                 const zmq::message_t& envelope, int32_t status = proto::kStatusProtocolError);

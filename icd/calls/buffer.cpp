@@ -74,7 +74,7 @@ zmq::message_t chunk_frame(const WriteSource& src, size_t at, size_t n) {
 void send_write(Connection* conn, uint64_t queue_id, uint64_t mem_id, size_t offset, size_t size,
                 const WriteSource& src, uint64_t event_id, const std::vector<uint64_t>& wait) {
     for (size_t done = 0; done < size;) {
-        size_t n = std::min(size - done, proto::kTransferChunkBytes);
+        size_t n = std::min(size - done, conn->transfer_chunk_bytes());
         bool last = done + n == size;
         std::vector<zmq::message_t> bulk;
         bulk.push_back(chunk_frame(src, done, n));
@@ -159,7 +159,7 @@ cl_mem CL_API_CALL rgpu_clCreateBuffer(cl_context context, cl_mem_flags flags, s
         Connection* conn = c->connection;
         // The initial contents are copied now: COPY_HOST_PTR lets the application reuse its
         // memory as soon as we return.
-        bool inline_data = wants_ptr && size <= proto::kTransferChunkBytes;
+        bool inline_data = wants_ptr && size <= conn->transfer_chunk_bytes();
         std::vector<zmq::message_t> bulk;
         if (inline_data) bulk.emplace_back(host_ptr, size);
         conn->post(

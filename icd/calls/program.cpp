@@ -4,6 +4,7 @@
 #include "../api.h"
 #include "../connection.h"
 #include "../entry_points.h"
+#include "../log.h"
 
 namespace rgpu::icd {
 
@@ -66,10 +67,17 @@ cl_program CL_API_CALL rgpu_clCreateProgramWithSource(cl_context context, cl_uin
             else
                 source.append(strings[i]);
         }
+        Connection* conn = c->connection;
+        if (source.size() > conn->max_source_bytes()) {
+            // More than one message may carry: the daemon would refuse it.
+            log()->error("clCreateProgramWithSource: a source of {} bytes exceeds the {} bytes "
+                         "the daemon accepts",
+                         source.size(), conn->max_source_bytes());
+            return err = CL_OUT_OF_RESOURCES, nullptr;
+        }
         Program* p = new_program(c);
         p->source = std::move(source);
-        Connection* conn = c->connection;
-        if (p->source.size() <= kInlineSourceBytes) {
+        if (p->source.size() <= std::min(kInlineSourceBytes, conn->max_inline_bytes())) {
             conn->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
                 return body(wire::CreateCreateProgramWithSource(fbb, p->id, c->id,
                                                                 fbb.CreateString(p->source)));

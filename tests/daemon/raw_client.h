@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -53,6 +54,32 @@ class RawClient {
         std::vector<flatbuffers::Offset<wire::Command>> commands{
             wire::CreateCommand(fbb, type, body, want_reply)};
         fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, session, seq,
+                                             fbb.CreateVector(commands)),
+                   proto::kFileIdentifier);
+        std::vector<zmq::message_t> frames;
+        frames.emplace_back(fbb.GetBufferPointer(), fbb.GetSize());
+        for (auto& b : bulk)
+            frames.push_back(std::move(b));
+        send_frames(std::move(frames), &socket_for(session) == &worker_);
+    }
+
+    /// One command of a batch: its body, and whether a reply is wanted even on success.
+    struct BatchCommand {
+        std::function<std::pair<wire::Request, flatbuffers::Offset<void>>(
+            flatbuffers::FlatBufferBuilder&)>
+            build;
+        bool want_reply = false;
+    };
+    /// Sends several commands in one message, numbered from `first_seq`.
+    void send_batch(uint64_t session, uint64_t first_seq, const std::vector<BatchCommand>& batch,
+                    std::vector<zmq::message_t> bulk = {}) {
+        flatbuffers::FlatBufferBuilder fbb;
+        std::vector<flatbuffers::Offset<wire::Command>> commands;
+        for (const auto& c : batch) {
+            auto [type, body] = c.build(fbb);
+            commands.push_back(wire::CreateCommand(fbb, type, body, c.want_reply));
+        }
+        fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, session, first_seq,
                                              fbb.CreateVector(commands)),
                    proto::kFileIdentifier);
         std::vector<zmq::message_t> frames;

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <optional>
@@ -472,7 +473,7 @@ uint64_t resident_bytes(pid_t pid) {
 TEST_CASE("queued reads of a client that never reads cost a bounded amount" *
           doctest::test_suite("daemon")) {
     e2e::DaemonProcess::Options options;
-    options.extra_args = {"--max-read-staging", "33554432"};
+    options.extra_args = {"--max-staging", "33554432"};
     // Under ASan freed blocks sit in its quarantine (256 MiB by default) and count as resident.
     if (const char* asan = std::getenv("ASAN_OPTIONS"))
         options.extra_env = {std::string("ASAN_OPTIONS=") + asan + ":quarantine_size_mb=4"};
@@ -534,6 +535,144 @@ TEST_CASE("queued reads of a client that never reads cost a bounded amount" *
     // The staging budget (32 MiB) plus what the kernel's socket buffers took off ZeroMQ.
     CHECK(peak < before + (160u << 20));
     CHECK(bounded.stop() == 0);
+}
+
+TEST_CASE("a client beyond its credit is refused and only it" * doctest::test_suite("daemon")) {
+    // The worker's executor is held up (a read needs staging room that only a kernel which never
+    // ends would free), so every later message stays in flight; an honest client would stop at
+    // the announced credit, this one goes on and is refused.
+    e2e::DaemonProcess::Options options;
+    options.extra_args = {"--max-commands-in-flight",
+                          "16",
+                          "--max-bytes-in-flight",
+                          "65536",
+                          "--max-staging",
+                          "1048576"};
+    e2e::DaemonProcess limited(options);
+    RawClient client(limited.endpoint());
+    uint64_t session = client.hello();
+    auto devices = std::vector<uint32_t>{0};
+    uint64_t seq = 1;
+    auto post = [&](auto build) { client.send(session, seq++, build, false); };
+    post([&](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::CreateContext,
+                              wire::CreateCreateContext(fbb, 1, fbb.CreateVector(devices)).Union());
+    });
+    post([](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::CreateQueue,
+                              wire::CreateCreateQueue(fbb, 2, 1, 0, 0).Union());
+    });
+    post([](flatbuffers::FlatBufferBuilder& fbb) {
+        auto src = fbb.CreateString(
+            "__kernel void spin(__global volatile int* flag) { while (flag[0] == 0) {} }");
+        return std::make_pair(wire::Request::CreateProgramWithSource,
+                              wire::CreateCreateProgramWithSource(fbb, 3, 1, src).Union());
+    });
+    client.send(session, seq++, [](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::BuildProgram,
+                              wire::CreateBuildProgram(fbb, 3).Union());
+    });
+    auto built = client.receive_reply(60s);
+    REQUIRE(built);
+    REQUIRE(RawClient::first_reply(*built).status() == CL_SUCCESS);
+    post([](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(
+            wire::Request::CreateKernel,
+            wire::CreateCreateKernel(fbb, 4, 3, fbb.CreateString("spin")).Union());
+    });
+    // The flag starts at zero (initial data), the read target is large enough for two chunks.
+    std::vector<zmq::message_t> zero;
+    zero.emplace_back(4);
+    std::memset(zero.back().data(), 0, 4);
+    client.send(
+        session, seq++,
+        [](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(
+                wire::Request::CreateBuffer,
+                wire::CreateCreateBuffer(fbb, 5, 1, CL_MEM_READ_WRITE, 4, 1).Union());
+        },
+        false, std::move(zero));
+    post([](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(
+            wire::Request::CreateBuffer,
+            wire::CreateCreateBuffer(fbb, 6, 1, CL_MEM_READ_WRITE, 2u << 20).Union());
+    });
+    post([](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(
+            wire::Request::SetKernelArg,
+            wire::CreateSetKernelArg(fbb, 4, 0, wire::ArgKind::Mem, 0, 5).Union());
+    });
+    std::vector<uint64_t> global{1};
+    post([&](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(
+            wire::Request::NDRangeKernel,
+            wire::CreateNDRangeKernel(fbb, 2, 4, 1, 0, fbb.CreateVector(global)).Union());
+    });
+    // One message: a command whose reply proves the executor took the message up, then a read
+    // of two 1 MiB chunks behind the kernel: the second waits for room the first never frees.
+    const std::vector<uint64_t> no_wait;
+    client.send_batch(session, seq,
+                      {{[](flatbuffers::FlatBufferBuilder& fbb) {
+                            return std::make_pair(
+                                wire::Request::CreateBuffer,
+                                wire::CreateCreateBuffer(fbb, 7, 1, CL_MEM_READ_WRITE, 64).Union());
+                        },
+                        true},
+                       {[&](flatbuffers::FlatBufferBuilder& fbb) {
+                            return std::make_pair(wire::Request::ReadBuffer,
+                                                  wire::CreateReadBuffer(fbb, 2, 6, 0, 2u << 20, 0,
+                                                                         fbb.CreateVector(no_wait),
+                                                                         1u << 20)
+                                                      .Union());
+                        },
+                        false}});
+    seq += 2;
+    auto taken = client.receive_reply(10s);
+    REQUIRE(taken);
+    REQUIRE(RawClient::first_reply(*taken).status() == CL_SUCCESS);
+
+    auto release = [&](uint64_t id) {
+        return [id](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(wire::Request::Release, wire::CreateRelease(fbb, id).Union());
+        };
+    };
+    const std::string refusal =
+        "message exceeds the session's credit (16 commands, 65536 bytes in flight at most)";
+    // Bytes: with a message in flight, one whose frames exceed the byte credit is refused (alone
+    // it would go: an honest client sends it once nothing is in flight).
+    post(release(100));
+    std::vector<zmq::message_t> big;
+    big.emplace_back(65536);
+    std::memset(big.back().data(), 0x5a, 65536);
+    client.send(
+        session, seq,
+        [](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(
+                wire::Request::CreateBuffer,
+                wire::CreateCreateBuffer(fbb, 8, 1, CL_MEM_READ_WRITE, 65536, 1).Union());
+        },
+        false, std::move(big));
+    expect_rejection(client, refusal);
+    // Commands: a refused message used up no sequence number. Fifteen more fit in the credit of
+    // sixteen, the seventeenth does not.
+    for (int i = 1; i < 16; ++i)
+        post(release(100 + i));
+    post(release(200));
+    expect_rejection(client, refusal);
+
+    // A second session on the same daemon is untouched.
+    RawClient other(limited.endpoint());
+    uint64_t other_session = other.hello("bystander");
+    other.send(other_session, 1, [&](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::CreateContext,
+                              wire::CreateCreateContext(fbb, 1, fbb.CreateVector(devices)).Union());
+    });
+    auto answered = other.receive_reply();
+    REQUIRE(answered);
+    CHECK(RawClient::first_reply(*answered).status() == CL_SUCCESS);
+
+    CHECK(client.kill(session) == CL_SUCCESS);
+    CHECK(limited.stop() == 0);
 }
 
 TEST_CASE("mutated messages never take the daemon down" * doctest::test_suite("daemon")) {

@@ -370,6 +370,15 @@ TEST_CASE("user event gates a command" * doctest::test_suite("e2e")) {
     });
 }
 
+TEST_CASE("writes behind a user event set after them" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::writes_behind_user_event, {
+        check_clean(r);
+        check_fact(r, "last write complete before the user event", "false");
+        check_fact(r, "status last write after the user event", "CL_COMPLETE");
+        check_fact(r, "every write landed", "true");
+    });
+}
+
 TEST_CASE("failed user event fails its dependents" * doctest::test_suite("e2e")) {
     DIFFERENTIAL_SUBCASES(sc::user_event_failure, {
         check_clean(r, {"clWaitForEvents on failed commands"});

@@ -464,7 +464,15 @@ TestEnvironment::TestEnvironment() : vendors_(std::make_unique<VendorsDir>()) {
     if (!vendors_->has_rgpu())
         rgpu_unavailable_ = "librgpu-icd.so is not built (no rgpu-icd target in this tree)";
     try {
-        daemon_ = std::make_unique<DaemonProcess>();
+        // RGPU_TEST_DAEMON_ARGS: extra daemon flags (whitespace-separated), to run the same
+        // scenarios under other limits.
+        DaemonProcess::Options options;
+        if (const char* args = std::getenv("RGPU_TEST_DAEMON_ARGS")) {
+            std::istringstream words(args);
+            for (std::string word; words >> word;)
+                options.extra_args.push_back(word);
+        }
+        daemon_ = std::make_unique<DaemonProcess>(options);
         setenv("RGPU_SERVERS", daemon_->endpoint().c_str(), 1);
     } catch (const std::exception& e) {
         // Point a loaded ICD at a port nobody serves, so that it answers "no devices" quickly.

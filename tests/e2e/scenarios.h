@@ -129,6 +129,9 @@ ScenarioResult profiling_timestamps(cl_platform_id platform);
 // A user event gates a write: not complete before clSetUserEventStatus, complete after.
 ScenarioResult user_event_gate(cl_platform_id platform);
 ScenarioResult user_event_failure(cl_platform_id platform);
+// 24 non-blocking 1 MiB writes gated on a user event set after them (more than rgpu's credit
+// and staging bounds): facts "last write ...", "every write landed".
+ScenarioResult writes_behind_user_event(cl_platform_id platform);
 ScenarioResult zero_sized_launch(cl_platform_id platform);
 // clEnqueueMarkerWithWaitList / clEnqueueBarrierWithWaitList and the 1.1 marker and barrier.
 ScenarioResult markers_and_barriers(cl_platform_id platform);

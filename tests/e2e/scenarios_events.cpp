@@ -2,8 +2,11 @@
 // Scenarios of events: wait lists, profiling, user events, markers and barriers, reference counts.
 #include "scenarios.h"
 
+#include <algorithm>
+
 #include "scenario_support.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -278,6 +281,47 @@ ScenarioResult user_event_gate(cl_platform_id platform) {
     SETUP("clCreateUserEvent second", err);
     r.record("clSetUserEventStatus CL_RUNNING", clSetUserEventStatus(second, CL_RUNNING));
     r.record("clSetUserEventStatus second", clSetUserEventStatus(second, CL_COMPLETE));
+    return r;
+}
+
+ScenarioResult writes_behind_user_event(cl_platform_id platform) {
+    ScenarioResult r;
+    Device d;
+    if (!open(r, platform, d)) return r;
+    cl_int err;
+    // 24 MiB of non-blocking writes wait for a user event the application sets afterwards:
+    // whatever rgpu bounds (bytes in flight, staging), the command that opens the gate comes
+    // behind them and must still get through.
+    const size_t n = (1u << 20) / sizeof(cl_int), bytes = n * sizeof(cl_int);
+    constexpr int kWrites = 24;
+    Mem buffer(clCreateBuffer(d.context, CL_MEM_READ_WRITE, bytes * kWrites, nullptr, &err));
+    SETUP("clCreateBuffer", err);
+    Event gate(clCreateUserEvent(d.context, &err));
+    SETUP("clCreateUserEvent", err);
+    UserEventGuard guard(gate, d.queue);
+    std::vector<std::vector<cl_int>> sources(kWrites, std::vector<cl_int>(n));
+    for (int w = 0; w < kWrites; ++w)
+        for (size_t i = 0; i < n; ++i)
+            sources[w][i] = static_cast<cl_int>(w * 1000003 + i);
+    cl_event gate_event = gate;
+    std::vector<Event> writes(kWrites);
+    for (int w = 0; w < kWrites; ++w)
+        SETUP("clEnqueueWriteBuffer gated",
+              clEnqueueWriteBuffer(d.queue, buffer, CL_FALSE, w * bytes, bytes, sources[w].data(),
+                                   1, &gate_event, writes[w].out()));
+    SETUP("clFlush", clFlush(d.queue));
+    r.fact("last write complete before the user event", event_status(writes.back()) == CL_COMPLETE);
+    SETUP("clSetUserEventStatus", clSetUserEventStatus(gate, CL_COMPLETE));
+    guard.done();
+    SETUP("clFinish", clFinish(d.queue));
+    status_fact(r, "last write after the user event", writes.back());
+    std::vector<cl_int> result(n * kWrites, -1);
+    SETUP("clEnqueueReadBuffer", clEnqueueReadBuffer(d.queue, buffer, CL_TRUE, 0, bytes * kWrites,
+                                                     result.data(), 0, nullptr, nullptr));
+    bool all = true;
+    for (int w = 0; w < kWrites; ++w)
+        all = all && std::equal(sources[w].begin(), sources[w].end(), result.begin() + w * n);
+    r.fact("every write landed", all);
     return r;
 }
 

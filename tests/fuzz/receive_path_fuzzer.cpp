@@ -150,7 +150,7 @@ class Harness {
                          graveyard_.size(), static_cast<unsigned long long>(stuck_));
         limits_.max_objects = 256;
         limits_.max_device_memory = 64u << 20;
-        limits_.max_read_staging = 16u << 20;
+        limits_.max_staging = 16u << 20;
         session_ = std::make_unique<Session>(0x5eed, "fuzzer", devices_, outbox_, limits_);
         seed();
     }

@@ -29,8 +29,26 @@ cl_command_queue internal_queue(ExecContext& ctx, uint64_t context_id, cl_int& e
     return context->internal_queue.get();
 }
 
-/// How long a read waits for staging room before it overdraws the budget (see StagingBudget).
-constexpr auto kStagingPatience = std::chrono::seconds(10);
+/// A write's data on its way to the device, counted against the session's staging budget.
+struct HeldWrite {
+    zmq::message_t data;
+    StagingBudget::Charge charge;
+};
+
+/// Waits (see Session::staging_patience) until `bytes` more fit in the staging budget. Queued
+/// commands must reach the device first, or the transfers that free the room never run.
+template <class Stage> auto with_staging_room(ExecContext& ctx, uint64_t bytes, Stage&& stage) {
+    Session& session = ctx.session;
+    auto patience = std::chrono::milliseconds(0);
+    if (!session.staging->fits(bytes)) {
+        session.flush_dirty_queues();
+        patience = session.staging_patience();
+    }
+    bool overdrawn = false;
+    auto staged = stage(patience, &overdrawn);
+    if (overdrawn) session.warn_overdrawn(patience);
+    return staged;
+}
 
 } // namespace
 
@@ -92,11 +110,18 @@ cl_int handle_write_buffer(ExecContext& ctx, const wire::WriteBuffer& req) {
             wait.push_back(chunk.get());
 
     // The frame moves to the heap before the device sees its address: a small message keeps its
-    // bytes inside the zmq_msg_t, which must not move while the copy is pending.
-    auto source = std::make_shared<zmq::message_t>(std::move(*data));
+    // bytes inside the zmq_msg_t, which must not move while the copy is pending. Until the copy
+    // is done the data counts against the staging budget, so many large writes queued behind a
+    // long kernel hold at most the budget here (the rest waits at the client, out of credit).
+    auto source = std::make_shared<HeldWrite>();
+    source->data = std::move(*data);
+    source->charge =
+        with_staging_room(ctx, req.size(), [&](std::chrono::milliseconds patience, bool* over) {
+            return ctx.session.staging->charge(req.size(), patience, over);
+        });
     cl_event event = nullptr;
     err = clEnqueueWriteBuffer(queue->queue.get(), mem->mem.get(), CL_FALSE, req.offset(),
-                               req.size(), source->data(), static_cast<cl_uint>(wait.size()),
+                               req.size(), source->data.data(), static_cast<cl_uint>(wait.size()),
                                wait.data(), &event);
     if (err != CL_SUCCESS) return fail(err);
     if (!req.last_chunk()) {
@@ -138,12 +163,11 @@ cl_int handle_read_buffer(ExecContext& ctx, const wire::ReadBuffer& req) {
         record->profiling = queue->profiling;
         record->read_offset = done;
         // Host memory for the chunk comes out of the session's staging budget: with many large
-        // reads queued, this waits until earlier chunks have gone out to the client. Queued
-        // commands must reach the device first, or the chunks that free the room never run.
-        if (!ctx.session.staging->fits(n)) ctx.session.flush_dirty_queues();
-        bool overdrawn = false;
-        record->data = ctx.session.staging->stage(n, kStagingPatience, &overdrawn);
-        if (overdrawn) ctx.session.warn_overdrawn(kStagingPatience);
+        // reads queued, this waits until earlier chunks have gone out to the client.
+        record->data =
+            with_staging_room(ctx, n, [&](std::chrono::milliseconds patience, bool* over) {
+                return ctx.session.staging->stage(n, patience, over);
+            });
         cl_event event = nullptr;
         err = clEnqueueReadBuffer(queue->queue.get(), mem->mem.get(), CL_FALSE, req.offset() + done,
                                   n, record->data.data(), static_cast<cl_uint>(wait.size()),

@@ -41,7 +41,7 @@ cl_int watch_command(ExecContext& ctx, const std::shared_ptr<CompletionRecord>& 
 }
 
 cl_int publish_event(ExecContext& ctx, uint64_t queue_id, QueueObject& queue, uint64_t client_event,
-                     cl_event native, std::shared_ptr<zmq::message_t> keep_alive) {
+                     cl_event native, std::shared_ptr<void> keep_alive) {
     ctx.session.mark_dirty(queue_id, queue);
     if (!native) return CL_SUCCESS;
     auto record = std::make_shared<CompletionRecord>();

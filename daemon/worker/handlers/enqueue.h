@@ -17,7 +17,7 @@ cl_int resolve_wait_list(ExecContext& ctx, const flatbuffers::Vector<uint64_t>* 
 /// `client_event` (if non-zero) and arranges the completion notice; `keep_alive` is held until
 /// the command completes. `native` is adopted (released by us).
 cl_int publish_event(ExecContext& ctx, uint64_t queue_id, QueueObject& queue, uint64_t client_event,
-                     cl_event native, std::shared_ptr<zmq::message_t> keep_alive = nullptr);
+                     cl_event native, std::shared_ptr<void> keep_alive = nullptr);
 
 /// Hands a record whose native event is set to the outbox, so that it (and the memory it keeps
 /// alive) lives until the command completes, whatever else fails; registers `client_event`

@@ -67,7 +67,7 @@ flatbuffers::Offset<wire::KernelDesc> describe_kernel(flatbuffers::FlatBufferBui
 
 namespace {
 /// A source of up to 16 bulk frames (1 GiB at the default frame limit).
-constexpr uint32_t kMaxSourceFrames = 16;
+constexpr uint32_t kMaxSourceFrames = proto::kMaxSourceFrames;
 } // namespace
 
 cl_int handle_create_program_with_source(ExecContext& ctx,
