@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <malloc.h>
 #include <sys/prctl.h>
+#include <thread>
 #include <unistd.h>
 
 namespace {
@@ -137,6 +138,16 @@ int main(int argc, char** argv) {
                    "bytes of one bulk data frame; clients cut larger transfers into pieces")
         ->capture_default_str()
         ->check(CLI::Range(uint64_t(64) << 10, uint64_t(rgpu::proto::kMaxBulkFrameBytes)));
+    app.add_option("--max-worker-memory", options.limits.max_worker_memory,
+                   "bytes of host memory (data segment, RLIMIT_DATA) one session's worker may "
+                   "use; allocations beyond fail (0: the session's device memory quota + 4 GiB)")
+        ->capture_default_str();
+    options.max_worker_threads = 64 + 4 * std::max(1u, std::thread::hardware_concurrency());
+    app.add_option("--max-worker-threads", options.max_worker_threads,
+                   "threads one session's worker may run; a worker beyond them is killed, ending "
+                   "its session")
+        ->capture_default_str()
+        ->check(CLI::Range(4u, 1u << 20));
     // Internal: how the supervisor starts its workers.
     app.add_option("--worker-fd", worker_fd)->group("");
     app.add_option("--worker-bind", worker_bind)->group("");

@@ -24,6 +24,9 @@ struct SessionLimits {
     /// Host memory a session's transfers may hold in the worker: read data on its way to the
     /// client, write data waiting for its native copy (worker-only).
     uint64_t max_staging = 64u << 20;
+    /// Host memory (RLIMIT_DATA) of the session's worker; 0: its device memory quota + 4 GiB,
+    /// since a CPU device's buffers are host memory (worker-only).
+    uint64_t max_worker_memory = 0;
 
     flatbuffers::Offset<wire::SessionLimits> write(flatbuffers::FlatBufferBuilder& fbb) const {
         return wire::CreateSessionLimits(fbb, max_frames, max_envelope_bytes, max_bulk_frame_bytes,

@@ -133,6 +133,7 @@ int Supervisor::run(const std::atomic<bool>& stop) {
                  endpoint_, devices_.size(), options_.warm_workers, options_.max_sessions);
 
     auto last_check = clock::now();
+    auto last_watch = last_check;
     while (!stop.load()) {
         std::vector<zmq::pollitem_t> items = {{router_.handle(), 0, ZMQ_POLLIN, 0},
                                               {nullptr, notifier_.fd(), ZMQ_POLLIN, 0}};
@@ -151,6 +152,10 @@ int Supervisor::run(const std::atomic<bool>& stop) {
                 changed = true;
             }
         if (items[0].revents & ZMQ_POLLIN) receive_all();
+        if (clock::now() - last_watch > std::chrono::seconds(1)) {
+            watch_workers();
+            last_watch = clock::now();
+        }
         if (changed || clock::now() - last_check > std::chrono::milliseconds(200)) {
             reap();
             fill_pool();
@@ -282,6 +287,23 @@ void Supervisor::reap() {
     }
 }
 
+void Supervisor::watch_workers() {
+    // Threads cannot be bounded by a process limit (RLIMIT_NPROC counts a whole user, and not
+    // root's), so the supervisor looks: a worker beyond its bound is killed, which ends only
+    // its session.
+    for (auto& w : workers_) {
+        if (w->reaped() || w->state != WorkerProcess::State::Serving || !w->kill_reason.empty())
+            continue;
+        uint64_t threads = process_threads(w->pid());
+        if (threads <= options_.max_worker_threads) continue;
+        w->kill_reason =
+            fmt::format("its worker exceeded the thread limit ({} threads, at most {})", threads,
+                        options_.max_worker_threads);
+        spdlog::warn("session {:016x} ({}): {}; killing it", w->session, w->client, w->kill_reason);
+        w->signal(SIGKILL);
+    }
+}
+
 void Supervisor::end_session(WorkerProcess& worker, int wait_status) {
     sessions_.erase(worker.session);
     bool clean = worker.closed_cleanly && WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
@@ -290,7 +312,7 @@ void Supervisor::end_session(WorkerProcess& worker, int wait_status) {
                      worker.close_reason);
         return;
     }
-    std::string reason = worker.killed_by_operator ? "ended by the operator"
+    std::string reason = !worker.kill_reason.empty() ? worker.kill_reason
                          : worker.close_reason.empty()
                              ? "its worker process died (" + describe_wait_status(wait_status) + ")"
                              : worker.close_reason;
@@ -455,7 +477,8 @@ void Supervisor::assign(WorkerProcess& worker, PendingHello& hello) {
         auto limits = options_.limits.write(fbb);
         auto assign = control::CreateAssignSession(
             fbb, id, token, fbb.CreateString(hello.client), limits,
-            static_cast<uint32_t>(options_.session_timeout_ms), options_.limits.max_staging);
+            static_cast<uint32_t>(options_.session_timeout_ms), options_.limits.max_staging,
+            options_.limits.max_worker_memory);
         fbb.Finish(
             control::CreateControlMessage(fbb, control::ControlBody::AssignSession, assign.Union()),
             control::ControlMessageIdentifier());
@@ -502,7 +525,7 @@ void Supervisor::handle_operator(const std::string& routing, uint64_t seq,
             return;
         }
         WorkerProcess& w = *it->second;
-        w.killed_by_operator = true;
+        w.kill_reason = "ended by the operator";
         w.signal(SIGKILL);
         spdlog::warn("session {:016x} ({}): killed by the operator", w.session, w.client);
         reply = wire::CreateReply(fbb, seq, CL_SUCCESS);

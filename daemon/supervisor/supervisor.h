@@ -34,6 +34,8 @@ struct SupervisorOptions {
     uint32_t max_sessions = 64;
     uint32_t max_sessions_per_client = 16;
     std::chrono::milliseconds grace{5000};
+    /// Threads one worker may run; beyond them it is killed (checked every second).
+    uint32_t max_worker_threads = 256;
     SessionLimits limits;
 };
 
@@ -70,6 +72,8 @@ class Supervisor {
     void fill_pool();
     /// Reaps ended workers and ends their sessions.
     void reap();
+    /// Kills serving workers beyond their thread bound.
+    void watch_workers();
     void end_session(WorkerProcess& worker, int wait_status);
     void refuse(const std::string& routing, uint64_t seq, int32_t status, const std::string& why);
     void reject(const std::string& routing, uint64_t seq, const std::string& why,

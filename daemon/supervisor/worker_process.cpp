@@ -5,7 +5,9 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <fstream>
 #include <spawn.h>
+#include <string>
 #include <sys/wait.h>
 #include <system_error>
 #include <unistd.h>
@@ -79,6 +81,14 @@ std::string describe_wait_status(int status) {
                strsignal(WTERMSIG(status)) + ")";
     if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
     return "wait status " + std::to_string(status);
+}
+
+uint64_t process_threads(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("Threads:", 0) == 0) return std::strtoull(line.c_str() + 8, nullptr, 10);
+    return 0;
 }
 
 } // namespace rgpu::daemon

@@ -53,7 +53,8 @@ class WorkerProcess {
     std::string peer;           ///< the client's address, for the per-client limit
     bool closed_cleanly = false;
     std::string close_reason;
-    bool killed_by_operator = false;
+    /// Why the supervisor killed the worker (the operator, a limit); empty if it did not.
+    std::string kill_reason;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::chrono::steady_clock::time_point assigned;
 
@@ -65,5 +66,7 @@ class WorkerProcess {
 
 /// "exit status N" or "killed by signal N (NAME)" for a wait status.
 std::string describe_wait_status(int status);
+/// Threads of process `pid` now (from /proc; 0 if it cannot be read).
+uint64_t process_threads(pid_t pid);
 
 } // namespace rgpu::daemon

@@ -8,6 +8,8 @@
 #include <printable.h>
 #include <spdlog/spdlog.h>
 
+#include <new>
+
 namespace rgpu::daemon {
 
 Session::Session(uint64_t id, std::string client, const std::vector<LocalDevice>& devices_,
@@ -183,8 +185,15 @@ void Session::execute(WorkItem& item) {
         spdlog::trace("session {:016x}: #{} {}", id_, this_seq,
                       wire::EnumNameRequest(command->body_type()));
         Handler handler = handler_for(command->body_type());
-        cl_int status =
-            handler ? handler(ctx, *command) : ctx.fail("request type not valid inside a session");
+        cl_int status = CL_SUCCESS;
+        try {
+            status = handler ? handler(ctx, *command)
+                             : ctx.fail("request type not valid inside a session");
+        } catch (const std::bad_alloc&) {
+            // The worker's memory limit (RLIMIT_DATA): this command fails, the session goes on.
+            ctx.error_message = "the worker is out of host memory";
+            status = CL_OUT_OF_HOST_MEMORY;
+        }
         executed_seq = this_seq;
         if (ctx.replied) continue;
         if (status != CL_SUCCESS) {

@@ -12,10 +12,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <sys/resource.h>
 #include <thread>
 #include <unistd.h>
 
@@ -35,6 +38,22 @@ void poll_items(zmq::pollitem_t* items, size_t count, std::chrono::milliseconds 
     } catch (const zmq::error_t& e) {
         if (e.num() != EINTR) throw;
     }
+}
+
+/// Bounds this process's data segment (heap and private mappings): from here on, allocations
+/// beyond `bytes` fail in this worker alone. Set once the session is known, after OpenCL is up,
+/// so the devices report what the supervisor announced. Under AddressSanitizer the shadow
+/// memory alone is terabytes of data segment: no limit there.
+void limit_memory(uint64_t bytes) {
+#if defined(__SANITIZE_ADDRESS__)
+    spdlog::debug("worker {}: no memory limit under AddressSanitizer ({} bytes asked)", getpid(),
+                  bytes);
+#else
+    rlimit limit{static_cast<rlim_t>(bytes), static_cast<rlim_t>(bytes)};
+    if (setrlimit(RLIMIT_DATA, &limit) != 0)
+        spdlog::warn("worker {}: cannot limit memory to {} bytes: {}", getpid(), bytes,
+                     std::strerror(errno));
+#endif
 }
 } // namespace
 
@@ -177,10 +196,13 @@ bool WorkerServer::read_control() {
         std::string client = assign->client() ? assign->client()->str() : "?";
         SessionLimits limits = SessionLimits::read(assign->limits());
         if (assign->max_staging()) limits.max_staging = assign->max_staging();
+        limits.max_worker_memory = assign->max_worker_memory();
         auto session =
             std::make_unique<Session>(assign->session(), client, devices_, outbox_, limits);
         session->next_recv_seq = 1;
         session->executed_seq = 0;
+        limit_memory(limits.max_worker_memory ? limits.max_worker_memory
+                                              : session->device_quota + (uint64_t(4) << 30));
         sessions_.emplace(assign->session(), std::move(session));
         spdlog::info("worker {}: session {:016x} opened for {}", getpid(), assign->session(),
                      client);

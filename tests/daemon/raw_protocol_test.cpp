@@ -675,6 +675,24 @@ TEST_CASE("a client beyond its credit is refused and only it" * doctest::test_su
     CHECK(limited.stop() == 0);
 }
 
+TEST_CASE("a worker beyond its thread limit is killed and its client told" *
+          doctest::test_suite("daemon")) {
+    // No client can make a worker start threads (POCL's pool and rgpu's own are fixed), so the
+    // bound is set below what any worker runs: the supervisor's check must end the session.
+    e2e::DaemonProcess::Options options;
+    options.extra_args = {"--max-worker-threads", "4"};
+    e2e::DaemonProcess limited(options);
+    RawClient client(limited.endpoint());
+    client.hello();
+    auto reason = client.wait_session_ended(10s);
+    REQUIRE(reason);
+    CHECK(client.ended_status() == CL_OUT_OF_RESOURCES);
+    CHECK(reason->rfind("its worker exceeded the thread limit (", 0) == 0);
+    CHECK(reason->find(" threads, at most 4)") != std::string::npos);
+    CHECK(limited.alive());
+    CHECK(limited.stop() == 0);
+}
+
 TEST_CASE("mutated messages never take the daemon down" * doctest::test_suite("daemon")) {
     // Valid requests with a few bytes flipped: each must be refused or executed, and a probe
     // right after it must still be answered. The mutation is deterministic (fixed seed).

@@ -22,6 +22,10 @@
 //                                            (natively both crash the process) with
 //                                            CL_MAX_SIZE_RESTRICTION_EXCEEDED and
 //                                            CL_INVALID_KERNEL_ARGS; the session goes on
+//   rgpu-e2e-client host-memory BYTES        against a daemon whose workers may use less host
+//                                            memory: fills a buffer of BYTES, expects clFinish
+//                                            and a later blocking read to fail with
+//                                            CL_OUT_OF_RESOURCES (the worker ran out)
 //   rgpu-e2e-client crash-kernel             runs a kernel that writes 4 TiB past its buffer
 //                                            (it kills the process that runs it); expects
 //                                            clFinish and a later blocking read to fail with
@@ -253,6 +257,36 @@ int quota(cl_platform_id platform, size_t bytes) {
     return kClientOk;
 }
 
+int host_memory(cl_platform_id platform, size_t bytes) {
+    cl_int err;
+    cl_device_id device = first_device(platform, &err);
+    if (!device) return fail(kClientNoDevice, describe(err));
+    cl_context context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &err);
+    CLIENT_CHECK(err);
+    cl_command_queue queue = clCreateCommandQueue(context, device, 0, &err);
+    CLIENT_CHECK(err);
+    // Within the device memory quota, beyond the worker's host memory: on a CPU device the
+    // buffer is host memory of the worker, allocated when first used.
+    cl_mem buffer = clCreateBuffer(context, CL_MEM_READ_WRITE, bytes, nullptr, &err);
+    CLIENT_CHECK(err);
+    const cl_int pattern = 0x2a;
+    CLIENT_CHECK(clEnqueueFillBuffer(queue, buffer, &pattern, sizeof pattern, 0, bytes, 0, nullptr,
+                                     nullptr));
+    const cl_int finished = clFinish(queue);
+    if (finished == CL_SUCCESS) return fail(kClientNoFailure, "clFinish succeeded");
+    if (finished != CL_OUT_OF_RESOURCES)
+        return fail(kClientClError, "clFinish returned " + describe(finished));
+    cl_int value = 0;
+    const cl_int read =
+        clEnqueueReadBuffer(queue, buffer, CL_TRUE, 0, sizeof value, &value, 0, nullptr, nullptr);
+    if (read != CL_OUT_OF_RESOURCES)
+        return fail(kClientClError, "a later blocking read returned " + describe(read));
+    clReleaseMemObject(buffer);
+    clReleaseCommandQueue(queue);
+    clReleaseContext(context);
+    return kClientOk;
+}
+
 int bad_args(cl_platform_id platform) {
     cl_int err;
     cl_device_id device = first_device(platform, &err);
@@ -342,6 +376,8 @@ int main(int argc, char** argv) {
     if (command == "outlive-daemon") return outlive_daemon(platform);
     if (command == "crash-kernel") return crash_kernel(platform);
     if (command == "bad-args") return bad_args(platform);
+    if (command == "host-memory" && argc > 2)
+        return host_memory(platform, std::strtoull(argv[2], nullptr, 10));
     if (command == "quota" && argc > 2) return quota(platform, std::strtoull(argv[2], nullptr, 10));
     if (command == "endless-kernel") return endless_kernel(platform);
     return fail(kClientUsage, "unknown command '" + command + "'");

@@ -155,6 +155,30 @@ TEST_CASE("the device memory quota is an error at clCreateBuffer" *
     CHECK(daemon.stop() == 0);
 }
 
+TEST_CASE("a worker beyond its host memory ends only its own session" *
+          doctest::test_suite("isolation")) {
+#if defined(__SANITIZE_ADDRESS__)
+    // The daemon sets no data segment limit under AddressSanitizer (its shadow memory is
+    // terabytes of data segment), so there is nothing to run out of.
+    MESSAGE("skipped: no worker memory limit under AddressSanitizer");
+#else
+    VendorsDir vendors;
+    REQUIRE(vendors.has_rgpu());
+    DaemonProcess::Options options;
+    options.extra_args = {"--max-worker-memory", "268435456"};
+    DaemonProcess daemon(options);
+    const auto env = client_env(daemon, vendors);
+    ChildProcess bystander({client_path(), "vector-add", "12"}, env);
+    ChildProcess hog({client_path(), "host-memory", "536870912"}, env);
+    check_exit(hog, "the client beyond the worker's memory", kClientOk);
+    check_exit(bystander, "the client beside it", kClientOk);
+    CHECK_MESSAGE(daemon.alive(), "rgpu-daemon died: " << daemon.log_tail());
+    CHECK_MESSAGE(daemon.log_tail(20000).find("its worker process died (") != std::string::npos,
+                  "the daemon did not log the worker's end: " << daemon.log_tail());
+    CHECK(daemon.stop() == 0);
+#endif
+}
+
 TEST_CASE("arguments that crash a native process are refused" * doctest::test_suite("isolation")) {
     VendorsDir vendors;
     REQUIRE(vendors.has_rgpu());
