@@ -57,7 +57,7 @@ void poll_items(zmq::pollitem_t* items, size_t count, std::chrono::milliseconds 
 
 Connection::Connection(std::string endpoint)
     : endpoint_(std::move(endpoint)), context_(1), supervisor_(context_, zmq::socket_type::dealer),
-      socket_(context_, zmq::socket_type::dealer) {
+      socket_(context_, zmq::socket_type::dealer), monitor_(context_, zmq::socket_type::pair) {
     for (zmq::socket_t* s : {&supervisor_, &socket_}) {
         s->set(zmq::sockopt::linger, 200);
         s->set(zmq::sockopt::sndhwm, 0);
@@ -73,6 +73,7 @@ Connection::~Connection() {
         notifier_.signal();
         io_.join();
     }
+    zmq_socket_monitor(socket_.handle(), nullptr, 0);
 }
 
 namespace {
@@ -200,6 +201,9 @@ bool Connection::open(std::chrono::milliseconds timeout) {
         }
 
         // Attach: the session lives in a worker process of its own; talk to it directly.
+        const std::string monitor = "inproc://rgpu-worker-monitor";
+        if (zmq_socket_monitor(socket_.handle(), monitor.c_str(), ZMQ_EVENT_DISCONNECTED) == 0)
+            monitor_.connect(monitor);
         socket_.connect(worker_endpoint_);
         flatbuffers::FlatBufferBuilder attach;
         std::vector<flatbuffers::Offset<wire::Command>> attach_commands{
@@ -293,14 +297,17 @@ void Connection::notify_event_waiters() {
 void Connection::run() {
     zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
                                {nullptr, notifier_.fd(), ZMQ_POLLIN, 0},
-                               {supervisor_.handle(), 0, ZMQ_POLLIN, 0}};
+                               {supervisor_.handle(), 0, ZMQ_POLLIN, 0},
+                               {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
     const auto heartbeat = std::chrono::milliseconds(proto::kHeartbeatMs);
     const auto dead_after = peer_timeout();
     while (!stop_.load()) {
-        poll_items(items, 3, heartbeat);
+        poll_items(items, 4, heartbeat);
         notifier_.clear();
         receive_all();
         if (items[2].revents & ZMQ_POLLIN) read_supervisor();
+        // After the replies: whatever the worker sent before it went is applied first.
+        if (items[3].revents & ZMQ_POLLIN) read_monitor();
         send_ready();
         auto now = clock::now();
         if (!broken_.load() && now - last_sent_ >= heartbeat) send_empty();
@@ -400,11 +407,29 @@ void Connection::read_supervisor() {
         if (!recv_message(supervisor_, frames)) return;
         proto::align_frame(frames[0]);
         auto decoded = proto::decode_daemon_message(frames[0].data(), frames[0].size());
+        log()->debug("daemon at {}: a notice from its supervisor{}", endpoint_,
+                     decoded ? "" : " that does not decode: " + decoded.error);
         if (!decoded) continue;
         const auto* ended = decoded.message->session_ended();
         if (!ended || ended->session() != session_ || broken_.load()) continue;
         log()->error("daemon at {} ended session {:016x}: {}", endpoint_, session_,
                      ended->reason() ? ended->reason()->str() : "no reason given");
+        fail_everything(CL_OUT_OF_RESOURCES);
+    }
+}
+
+void Connection::read_monitor() {
+    for (;;) {
+        // Two frames per event: 16-bit event id + 32-bit value, then the endpoint.
+        std::vector<zmq::message_t> frames;
+        if (!recv_message(monitor_, frames)) return;
+        uint16_t event = 0;
+        if (!frames.empty() && frames[0].size() >= sizeof event)
+            std::memcpy(&event, frames[0].data(), sizeof event);
+        if (event != ZMQ_EVENT_DISCONNECTED || stop_.load() || broken_.load()) continue;
+        log()->error("daemon at {}: the connection to session {:016x}'s worker was lost; the "
+                     "session is over",
+                     endpoint_, session_);
         fail_everything(CL_OUT_OF_RESOURCES);
     }
 }

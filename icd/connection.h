@@ -227,6 +227,8 @@ class Connection {
     void fail_everything(cl_int status);
     /// A pushed SessionEnded from the supervisor, or an "unknown session" answer.
     void read_supervisor();
+    /// Connection events of the worker socket (monitor_).
+    void read_monitor();
     /// The client's name for a wire-only status: the OpenCL code an application sees.
     static cl_int to_cl_status(int32_t status);
 
@@ -236,6 +238,9 @@ class Connection {
     zmq::socket_t supervisor_;
     /// To the session's worker: every command, reply and notice.
     zmq::socket_t socket_;
+    /// Events of socket_'s connection: a worker serves one session and never drops its client,
+    /// so a lost connection means the session is over, even if nobody can say so any more.
+    zmq::socket_t monitor_;
     std::string worker_endpoint_;
     Notifier notifier_;
     std::thread io_;

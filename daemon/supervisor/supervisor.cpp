@@ -195,6 +195,10 @@ void Supervisor::shutdown() {
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
     }
+    // The SessionEnded notices just sent must reach their clients before the socket closes (a
+    // zero linger would drop what ZeroMQ has not written yet, and those clients would wait for
+    // their peer timeout); bounded, since a client may be gone.
+    router_.set(zmq::sockopt::linger, 1000);
     spdlog::info("stopped");
 }
 
@@ -330,6 +334,7 @@ void Supervisor::end_session(WorkerProcess& worker, int wait_status) {
     std::vector<zmq::message_t> frames;
     frames.emplace_back(fbb.GetBufferPointer(), fbb.GetSize());
     send(worker.client_routing, frames);
+    spdlog::debug("session {:016x}: its client was told", worker.session);
 }
 
 void Supervisor::receive_all() {
@@ -576,7 +581,11 @@ void Supervisor::send_reply(const std::string& routing, flatbuffers::FlatBufferB
 
 void Supervisor::send(const std::string& routing, std::vector<zmq::message_t>& frames) {
     try {
-        router_.send(zmq::buffer(routing), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+        if (!router_.send(zmq::buffer(routing),
+                          zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+            spdlog::debug("send dropped: the peer's queue is full");
+            return;
+        }
         for (size_t i = 0; i < frames.size(); ++i)
             router_.send(frames[i], i + 1 < frames.size()
                                         ? zmq::send_flags::sndmore | zmq::send_flags::dontwait

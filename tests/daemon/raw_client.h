@@ -23,6 +23,38 @@ namespace rgpu::test {
 
 using namespace std::chrono_literals;
 
+/// Builders of common requests, for RawClient::send: each returns (type, body).
+namespace req {
+using Built = std::pair<wire::Request, flatbuffers::Offset<void>>;
+/// A context on device 0.
+inline auto context(uint64_t id) {
+    return [id](flatbuffers::FlatBufferBuilder& fbb) -> Built {
+        std::vector<uint32_t> devices{0};
+        return {wire::Request::CreateContext,
+                wire::CreateCreateContext(fbb, id, fbb.CreateVector(devices)).Union()};
+    };
+}
+inline auto queue(uint64_t id, uint64_t context) {
+    return [=](flatbuffers::FlatBufferBuilder& fbb) -> Built {
+        return {wire::Request::CreateQueue,
+                wire::CreateCreateQueue(fbb, id, context, 0, 0).Union()};
+    };
+}
+/// A read-write buffer; `data_frame` names a bulk frame with its initial contents (0: none).
+inline auto buffer(uint64_t id, uint64_t context, uint64_t size, uint32_t data_frame = 0) {
+    return [=](flatbuffers::FlatBufferBuilder& fbb) -> Built {
+        return {wire::Request::CreateBuffer,
+                wire::CreateCreateBuffer(fbb, id, context, CL_MEM_READ_WRITE, size, data_frame)
+                    .Union()};
+    };
+}
+inline auto release(uint64_t id) {
+    return [id](flatbuffers::FlatBufferBuilder& fbb) -> Built {
+        return {wire::Request::Release, wire::CreateRelease(fbb, id).Union()};
+    };
+}
+} // namespace req
+
 class RawClient {
   public:
     explicit RawClient(const std::string& endpoint)

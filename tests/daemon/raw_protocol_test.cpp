@@ -23,6 +23,7 @@
 
 using namespace rgpu;
 using rgpu::test::RawClient;
+namespace req = rgpu::test::req;
 using namespace std::chrono_literals;
 
 namespace {
@@ -97,61 +98,34 @@ TEST_CASE("sequence gap is refused" * doctest::test_suite("daemon")) {
 TEST_CASE("unknown object ids are refused" * doctest::test_suite("daemon")) {
     RawClient client(daemon().endpoint());
     uint64_t session = client.hello();
-    client.send(session, 1, [](flatbuffers::FlatBufferBuilder& fbb) {
-        return std::make_pair(wire::Request::CreateQueue,
-                              wire::CreateCreateQueue(fbb, 2, 99, 0, 0).Union());
-    });
+    client.send(session, 1, req::queue(2, 99));
     expect_rejection(client, "unknown context 99");
-    client.send(session, 2, [](flatbuffers::FlatBufferBuilder& fbb) {
-        return std::make_pair(wire::Request::Release, wire::CreateRelease(fbb, 77).Union());
-    });
+    client.send(session, 2, req::release(77));
     expect_rejection(client, "release of unknown object 77");
 }
 
 TEST_CASE("bulk frame that does not match is refused" * doctest::test_suite("daemon")) {
     RawClient client(daemon().endpoint());
     uint64_t session = client.hello();
-    auto devices = std::vector<uint32_t>{0};
-    client.send(session, 1, [&](flatbuffers::FlatBufferBuilder& fbb) {
-        return std::make_pair(wire::Request::CreateContext,
-                              wire::CreateCreateContext(fbb, 1, fbb.CreateVector(devices)).Union());
-    });
+    client.send(session, 1, req::context(1));
     auto ack = client.receive_reply();
     REQUIRE(ack);
     CHECK(RawClient::first_reply(*ack).status() == CL_SUCCESS);
     // Claims 4096 bytes of initial data in frame 1 but sends 16.
     std::vector<zmq::message_t> bulk;
     bulk.emplace_back(16);
-    client.send(
-        session, 2,
-        [](flatbuffers::FlatBufferBuilder& fbb) {
-            return std::make_pair(
-                wire::Request::CreateBuffer,
-                wire::CreateCreateBuffer(fbb, 2, 1, CL_MEM_READ_WRITE, 4096, 1).Union());
-        },
-        true, std::move(bulk));
+    client.send(session, 2, req::buffer(2, 1, 4096, 1), true, std::move(bulk));
     expect_rejection(client, "initial data frame missing or of the wrong size");
     // The same id may not be taken twice either.
-    client.send(session, 3, [&](flatbuffers::FlatBufferBuilder& fbb) {
-        return std::make_pair(wire::Request::CreateContext,
-                              wire::CreateCreateContext(fbb, 1, fbb.CreateVector(devices)).Union());
-    });
+    client.send(session, 3, req::context(1));
     expect_rejection(client, "object id 1 is already in use");
 }
 
 TEST_CASE("bytes for a buffer argument are refused" * doctest::test_suite("daemon")) {
     RawClient client(daemon().endpoint());
     uint64_t session = client.hello();
-    auto devices = std::vector<uint32_t>{0};
     uint64_t seq = 1;
-    client.send(
-        session, seq++,
-        [&](flatbuffers::FlatBufferBuilder& fbb) {
-            return std::make_pair(
-                wire::Request::CreateContext,
-                wire::CreateCreateContext(fbb, 1, fbb.CreateVector(devices)).Union());
-        },
-        false);
+    client.send(session, seq++, req::context(1), false);
     client.send(
         session, seq++,
         [](flatbuffers::FlatBufferBuilder& fbb) {
@@ -192,17 +166,10 @@ TEST_CASE("bytes for a buffer argument are refused" * doctest::test_suite("daemo
 TEST_CASE("a launch naming a released buffer is refused" * doctest::test_suite("daemon")) {
     RawClient client(daemon().endpoint());
     uint64_t session = client.hello();
-    auto devices = std::vector<uint32_t>{0};
     uint64_t seq = 1;
     auto post = [&](auto build) { client.send(session, seq++, build, false); };
-    post([&](flatbuffers::FlatBufferBuilder& fbb) {
-        return std::make_pair(wire::Request::CreateContext,
-                              wire::CreateCreateContext(fbb, 1, fbb.CreateVector(devices)).Union());
-    });
-    post([](flatbuffers::FlatBufferBuilder& fbb) {
-        return std::make_pair(wire::Request::CreateQueue,
-                              wire::CreateCreateQueue(fbb, 2, 1, 0, 0).Union());
-    });
+    post(req::context(1));
+    post(req::queue(2, 1));
     post([](flatbuffers::FlatBufferBuilder& fbb) {
         auto src = fbb.CreateString("__kernel void k(__global int* p) { p[0] = 1; }");
         return std::make_pair(wire::Request::CreateProgramWithSource,
@@ -219,18 +186,13 @@ TEST_CASE("a launch naming a released buffer is refused" * doctest::test_suite("
         return std::make_pair(wire::Request::CreateKernel,
                               wire::CreateCreateKernel(fbb, 4, 3, fbb.CreateString("k")).Union());
     });
-    post([](flatbuffers::FlatBufferBuilder& fbb) {
-        return std::make_pair(wire::Request::CreateBuffer,
-                              wire::CreateCreateBuffer(fbb, 5, 1, CL_MEM_READ_WRITE, 64).Union());
-    });
+    post(req::buffer(5, 1, 64));
     post([](flatbuffers::FlatBufferBuilder& fbb) {
         return std::make_pair(
             wire::Request::SetKernelArg,
             wire::CreateSetKernelArg(fbb, 4, 0, wire::ArgKind::Mem, 0, 5).Union());
     });
-    post([](flatbuffers::FlatBufferBuilder& fbb) {
-        return std::make_pair(wire::Request::Release, wire::CreateRelease(fbb, 5).Union());
-    });
+    post(req::release(5));
     std::vector<uint64_t> global{1};
     client.send(session, seq++, [&](flatbuffers::FlatBufferBuilder& fbb) {
         return std::make_pair(
@@ -320,15 +282,7 @@ TEST_CASE("a worker accepts its session only with the token" * doctest::test_sui
 TEST_CASE("info that holds daemon handles is refused" * doctest::test_suite("daemon")) {
     RawClient client(daemon().endpoint());
     uint64_t session = client.hello();
-    auto devices = std::vector<uint32_t>{0};
-    client.send(
-        session, 1,
-        [&](flatbuffers::FlatBufferBuilder& fbb) {
-            return std::make_pair(
-                wire::Request::CreateContext,
-                wire::CreateCreateContext(fbb, 1, fbb.CreateVector(devices)).Union());
-        },
-        false);
+    client.send(session, 1, req::context(1), false);
     client.send(session, 2, [](flatbuffers::FlatBufferBuilder& fbb) {
         return std::make_pair(
             wire::Request::GetInfo,
@@ -417,21 +371,9 @@ TEST_CASE("device memory and objects are bounded per session" * doctest::test_su
     RawClient client(limited.endpoint());
     uint64_t session = client.hello();
     uint64_t seq = 1;
-    auto devices = std::vector<uint32_t>{0};
-    client.send(
-        session, seq++,
-        [&](flatbuffers::FlatBufferBuilder& fbb) {
-            return std::make_pair(
-                wire::Request::CreateContext,
-                wire::CreateCreateContext(fbb, 1, fbb.CreateVector(devices)).Union());
-        },
-        false);
+    client.send(session, seq++, req::context(1), false);
     auto create_buffer = [&](uint64_t id, uint64_t size) {
-        client.send(session, seq++, [&](flatbuffers::FlatBufferBuilder& fbb) {
-            return std::make_pair(
-                wire::Request::CreateBuffer,
-                wire::CreateCreateBuffer(fbb, id, 1, CL_MEM_READ_WRITE, size).Union());
-        });
+        client.send(session, seq++, req::buffer(id, 1, size));
         auto frames = client.receive_reply();
         REQUIRE(frames);
         const auto& reply = RawClient::first_reply(*frames);
@@ -443,12 +385,7 @@ TEST_CASE("device memory and objects are bounded per session" * doctest::test_su
     CHECK(over.second ==
           "the session's buffers would exceed its device memory quota of 1048576 bytes");
     // Releasing makes room again.
-    client.send(
-        session, seq++,
-        [](flatbuffers::FlatBufferBuilder& fbb) {
-            return std::make_pair(wire::Request::Release, wire::CreateRelease(fbb, 2).Union());
-        },
-        false);
+    client.send(session, seq++, req::release(2), false);
     CHECK(create_buffer(3, 512 * 1024).first == CL_SUCCESS);
     // Objects: the context and buffer 3 hold two of sixteen.
     for (uint64_t id = 10; id < 24; ++id)
@@ -486,27 +423,10 @@ TEST_CASE("queued reads of a client that never reads cost a bounded amount" *
     REQUIRE(sessions->size() == 1);
     const pid_t worker = static_cast<pid_t>(sessions->front().worker_pid);
     uint64_t seq = 1;
-    auto devices = std::vector<uint32_t>{0};
     const uint64_t size = 16u << 20;
-    client.send(
-        session, seq++,
-        [&](flatbuffers::FlatBufferBuilder& fbb) {
-            return std::make_pair(
-                wire::Request::CreateContext,
-                wire::CreateCreateContext(fbb, 1, fbb.CreateVector(devices)).Union());
-        },
-        false);
-    client.send(
-        session, seq++,
-        [](flatbuffers::FlatBufferBuilder& fbb) {
-            return std::make_pair(wire::Request::CreateQueue,
-                                  wire::CreateCreateQueue(fbb, 2, 1, 0, 0).Union());
-        },
-        false);
-    client.send(session, seq++, [&](flatbuffers::FlatBufferBuilder& fbb) {
-        return std::make_pair(wire::Request::CreateBuffer,
-                              wire::CreateCreateBuffer(fbb, 3, 1, CL_MEM_READ_WRITE, size).Union());
-    });
+    client.send(session, seq++, req::context(1), false);
+    client.send(session, seq++, req::queue(2, 1), false);
+    client.send(session, seq++, req::buffer(3, 1, size));
     auto created = client.receive_reply();
     REQUIRE(created);
     REQUIRE(RawClient::first_reply(*created).status() == CL_SUCCESS);
@@ -551,17 +471,10 @@ TEST_CASE("a client beyond its credit is refused and only it" * doctest::test_su
     e2e::DaemonProcess limited(options);
     RawClient client(limited.endpoint());
     uint64_t session = client.hello();
-    auto devices = std::vector<uint32_t>{0};
     uint64_t seq = 1;
     auto post = [&](auto build) { client.send(session, seq++, build, false); };
-    post([&](flatbuffers::FlatBufferBuilder& fbb) {
-        return std::make_pair(wire::Request::CreateContext,
-                              wire::CreateCreateContext(fbb, 1, fbb.CreateVector(devices)).Union());
-    });
-    post([](flatbuffers::FlatBufferBuilder& fbb) {
-        return std::make_pair(wire::Request::CreateQueue,
-                              wire::CreateCreateQueue(fbb, 2, 1, 0, 0).Union());
-    });
+    post(req::context(1));
+    post(req::queue(2, 1));
     post([](flatbuffers::FlatBufferBuilder& fbb) {
         auto src = fbb.CreateString(
             "__kernel void spin(__global volatile int* flag) { while (flag[0] == 0) {} }");
@@ -584,19 +497,8 @@ TEST_CASE("a client beyond its credit is refused and only it" * doctest::test_su
     std::vector<zmq::message_t> zero;
     zero.emplace_back(4);
     std::memset(zero.back().data(), 0, 4);
-    client.send(
-        session, seq++,
-        [](flatbuffers::FlatBufferBuilder& fbb) {
-            return std::make_pair(
-                wire::Request::CreateBuffer,
-                wire::CreateCreateBuffer(fbb, 5, 1, CL_MEM_READ_WRITE, 4, 1).Union());
-        },
-        false, std::move(zero));
-    post([](flatbuffers::FlatBufferBuilder& fbb) {
-        return std::make_pair(
-            wire::Request::CreateBuffer,
-            wire::CreateCreateBuffer(fbb, 6, 1, CL_MEM_READ_WRITE, 2u << 20).Union());
-    });
+    client.send(session, seq++, req::buffer(5, 1, 4, 1), false, std::move(zero));
+    post(req::buffer(6, 1, 2u << 20));
     post([](flatbuffers::FlatBufferBuilder& fbb) {
         return std::make_pair(
             wire::Request::SetKernelArg,
@@ -612,12 +514,7 @@ TEST_CASE("a client beyond its credit is refused and only it" * doctest::test_su
     // of two 1 MiB chunks behind the kernel: the second waits for room the first never frees.
     const std::vector<uint64_t> no_wait;
     client.send_batch(session, seq,
-                      {{[](flatbuffers::FlatBufferBuilder& fbb) {
-                            return std::make_pair(
-                                wire::Request::CreateBuffer,
-                                wire::CreateCreateBuffer(fbb, 7, 1, CL_MEM_READ_WRITE, 64).Union());
-                        },
-                        true},
+                      {{req::buffer(7, 1, 64), true},
                        {[&](flatbuffers::FlatBufferBuilder& fbb) {
                             return std::make_pair(wire::Request::ReadBuffer,
                                                   wire::CreateReadBuffer(fbb, 2, 6, 0, 2u << 20, 0,
@@ -631,42 +528,27 @@ TEST_CASE("a client beyond its credit is refused and only it" * doctest::test_su
     REQUIRE(taken);
     REQUIRE(RawClient::first_reply(*taken).status() == CL_SUCCESS);
 
-    auto release = [&](uint64_t id) {
-        return [id](flatbuffers::FlatBufferBuilder& fbb) {
-            return std::make_pair(wire::Request::Release, wire::CreateRelease(fbb, id).Union());
-        };
-    };
     const std::string refusal =
         "message exceeds the session's credit (16 commands, 65536 bytes in flight at most)";
     // Bytes: with a message in flight, one whose frames exceed the byte credit is refused (alone
     // it would go: an honest client sends it once nothing is in flight).
-    post(release(100));
+    post(req::release(100));
     std::vector<zmq::message_t> big;
     big.emplace_back(65536);
     std::memset(big.back().data(), 0x5a, 65536);
-    client.send(
-        session, seq,
-        [](flatbuffers::FlatBufferBuilder& fbb) {
-            return std::make_pair(
-                wire::Request::CreateBuffer,
-                wire::CreateCreateBuffer(fbb, 8, 1, CL_MEM_READ_WRITE, 65536, 1).Union());
-        },
-        false, std::move(big));
+    client.send(session, seq, req::buffer(8, 1, 65536, 1), false, std::move(big));
     expect_rejection(client, refusal);
     // Commands: a refused message used up no sequence number. Fifteen more fit in the credit of
     // sixteen, the seventeenth does not.
     for (int i = 1; i < 16; ++i)
-        post(release(100 + i));
-    post(release(200));
+        post(req::release(100 + i));
+    post(req::release(200));
     expect_rejection(client, refusal);
 
     // A second session on the same daemon is untouched.
     RawClient other(limited.endpoint());
     uint64_t other_session = other.hello("bystander");
-    other.send(other_session, 1, [&](flatbuffers::FlatBufferBuilder& fbb) {
-        return std::make_pair(wire::Request::CreateContext,
-                              wire::CreateCreateContext(fbb, 1, fbb.CreateVector(devices)).Union());
-    });
+    other.send(other_session, 1, req::context(1));
     auto answered = other.receive_reply();
     REQUIRE(answered);
     CHECK(RawClient::first_reply(*answered).status() == CL_SUCCESS);
@@ -700,26 +582,9 @@ TEST_CASE("mutated messages never take the daemon down" * doctest::test_suite("d
     RawClient client(fuzzed.endpoint());
     uint64_t session = client.hello();
     uint64_t seq = 1;
-    auto devices = std::vector<uint32_t>{0};
-    client.send(
-        session, seq++,
-        [&](flatbuffers::FlatBufferBuilder& fbb) {
-            return std::make_pair(
-                wire::Request::CreateContext,
-                wire::CreateCreateContext(fbb, 1, fbb.CreateVector(devices)).Union());
-        },
-        false);
-    client.send(
-        session, seq++,
-        [](flatbuffers::FlatBufferBuilder& fbb) {
-            return std::make_pair(wire::Request::CreateQueue,
-                                  wire::CreateCreateQueue(fbb, 2, 1, 0, 0).Union());
-        },
-        false);
-    client.send(session, seq++, [](flatbuffers::FlatBufferBuilder& fbb) {
-        return std::make_pair(wire::Request::CreateBuffer,
-                              wire::CreateCreateBuffer(fbb, 3, 1, CL_MEM_READ_WRITE, 4096).Union());
-    });
+    client.send(session, seq++, req::context(1), false);
+    client.send(session, seq++, req::queue(2, 1), false);
+    client.send(session, seq++, req::buffer(3, 1, 4096));
     auto created = client.receive_reply();
     REQUIRE(created);
     REQUIRE(RawClient::first_reply(*created).status() == CL_SUCCESS);

@@ -85,15 +85,31 @@ int vector_add(cl_platform_id platform, int iterations) {
         if (status_ != CL_SUCCESS) return fail(kClientClError, #call " -> " + describe(status_));  \
     } while (0)
 
+/// What every mode starts with: the rgpu device, a context and an in-order queue.
+struct Basics {
+    cl_device_id device = nullptr;
+    cl_context context = nullptr;
+    cl_command_queue queue = nullptr;
+};
+
+/// Opens the basics; kClientOk, or the exit code of what failed.
+int open_basics(cl_platform_id platform, Basics& out) {
+    cl_int err;
+    out.device = first_device(platform, &err);
+    if (!out.device) return fail(kClientNoDevice, describe(err));
+    out.context = clCreateContext(nullptr, 1, &out.device, nullptr, nullptr, &err);
+    CLIENT_CHECK(err);
+    out.queue = clCreateCommandQueue(out.context, out.device, 0, &err);
+    CLIENT_CHECK(err);
+    return kClientOk;
+}
+
 // Keeps the daemon busy with a stream of pipelined commands; the test kills it mid-stream.
 int flood(cl_platform_id platform) {
+    Basics basics;
+    if (const int status = open_basics(platform, basics); status != kClientOk) return status;
+    [[maybe_unused]] auto [device, context, queue] = basics;
     cl_int err;
-    cl_device_id device = first_device(platform, &err);
-    if (!device) return fail(kClientNoDevice, describe(err));
-    cl_context context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &err);
-    CLIENT_CHECK(err);
-    cl_command_queue queue = clCreateCommandQueue(context, device, 0, &err);
-    CLIENT_CHECK(err);
     const char* source = "__kernel void inc(__global int* x) { x[get_global_id(0)] += 1; }";
     cl_program program = clCreateProgramWithSource(context, 1, &source, nullptr, &err);
     CLIENT_CHECK(err);
@@ -146,13 +162,10 @@ int no_daemon(cl_platform_id platform) {
 // must still finish (the test allows 10 s).
 int outlive_daemon(cl_platform_id platform) {
     if (const int status = vector_add(platform, 1); status != kClientOk) return status;
+    Basics basics;
+    if (const int status = open_basics(platform, basics); status != kClientOk) return status;
+    [[maybe_unused]] auto [device, context, queue] = basics;
     cl_int err;
-    cl_device_id device = first_device(platform, &err);
-    if (!device) return fail(kClientNoDevice, describe(err));
-    cl_context context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &err);
-    CLIENT_CHECK(err);
-    cl_command_queue queue = clCreateCommandQueue(context, device, 0, &err);
-    CLIENT_CHECK(err);
     cl_mem buffer = clCreateBuffer(context, CL_MEM_READ_WRITE, 4096, nullptr, &err);
     CLIENT_CHECK(err);
     CLIENT_CHECK(clFinish(queue));
@@ -174,13 +187,10 @@ int outlive_daemon(cl_platform_id platform) {
 // and, when `extra` is set, the long value *extra as argument 1.
 int launch_hostile(cl_platform_id platform, const char* source, const char* name,
                    const cl_long* extra, const char* announce) {
+    Basics basics;
+    if (const int status = open_basics(platform, basics); status != kClientOk) return status;
+    [[maybe_unused]] auto [device, context, queue] = basics;
     cl_int err;
-    cl_device_id device = first_device(platform, &err);
-    if (!device) return fail(kClientNoDevice, describe(err));
-    cl_context context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &err);
-    CLIENT_CHECK(err);
-    cl_command_queue queue = clCreateCommandQueue(context, device, 0, &err);
-    CLIENT_CHECK(err);
     cl_program program = clCreateProgramWithSource(context, 1, &source, nullptr, &err);
     CLIENT_CHECK(err);
     CLIENT_CHECK(clBuildProgram(program, 1, &device, "", nullptr, nullptr));
@@ -223,13 +233,10 @@ int launch_hostile(cl_platform_id platform, const char* source, const char* name
 }
 
 int quota(cl_platform_id platform, size_t bytes) {
+    Basics basics;
+    if (const int status = open_basics(platform, basics); status != kClientOk) return status;
+    [[maybe_unused]] auto [device, context, queue] = basics;
     cl_int err;
-    cl_device_id device = first_device(platform, &err);
-    if (!device) return fail(kClientNoDevice, describe(err));
-    cl_context context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &err);
-    CLIENT_CHECK(err);
-    cl_command_queue queue = clCreateCommandQueue(context, device, 0, &err);
-    CLIENT_CHECK(err);
     cl_mem half = clCreateBuffer(context, CL_MEM_READ_WRITE, bytes / 2, nullptr, &err);
     CLIENT_CHECK(err);
     cl_mem rest = clCreateBuffer(context, CL_MEM_READ_WRITE, bytes - bytes / 2, nullptr, &err);
@@ -258,13 +265,10 @@ int quota(cl_platform_id platform, size_t bytes) {
 }
 
 int host_memory(cl_platform_id platform, size_t bytes) {
+    Basics basics;
+    if (const int status = open_basics(platform, basics); status != kClientOk) return status;
+    [[maybe_unused]] auto [device, context, queue] = basics;
     cl_int err;
-    cl_device_id device = first_device(platform, &err);
-    if (!device) return fail(kClientNoDevice, describe(err));
-    cl_context context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &err);
-    CLIENT_CHECK(err);
-    cl_command_queue queue = clCreateCommandQueue(context, device, 0, &err);
-    CLIENT_CHECK(err);
     // Within the device memory quota, beyond the worker's host memory: on a CPU device the
     // buffer is host memory of the worker, allocated when first used.
     cl_mem buffer = clCreateBuffer(context, CL_MEM_READ_WRITE, bytes, nullptr, &err);
@@ -288,13 +292,10 @@ int host_memory(cl_platform_id platform, size_t bytes) {
 }
 
 int bad_args(cl_platform_id platform) {
+    Basics basics;
+    if (const int status = open_basics(platform, basics); status != kClientOk) return status;
+    [[maybe_unused]] auto [device, context, queue] = basics;
     cl_int err;
-    cl_device_id device = first_device(platform, &err);
-    if (!device) return fail(kClientNoDevice, describe(err));
-    cl_context context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &err);
-    CLIENT_CHECK(err);
-    cl_command_queue queue = clCreateCommandQueue(context, device, 0, &err);
-    CLIENT_CHECK(err);
     const char* source = "__kernel void k(__global int* p, __local int* scratch) {\n"
                          "    scratch[0] = 1; p[get_global_id(0)] = scratch[0];\n"
                          "}\n";

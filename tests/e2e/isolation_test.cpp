@@ -35,15 +35,19 @@ std::string ctl_path() {
 
 constexpr auto kClientLimit = std::chrono::seconds(25);
 
-void check_exit(ChildProcess& client, const std::string& name, int want) {
+/// Checks that `client` exits with `want` in time; the daemon's log goes with a failure.
+void check_exit(ChildProcess& client, const std::string& name, int want,
+                const DaemonProcess* daemon = nullptr) {
     const auto status = client.wait_for(kClientLimit);
+    const std::string log = daemon ? "; daemon log: " + daemon->log_tail(20000) : "";
     if (!status) {
         client.terminate(SIGKILL);
-        FAIL_CHECK(name << " did not finish within " << kClientLimit.count() << " s (killed)");
+        FAIL_CHECK(name << " did not finish within " << kClientLimit.count() << " s (killed)"
+                        << log);
         return;
     }
     CHECK_MESSAGE(*status == want, name << " exited with " << *status << ": "
-                                        << std::string(client_exit_name(*status)));
+                                        << std::string(client_exit_name(*status)) << log);
 }
 
 /// A client environment for `daemon`. The peer timeout is far beyond the test's limits, so an
@@ -133,6 +137,7 @@ TEST_CASE("SIGTERM stops a daemon whose session never ends within the grace peri
     REQUIRE(vendors.has_rgpu());
     DaemonProcess::Options options;
     options.extra_args = {"--grace", "1"};
+    options.log_level = "debug";
     DaemonProcess daemon(options);
     const auto env = client_env(daemon, vendors);
     ChildProcess runaway({client_path(), "endless-kernel"}, env, SpawnOptions{"", true, SIGKILL});
@@ -140,7 +145,7 @@ TEST_CASE("SIGTERM stops a daemon whose session never ends within the grace peri
     const int status = daemon.stop(SIGTERM); // SIGKILL after 5 s: the grace is 1 s
     CHECK_MESSAGE(status == 0, "rgpu-daemon on SIGTERM: " << describe_status(status)
                                                           << "; log: " << daemon.log_tail());
-    check_exit(runaway, "the client of the stopped daemon", kClientOk);
+    check_exit(runaway, "the client of the stopped daemon", kClientOk, &daemon);
 }
 
 TEST_CASE("the device memory quota is an error at clCreateBuffer" *
