@@ -254,6 +254,11 @@ void Supervisor::read_control(WorkerProcess& worker) {
                 "worker {} warm on {} after {} ms", worker.pid(), worker.endpoint,
                 std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - worker.started)
                     .count());
+        } else if (const auto* stats = message->body_as_WorkerStats();
+                   stats && worker.state == WorkerProcess::State::Serving) {
+            // A worker's own count, believed only as far as it can move the total: it only grows.
+            worker.rejected_messages =
+                std::max(worker.rejected_messages, stats->rejected_messages());
         } else if (const auto* closed = message->body_as_SessionClosed();
                    closed && worker.state == WorkerProcess::State::Serving) {
             worker.closed_cleanly = true;
@@ -287,8 +292,16 @@ void Supervisor::reap() {
         } else {
             spdlog::warn("warm worker {} ended: {}", w.pid(), describe_wait_status(*status));
         }
+        rejected_by_ended_workers_ += w.rejected_messages;
         it = workers_.erase(it);
     }
+}
+
+uint64_t Supervisor::rejected_messages() const {
+    uint64_t total = rejected_ + rejected_by_ended_workers_;
+    for (const auto& w : workers_)
+        total += w->rejected_messages;
+    return total;
 }
 
 void Supervisor::watch_workers() {
@@ -398,7 +411,7 @@ void Supervisor::handle(std::vector<zmq::message_t>& frames) {
         flatbuffers::FlatBufferBuilder fbb;
         auto status = wire::CreateStatusReply(
             fbb, static_cast<uint32_t>(sessions_.size()), static_cast<uint32_t>(devices_.size()),
-            rejected_, static_cast<uint32_t>(count(WorkerProcess::State::Warm)));
+            rejected_messages(), static_cast<uint32_t>(count(WorkerProcess::State::Warm)));
         auto reply =
             wire::CreateReply(fbb, seq, CL_SUCCESS, wire::ReplyBody::StatusReply, status.Union());
         send_reply(routing, fbb, reply);

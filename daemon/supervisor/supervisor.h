@@ -74,6 +74,8 @@ class Supervisor {
     void reap();
     /// Kills serving workers beyond their thread bound.
     void watch_workers();
+    /// Messages refused since start: by the supervisor and by every worker (as reported).
+    uint64_t rejected_messages() const;
     void end_session(WorkerProcess& worker, int wait_status);
     void refuse(const std::string& routing, uint64_t seq, int32_t status, const std::string& why);
     void reject(const std::string& routing, uint64_t seq, const std::string& why,
@@ -99,7 +101,8 @@ class Supervisor {
     std::deque<PendingHello> pending_;
     uint32_t failed_starts_ = 0; ///< workers that died before WorkerReady, in a row
     std::chrono::steady_clock::time_point next_spawn_{};
-    uint64_t rejected_ = 0;
+    uint64_t rejected_ = 0; ///< by the supervisor itself
+    uint64_t rejected_by_ended_workers_ = 0;
     LogLimiter reject_log_;
 };
 

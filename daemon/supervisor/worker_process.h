@@ -55,6 +55,8 @@ class WorkerProcess {
     std::string close_reason;
     /// Why the supervisor killed the worker (the operator, a limit); empty if it did not.
     std::string kill_reason;
+    /// Client messages the worker refused, as it last reported.
+    uint64_t rejected_messages = 0;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::chrono::steady_clock::time_point assigned;
 

@@ -161,7 +161,17 @@ int WorkerServer::run(const std::atomic<bool>& stop) {
     return 0;
 }
 
+void WorkerServer::report_stats() {
+    if (rejected_ == rejected_reported_) return;
+    flatbuffers::FlatBufferBuilder fbb;
+    auto stats = control::CreateWorkerStats(fbb, rejected_);
+    fbb.Finish(control::CreateControlMessage(fbb, control::ControlBody::WorkerStats, stats.Union()),
+               control::ControlMessageIdentifier());
+    if (control_.send(fbb)) rejected_reported_ = rejected_;
+}
+
 void WorkerServer::report_closed() {
+    report_stats();
     flatbuffers::FlatBufferBuilder fbb;
     auto closed = control::CreateSessionClosed(fbb, fbb.CreateString(close_reason_));
     fbb.Finish(
@@ -357,6 +367,7 @@ void WorkerServer::handle_attach(const std::string& routing, const wire::ClientM
 
 void WorkerServer::reject(const std::string& routing, uint64_t session, uint64_t seq,
                           const std::string& why, const zmq::message_t& envelope, int32_t status) {
+    ++rejected_;
     uint64_t suppressed = 0;
     if (reject_log_.allow(&suppressed))
         spdlog::warn("rejected message for session {:016x}: {} (sample {}){}", session, why,
@@ -499,6 +510,7 @@ void WorkerServer::send_ack(Session& session) {
 }
 
 void WorkerServer::check_sessions(bool stopping) {
+    report_stats();
     auto now = clock::now();
     for (auto it = sessions_.begin(); it != sessions_.end();) {
         Session& s = *it->second;

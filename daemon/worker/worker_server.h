@@ -46,6 +46,8 @@ class WorkerServer {
   private:
     /// Tells the supervisor the session is over (close_reason_), before the worker exits.
     void report_closed();
+    /// Tells the supervisor this worker's counters if they changed since the last report.
+    void report_stats();
     /// Takes every control packet waiting; false once the supervisor is gone.
     bool read_control();
     void receive_all();
@@ -89,6 +91,8 @@ class WorkerServer {
     std::string corpus_dir_;
     uint64_t corpus_count_ = 0;
     LogLimiter reject_log_;
+    uint64_t rejected_ = 0;
+    uint64_t rejected_reported_ = 0;
 };
 
 } // namespace rgpu::daemon

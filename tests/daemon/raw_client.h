@@ -234,14 +234,18 @@ class RawClient {
         return std::move(*reply);
     }
 
-    uint32_t sessions() {
+    uint32_t sessions() { return status().first; }
+    /// Messages the daemon refused so far (supervisor and workers).
+    uint64_t rejected() { return status().second; }
+    /// Sessions and refused messages, from a StatusRequest.
+    std::pair<uint32_t, uint64_t> status() {
         auto frames = ask_supervisor([](flatbuffers::FlatBufferBuilder& fbb) {
             return std::make_pair(wire::Request::StatusRequest,
                                   wire::CreateStatusRequest(fbb).Union());
         });
         const auto* status = first_reply(frames).body_as_StatusReply();
         REQUIRE(status != nullptr);
-        return status->sessions();
+        return {status->sessions(), status->rejected_messages()};
     }
 
     /// Operator kill; the reply's status.

@@ -544,6 +544,13 @@ TEST_CASE("a client beyond its credit is refused and only it" * doctest::test_su
         post(req::release(100 + i));
     post(req::release(200));
     expect_rejection(client, refusal);
+    // The daemon's status counts what its workers refused (reported within a second).
+    uint64_t rejected = 0;
+    for (int i = 0; i < 50 && rejected < 2; ++i) {
+        rejected = client.rejected();
+        if (rejected < 2) std::this_thread::sleep_for(100ms);
+    }
+    CHECK(rejected == 2);
 
     // A second session on the same daemon is untouched.
     RawClient other(limited.endpoint());
