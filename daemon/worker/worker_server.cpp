@@ -65,7 +65,10 @@ WorkerServer::WorkerServer(WorkerOptions options, std::vector<LocalDevice> devic
     // session ends once this many messages wait for it (bulk data is bounded separately, by
     // the session's staging budget).
     router_.set(zmq::sockopt::sndhwm, kMaxQueuedReplies);
-    router_.set(zmq::sockopt::rcvhwm, 0);
+    // Messages ZeroMQ takes off the connection before this thread looks at them. An honest
+    // client never has more in flight than its credit; beyond this many messages TCP pushes
+    // back, so a client that ignores its credit queues its flood at home, not here.
+    router_.set(zmq::sockopt::rcvhwm, 1024);
     // Frames above this are dropped by ZeroMQ itself, before we allocate for them.
     router_.set(
         zmq::sockopt::maxmsgsize,
