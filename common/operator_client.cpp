@@ -92,8 +92,10 @@ list_sessions(const std::string& endpoint, std::chrono::milliseconds timeout, st
             if (!list) return false;
             if (list->sessions())
                 for (const auto* s : *list->sessions())
-                    out.push_back(SessionInfo{s->session(), s->client() ? s->client()->str() : "",
-                                              s->worker_pid(), s->age_ms()});
+                    out.push_back(SessionInfo{
+                        s->session(), s->client() ? s->client()->str() : "", s->worker_pid(),
+                        s->age_ms(), s->state() ? s->state()->str() : "", s->objects(),
+                        s->device_bytes(), s->commands_in_flight(), s->bytes_in_flight()});
             return true;
         });
     if (!ok) return std::nullopt;

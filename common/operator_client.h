@@ -23,6 +23,11 @@ struct SessionInfo {
     std::string client;
     uint32_t worker_pid = 0;
     uint64_t age_ms = 0;
+    std::string state;
+    uint32_t objects = 0;
+    uint64_t device_bytes = 0;
+    uint64_t commands_in_flight = 0;
+    uint64_t bytes_in_flight = 0;
 };
 
 /// The daemon's status, or nullopt (and `error` set) when it does not answer within `timeout`.

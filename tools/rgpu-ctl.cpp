@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
         ->check(CLI::PositiveNumber);
     auto* status = app.add_subcommand("status", "sessions, devices and rejected messages");
     auto* sessions =
-        app.add_subcommand("sessions", "one line per session: id (hex), worker pid, age, client");
+        app.add_subcommand("sessions", "one line per session: id (hex), client, state, worker "
+                                       "pid, age, objects, device bytes, what is in flight");
     auto* kill = app.add_subcommand("kill", "end a session now and kill its worker process");
     std::string kill_id;
     kill->add_option("SESSION", kill_id, "session id in hex, as `sessions` prints it")->required();
@@ -44,8 +45,10 @@ int main(int argc, char** argv) {
             return 1;
         }
         for (const auto& s : *list)
-            std::printf("%016" PRIx64 " worker %u age %.1fs %s\n", s.id, s.worker_pid,
-                        s.age_ms / 1000.0, s.client.c_str());
+            std::printf("%016" PRIx64 " %s %s worker %u age %.1fs objects %u device-bytes %" PRIu64
+                        " in-flight %" PRIu64 " commands %" PRIu64 " bytes\n",
+                        s.id, s.client.c_str(), s.state.c_str(), s.worker_pid, s.age_ms / 1000.0,
+                        s.objects, s.device_bytes, s.commands_in_flight, s.bytes_in_flight);
     } else if (kill->parsed()) {
         char* end = nullptr;
         uint64_t id = std::strtoull(kill_id.c_str(), &end, 16);

@@ -259,6 +259,10 @@ void Supervisor::read_control(WorkerProcess& worker) {
             // A worker's own count, believed only as far as it can move the total: it only grows.
             worker.rejected_messages =
                 std::max(worker.rejected_messages, stats->rejected_messages());
+            worker.objects = stats->objects();
+            worker.device_bytes = stats->device_bytes();
+            worker.commands_in_flight = stats->commands_in_flight();
+            worker.bytes_in_flight = stats->bytes_in_flight();
         } else if (const auto* closed = message->body_as_SessionClosed();
                    closed && worker.state == WorkerProcess::State::Serving) {
             worker.closed_cleanly = true;
@@ -552,9 +556,10 @@ void Supervisor::handle_operator(const std::string& routing, uint64_t seq,
         std::vector<flatbuffers::Offset<wire::SessionSummary>> list;
         for (auto& [id, w] : sessions_) {
             auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - w->assigned);
-            list.push_back(wire::CreateSessionSummary(fbb, id, fbb.CreateString(w->client),
-                                                      static_cast<uint32_t>(w->pid()),
-                                                      static_cast<uint64_t>(age.count())));
+            list.push_back(wire::CreateSessionSummary(
+                fbb, id, fbb.CreateString(w->client), static_cast<uint32_t>(w->pid()),
+                static_cast<uint64_t>(age.count()), fbb.CreateString("attached"), w->objects,
+                w->device_bytes, w->commands_in_flight, w->bytes_in_flight));
         }
         auto body = wire::CreateSessionList(fbb, fbb.CreateVector(list));
         reply = wire::CreateReply(fbb, seq, CL_SUCCESS, wire::ReplyBody::SessionList, body.Union());

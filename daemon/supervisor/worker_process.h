@@ -55,8 +55,12 @@ class WorkerProcess {
     std::string close_reason;
     /// Why the supervisor killed the worker (the operator, a limit); empty if it did not.
     std::string kill_reason;
-    /// Client messages the worker refused, as it last reported.
+    /// Client messages the worker refused, and what its session holds, as it last reported.
     uint64_t rejected_messages = 0;
+    uint32_t objects = 0;
+    uint64_t device_bytes = 0;
+    uint64_t commands_in_flight = 0;
+    uint64_t bytes_in_flight = 0;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::chrono::steady_clock::time_point assigned;
 

@@ -211,6 +211,8 @@ void Session::execute(WorkItem& item) {
     }
     // Natively queued work must start without waiting for the client's next message.
     flush_dirty_queues();
+    objects_held_.store(objects.size(), std::memory_order_relaxed);
+    device_bytes_held_.store(device_bytes, std::memory_order_relaxed);
     outbox.push(Outbox::Ack{id_, executed_seq});
 }
 

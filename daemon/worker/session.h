@@ -93,6 +93,20 @@ class Session {
     bool admit(uint64_t commands, uint64_t bytes);
     /// Bytes of messages the executor has taken up since the session began.
     uint64_t retired_bytes() const { return retired_bytes_.load(std::memory_order_relaxed); }
+    /// What the session holds, for the operator's listing (any thread; a snapshot the executor
+    /// refreshes after each message).
+    struct Holdings {
+        uint32_t objects = 0;
+        uint64_t device_bytes = 0;
+        uint64_t commands_in_flight = 0;
+        uint64_t bytes_in_flight = 0;
+        bool operator==(const Holdings&) const = default;
+    };
+    Holdings holdings() const {
+        return {static_cast<uint32_t>(objects_held_.load(std::memory_order_relaxed)),
+                device_bytes_held_.load(std::memory_order_relaxed), backlog_commands_.load(),
+                backlog_bytes_.load()};
+    }
 
     // --- Shared between the executor (adds) and the I/O thread (sweeps). ---
     /// Every watched record stays tracked until it is finished.
@@ -169,6 +183,8 @@ class Session {
     std::atomic<uint64_t> backlog_commands_{0};
     std::atomic<uint64_t> backlog_bytes_{0};
     std::atomic<uint64_t> retired_bytes_{0};
+    std::atomic<uint64_t> objects_held_{0};
+    std::atomic<uint64_t> device_bytes_held_{0};
 
     std::atomic<bool> closing_{false};
     std::atomic<bool> close_requested_{false};

@@ -165,12 +165,18 @@ int WorkerServer::run(const std::atomic<bool>& stop) {
 }
 
 void WorkerServer::report_stats() {
-    if (rejected_ == rejected_reported_) return;
+    Session::Holdings now;
+    if (!sessions_.empty()) now = sessions_.begin()->second->holdings();
+    if (rejected_ == rejected_reported_ && now == holdings_reported_) return;
     flatbuffers::FlatBufferBuilder fbb;
-    auto stats = control::CreateWorkerStats(fbb, rejected_);
+    auto stats = control::CreateWorkerStats(fbb, rejected_, now.objects, now.device_bytes,
+                                            now.commands_in_flight, now.bytes_in_flight);
     fbb.Finish(control::CreateControlMessage(fbb, control::ControlBody::WorkerStats, stats.Union()),
                control::ControlMessageIdentifier());
-    if (control_.send(fbb)) rejected_reported_ = rejected_;
+    if (control_.send(fbb)) {
+        rejected_reported_ = rejected_;
+        holdings_reported_ = now;
+    }
 }
 
 void WorkerServer::report_closed() {

@@ -93,6 +93,7 @@ class WorkerServer {
     LogLimiter reject_log_;
     uint64_t rejected_ = 0;
     uint64_t rejected_reported_ = 0;
+    Session::Holdings holdings_reported_;
 };
 
 } // namespace rgpu::daemon

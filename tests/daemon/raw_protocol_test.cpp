@@ -24,6 +24,7 @@
 using namespace rgpu;
 using rgpu::test::RawClient;
 namespace req = rgpu::test::req;
+using rgpu::SessionInfo;
 using namespace std::chrono_literals;
 
 namespace {
@@ -544,6 +545,24 @@ TEST_CASE("a client beyond its credit is refused and only it" * doctest::test_su
         post(req::release(100 + i));
     post(req::release(200));
     expect_rejection(client, refusal);
+    // The operator's listing shows the backlog and what the session holds (as of the last
+    // message the executor finished: context, queue, program, kernel and two buffers).
+    std::optional<SessionInfo> listed;
+    for (int i = 0; i < 50 && !(listed && listed->commands_in_flight == 16); ++i) {
+        std::string error;
+        auto list = rgpu::list_sessions(limited.endpoint(), 5s, &error);
+        REQUIRE_MESSAGE(list, error);
+        REQUIRE(list->size() == 1);
+        listed = list->front();
+        if (listed->commands_in_flight != 16) std::this_thread::sleep_for(100ms);
+    }
+    REQUIRE(listed);
+    CHECK(listed->id == session);
+    CHECK(listed->state == "attached");
+    CHECK(listed->commands_in_flight == 16);
+    CHECK(listed->bytes_in_flight > 0);
+    CHECK(listed->objects == 6);
+    CHECK(listed->device_bytes == 4 + (2u << 20));
     // The daemon's status counts what its workers refused (reported within a second).
     uint64_t rejected = 0;
     for (int i = 0; i < 50 && rejected < 2; ++i) {
