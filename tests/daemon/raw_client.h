@@ -48,6 +48,24 @@ inline auto buffer(uint64_t id, uint64_t context, uint64_t size, uint32_t data_f
                     .Union()};
     };
 }
+inline auto program(uint64_t id, uint64_t context, std::string source) {
+    return [=](flatbuffers::FlatBufferBuilder& fbb) -> Built {
+        return {wire::Request::CreateProgramWithSource,
+                wire::CreateCreateProgramWithSource(fbb, id, context, fbb.CreateString(source))
+                    .Union()};
+    };
+}
+inline auto build(uint64_t program) {
+    return [=](flatbuffers::FlatBufferBuilder& fbb) -> Built {
+        return {wire::Request::BuildProgram, wire::CreateBuildProgram(fbb, program).Union()};
+    };
+}
+inline auto kernel(uint64_t id, uint64_t program, std::string name) {
+    return [=](flatbuffers::FlatBufferBuilder& fbb) -> Built {
+        return {wire::Request::CreateKernel,
+                wire::CreateCreateKernel(fbb, id, program, fbb.CreateString(name)).Union()};
+    };
+}
 inline auto release(uint64_t id) {
     return [id](flatbuffers::FlatBufferBuilder& fbb) -> Built {
         return {wire::Request::Release, wire::CreateRelease(fbb, id).Union()};
@@ -77,24 +95,6 @@ class RawClient {
                    i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
     }
 
-    /// Sends one command; `build` returns the body.
-    template <class Build>
-    void send(uint64_t session, uint64_t seq, Build&& build, bool want_reply = true,
-              std::vector<zmq::message_t> bulk = {}) {
-        flatbuffers::FlatBufferBuilder fbb;
-        auto [type, body] = build(fbb);
-        std::vector<flatbuffers::Offset<wire::Command>> commands{
-            wire::CreateCommand(fbb, type, body, want_reply)};
-        fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, session, seq,
-                                             fbb.CreateVector(commands)),
-                   proto::kFileIdentifier);
-        std::vector<zmq::message_t> frames;
-        frames.emplace_back(fbb.GetBufferPointer(), fbb.GetSize());
-        for (auto& b : bulk)
-            frames.push_back(std::move(b));
-        send_frames(std::move(frames), &socket_for(session) == &worker_);
-    }
-
     /// One command of a batch: its body, and whether a reply is wanted even on success.
     struct BatchCommand {
         std::function<std::pair<wire::Request, flatbuffers::Offset<void>>(
@@ -119,6 +119,13 @@ class RawClient {
         for (auto& b : bulk)
             frames.push_back(std::move(b));
         send_frames(std::move(frames), &socket_for(session) == &worker_);
+    }
+
+    /// Sends one command; `build` returns the body.
+    template <class Build>
+    void send(uint64_t session, uint64_t seq, Build&& build, bool want_reply = true,
+              std::vector<zmq::message_t> bulk = {}) {
+        send_batch(session, seq, {{std::forward<Build>(build), want_reply}}, std::move(bulk));
     }
 
     /// The next message holding a reply (or a SessionEnded notice) on either connection, within

@@ -46,6 +46,18 @@ void expect_rejection(RawClient& client, const std::string& text) {
     CHECK(reply.message()->str() == text);
 }
 
+/// Creates program 3 in context 1 from `source`, builds it (waiting for the reply) and creates
+/// kernel 4 named `name`; `seq` moves past the three commands.
+void build_kernel(RawClient& client, uint64_t session, uint64_t& seq, const std::string& source,
+                  const std::string& name) {
+    client.send(session, seq++, req::program(3, 1, source), false);
+    client.send(session, seq++, req::build(3));
+    auto built = client.receive_reply(60s);
+    REQUIRE(built);
+    REQUIRE(RawClient::first_reply(*built).status() == CL_SUCCESS);
+    client.send(session, seq++, req::kernel(4, 3, name), false);
+}
+
 } // namespace
 
 TEST_CASE("garbage envelope gets an error reply" * doctest::test_suite("daemon")) {
@@ -171,22 +183,7 @@ TEST_CASE("a launch naming a released buffer is refused" * doctest::test_suite("
     auto post = [&](auto build) { client.send(session, seq++, build, false); };
     post(req::context(1));
     post(req::queue(2, 1));
-    post([](flatbuffers::FlatBufferBuilder& fbb) {
-        auto src = fbb.CreateString("__kernel void k(__global int* p) { p[0] = 1; }");
-        return std::make_pair(wire::Request::CreateProgramWithSource,
-                              wire::CreateCreateProgramWithSource(fbb, 3, 1, src).Union());
-    });
-    client.send(session, seq++, [](flatbuffers::FlatBufferBuilder& fbb) {
-        return std::make_pair(wire::Request::BuildProgram,
-                              wire::CreateBuildProgram(fbb, 3).Union());
-    });
-    auto built = client.receive_reply(60s);
-    REQUIRE(built);
-    REQUIRE(RawClient::first_reply(*built).status() == CL_SUCCESS);
-    post([](flatbuffers::FlatBufferBuilder& fbb) {
-        return std::make_pair(wire::Request::CreateKernel,
-                              wire::CreateCreateKernel(fbb, 4, 3, fbb.CreateString("k")).Union());
-    });
+    build_kernel(client, session, seq, "__kernel void k(__global int* p) { p[0] = 1; }", "k");
     post(req::buffer(5, 1, 64));
     post([](flatbuffers::FlatBufferBuilder& fbb) {
         return std::make_pair(
@@ -476,24 +473,9 @@ TEST_CASE("a client beyond its credit is refused and only it" * doctest::test_su
     auto post = [&](auto build) { client.send(session, seq++, build, false); };
     post(req::context(1));
     post(req::queue(2, 1));
-    post([](flatbuffers::FlatBufferBuilder& fbb) {
-        auto src = fbb.CreateString(
-            "__kernel void spin(__global volatile int* flag) { while (flag[0] == 0) {} }");
-        return std::make_pair(wire::Request::CreateProgramWithSource,
-                              wire::CreateCreateProgramWithSource(fbb, 3, 1, src).Union());
-    });
-    client.send(session, seq++, [](flatbuffers::FlatBufferBuilder& fbb) {
-        return std::make_pair(wire::Request::BuildProgram,
-                              wire::CreateBuildProgram(fbb, 3).Union());
-    });
-    auto built = client.receive_reply(60s);
-    REQUIRE(built);
-    REQUIRE(RawClient::first_reply(*built).status() == CL_SUCCESS);
-    post([](flatbuffers::FlatBufferBuilder& fbb) {
-        return std::make_pair(
-            wire::Request::CreateKernel,
-            wire::CreateCreateKernel(fbb, 4, 3, fbb.CreateString("spin")).Union());
-    });
+    build_kernel(client, session, seq,
+                 "__kernel void spin(__global volatile int* flag) { while (flag[0] == 0) {} }",
+                 "spin");
     // The flag starts at zero (initial data), the read target is large enough for two chunks.
     std::vector<zmq::message_t> zero;
     zero.emplace_back(4);
