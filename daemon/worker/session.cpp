@@ -262,8 +262,7 @@ std::chrono::milliseconds Session::staging_patience() {
     // Without unset user events every staged transfer completes as the device makes progress, so
     // waiting for room always ends. With one, the command that sets it may be queued behind the
     // waiting transfer: waiting could deadlock the session, so the budget is overdrawn at once.
-    constexpr auto kDevicePatience = std::chrono::seconds(60);
-    return awaits_client_events() ? std::chrono::milliseconds(0) : kDevicePatience;
+    return awaits_client_events() ? std::chrono::milliseconds(0) : device_patience;
 }
 
 void Session::teardown() {

@@ -133,6 +133,9 @@ class Session {
     bool awaits_client_events();
     /// How long a transfer may wait for staging room (see StagingBudget) before overdrawing.
     std::chrono::milliseconds staging_patience();
+    /// The wait while only the device's progress (and the I/O thread's sending) can make room.
+    /// The fuzzer shortens it: it has no I/O thread sending staged data while an input runs.
+    std::chrono::milliseconds device_patience{60000};
     /// Native events of the earlier chunks of a chunked write, awaited by its last chunk.
     std::vector<EventRef> write_chunks;
     uint64_t executed_seq = 0; ///< Highest sequence number executed.
