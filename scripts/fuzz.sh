@@ -57,7 +57,7 @@ echo "fuzz.sh: replaying the regression inputs"
     { tail -n 40 "$out/regressions.log" >&2; exit 1; }
 echo "fuzz.sh: fuzzing (${limit[*]})"
 status=0
-"$fuzzer" "${limit[@]}" -timeout=30 -rss_limit_mb=8192 -max_len=65536 -print_final_stats=1 \
+"$fuzzer" "${limit[@]}" -timeout=90 -rss_limit_mb=8192 -max_len=65536 -print_final_stats=1 \
     "${extra[@]}" "$out/corpus" "$corpus" 2>"$out/fuzz.log" || status=$?
 grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$out/fuzz.log" || true
 if ((status != 0)); then

@@ -134,7 +134,8 @@ class Session {
     /// How long a transfer may wait for staging room (see StagingBudget) before overdrawing.
     std::chrono::milliseconds staging_patience();
     /// The wait while only the device's progress (and the I/O thread's sending) can make room.
-    /// The fuzzer shortens it: it has no I/O thread sending staged data while an input runs.
+    /// (In the fuzzer no I/O thread sends staged data during an input, so such a wait lasts it
+    /// out: fuzz.sh allows inputs 90 s.)
     std::chrono::milliseconds device_patience{60000};
     /// Native events of the earlier chunks of a chunked write, awaited by its last chunk.
     std::vector<EventRef> write_chunks;

@@ -78,9 +78,6 @@ class Harness {
         // Every input runs as new commands of the session: recorded sequence numbers are
         // whatever the recorded session used.
         session_->executed_seq = 0;
-        // Staged read data is only freed after the input (no I/O thread sends it meanwhile):
-        // a transfer waiting for room would wait out its full patience.
-        session_->device_patience = std::chrono::milliseconds(50);
         WorkItem item{std::move(frames), nullptr};
         item.message = flatbuffers::GetRoot<wire::ClientMessage>(item.frames[0].data());
         session_->run_now(item);
