@@ -104,6 +104,22 @@ int open_basics(cl_platform_id platform, Basics& out) {
     return kClientOk;
 }
 
+/// The session ended under the client: clFinish and a later blocking read must fail with the
+/// spec's catch-all, CL_OUT_OF_RESOURCES (never hang, never an internal code).
+int expect_session_ended(cl_command_queue queue, cl_mem buffer) {
+    const cl_int finished = clFinish(queue);
+    if (finished == CL_SUCCESS) return fail(kClientNoFailure, "clFinish succeeded");
+    if (finished != CL_OUT_OF_RESOURCES)
+        return fail(kClientClError, "clFinish returned " + describe(finished));
+    cl_int value = 0;
+    const cl_int read =
+        clEnqueueReadBuffer(queue, buffer, CL_TRUE, 0, sizeof value, &value, 0, nullptr, nullptr);
+    if (read == CL_SUCCESS) return fail(kClientNoFailure, "a later blocking read succeeded");
+    if (read != CL_OUT_OF_RESOURCES)
+        return fail(kClientClError, "a later blocking read returned " + describe(read));
+    return kClientOk;
+}
+
 // Keeps the daemon busy with a stream of pipelined commands; the test kills it mid-stream.
 int flood(cl_platform_id platform) {
     Basics basics;
@@ -213,16 +229,7 @@ int launch_hostile(cl_platform_id platform, const char* source, const char* name
     }
     // The session ends under this call: it must fail with the spec's catch-all, not hang and
     // not return an internal code.
-    const cl_int finished = clFinish(queue);
-    if (finished == CL_SUCCESS) return fail(kClientNoFailure, "clFinish succeeded");
-    if (finished != CL_OUT_OF_RESOURCES)
-        return fail(kClientClError, "clFinish returned " + describe(finished));
-    cl_int value = 0;
-    const cl_int read =
-        clEnqueueReadBuffer(queue, buffer, CL_TRUE, 0, sizeof value, &value, 0, nullptr, nullptr);
-    if (read == CL_SUCCESS) return fail(kClientNoFailure, "a later blocking read succeeded");
-    if (read != CL_OUT_OF_RESOURCES)
-        return fail(kClientClError, "a later blocking read returned " + describe(read));
+    if (const int status = expect_session_ended(queue, buffer); status != kClientOk) return status;
     // Releasing objects of an ended session still works and returns.
     clReleaseMemObject(buffer);
     clReleaseKernel(kernel);
@@ -276,15 +283,7 @@ int host_memory(cl_platform_id platform, size_t bytes) {
     const cl_int pattern = 0x2a;
     CLIENT_CHECK(clEnqueueFillBuffer(queue, buffer, &pattern, sizeof pattern, 0, bytes, 0, nullptr,
                                      nullptr));
-    const cl_int finished = clFinish(queue);
-    if (finished == CL_SUCCESS) return fail(kClientNoFailure, "clFinish succeeded");
-    if (finished != CL_OUT_OF_RESOURCES)
-        return fail(kClientClError, "clFinish returned " + describe(finished));
-    cl_int value = 0;
-    const cl_int read =
-        clEnqueueReadBuffer(queue, buffer, CL_TRUE, 0, sizeof value, &value, 0, nullptr, nullptr);
-    if (read != CL_OUT_OF_RESOURCES)
-        return fail(kClientClError, "a later blocking read returned " + describe(read));
+    if (const int status = expect_session_ended(queue, buffer); status != kClientOk) return status;
     clReleaseMemObject(buffer);
     clReleaseCommandQueue(queue);
     clReleaseContext(context);
