@@ -113,4 +113,15 @@ bool kill_session(const std::string& endpoint, uint64_t id, std::chrono::millise
         [](const wire::Reply&) { return true; });
 }
 
+bool release_session(const std::string& endpoint, uint64_t id, std::chrono::milliseconds timeout,
+                     std::string* error) {
+    return ask(
+        endpoint, timeout, error,
+        [id](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(wire::Request::ReleaseSession,
+                                  wire::CreateReleaseSession(fbb, id).Union());
+        },
+        [](const wire::Reply&) { return true; });
+}
+
 } // namespace rgpu

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// One-shot operator requests to a daemon's supervisor (status, sessions, kill); used by rgpu-ctl
-// and tests. Each opens its own DEALER socket and is bounded by `timeout`.
+// One-shot operator requests to a daemon's supervisor (status, sessions, release, kill); used by
+// rgpu-ctl and tests. Each opens its own DEALER socket and is bounded by `timeout`.
 #pragma once
 
 #include <chrono>
@@ -42,5 +42,10 @@ list_sessions(const std::string& endpoint, std::chrono::milliseconds timeout, st
 /// (no such session, not a local peer) or did not answer.
 bool kill_session(const std::string& endpoint, uint64_t id, std::chrono::milliseconds timeout,
                   std::string* error);
+
+/// Releases session `id` from the daemon side: its connection is dropped, the session kept;
+/// its client reconnects by itself. False with `error` set as for kill_session.
+bool release_session(const std::string& endpoint, uint64_t id, std::chrono::milliseconds timeout,
+                     std::string* error);
 
 } // namespace rgpu

@@ -31,9 +31,10 @@ inline constexpr size_t kBatchBulkBytes = kTransferChunkBytes;
 inline constexpr unsigned kVerifierMaxDepth = 16;
 inline constexpr unsigned kVerifierMaxTables = 4u << 20;
 
-/// Client heartbeat period and the default time after which a silent session is freed.
+/// Client heartbeat period, and the default lease: how long a session without its client (a
+/// lost connection, a detached or vanished client) is kept, executing, for it to come back.
 inline constexpr int kHeartbeatMs = 1000;
-inline constexpr int kDefaultSessionTimeoutMs = 10000;
+inline constexpr int kDefaultLeaseMs = 300000;
 
 inline constexpr char kDefaultEndpoint[] = "tcp://127.0.0.1:7878";
 

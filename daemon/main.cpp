@@ -8,8 +8,10 @@
 #include <protocol.h>
 
 #include <CLI/CLI.hpp>
+
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
@@ -68,7 +70,7 @@ int main(int argc, char** argv) {
     rgpu::daemon::SupervisorOptions options;
     options.listen = rgpu::proto::kDefaultEndpoint;
     std::string level = "info";
-    double session_timeout_s = rgpu::proto::kDefaultSessionTimeoutMs / 1000.0;
+    double lease_s = rgpu::proto::kDefaultLeaseMs / 1000.0;
     double grace_s = 5;
     int worker_fd = -1;
     std::string worker_bind;
@@ -83,8 +85,10 @@ int main(int argc, char** argv) {
     app.add_option("--log-level", level, "trace, debug, info, warn, error or off")
         ->capture_default_str()
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
-    app.add_option("--session-timeout", session_timeout_s,
-                   "seconds without a message from a client before its session is freed")
+    app.add_option("--lease,--session-timeout", lease_s,
+                   "seconds a session is kept without its client (connection lost, client "
+                   "detached or gone without Goodbye): its commands go on executing and their "
+                   "results wait for the client to reconnect; then it is freed")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
     app.add_option("--warm-workers", options.warm_workers,
@@ -153,7 +157,7 @@ int main(int argc, char** argv) {
     app.add_option("--worker-bind", worker_bind)->group("");
     app.add_option("--supervisor-pid", supervisor_pid)->group("");
     CLI11_PARSE(app, argc, argv);
-    options.session_timeout_ms = static_cast<int>(session_timeout_s * 1000);
+    options.session_timeout_ms = static_cast<int>(std::min(lease_s, 86400.0 * 7) * 1000);
     options.grace = std::chrono::milliseconds(static_cast<int64_t>(grace_s * 1000));
     options.log_level = level;
 

@@ -30,6 +30,15 @@ std::chrono::milliseconds peer_timeout() {
     return std::chrono::milliseconds(5 * proto::kHeartbeatMs);
 }
 
+/// How long the client tries to get its session back before failing what waits for it.
+std::chrono::milliseconds reconnect_timeout() {
+    if (const char* v = std::getenv("RGPU_RECONNECT_TIMEOUT_MS")) {
+        long ms = std::atol(v);
+        if (ms > 0) return std::chrono::milliseconds(ms);
+    }
+    return std::chrono::milliseconds(60000);
+}
+
 void free_detached(void*, void* hint) {
     delete static_cast<flatbuffers::DetachedBuffer*>(hint);
 }
@@ -57,14 +66,10 @@ void poll_items(zmq::pollitem_t* items, size_t count, std::chrono::milliseconds 
 
 Connection::Connection(std::string endpoint)
     : endpoint_(std::move(endpoint)), context_(1), supervisor_(context_, zmq::socket_type::dealer),
-      socket_(context_, zmq::socket_type::dealer), monitor_(context_, zmq::socket_type::pair) {
-    for (zmq::socket_t* s : {&supervisor_, &socket_}) {
-        s->set(zmq::sockopt::linger, 200);
-        s->set(zmq::sockopt::sndhwm, 0);
-        s->set(zmq::sockopt::rcvhwm, 0);
-        s->set(zmq::sockopt::immediate, 1); // no queuing onto a connection that is not up
-        s->set(zmq::sockopt::reconnect_ivl, 100);
-    }
+      socket_(context_, zmq::socket_type::dealer), monitor_(context_, zmq::socket_type::pair),
+      reconnect_timeout_(reconnect_timeout()) {
+    configure(supervisor_);
+    configure(socket_);
 }
 
 Connection::~Connection() {
@@ -134,37 +139,120 @@ std::string resolve_worker(const std::string& announced, const std::string& supe
 
 } // namespace
 
+Connection::Exchange Connection::say_hello(Deadline deadline, bool resume,
+                                           std::vector<zmq::message_t>& frames,
+                                           const wire::Reply** reply, std::string* error) {
+    flatbuffers::FlatBufferBuilder fbb;
+    char name[256] = "rgpu-client";
+    if (readlink("/proc/self/exe", name, sizeof name - 1) < 0) std::strcpy(name, "rgpu-client");
+    auto hello = wire::CreateHello(fbb, fbb.CreateString(name), static_cast<uint64_t>(getpid()),
+                                   resume ? session_ : 0, resume ? resume_token_ : 0);
+    std::vector<flatbuffers::Offset<wire::Command>> commands{
+        wire::CreateCommand(fbb, wire::Request::Hello, hello.Union(), true)};
+    fbb.Finish(
+        wire::CreateClientMessage(fbb, proto::kProtocolVersion, 0, 0, fbb.CreateVector(commands)),
+        proto::kFileIdentifier);
+    if (!send_when_connected(supervisor_, fbb, deadline)) {
+        *error = "no daemon answered";
+        return Exchange::NoAnswer;
+    }
+    // The supervisor's connection also carries SessionEnded notices, and answers to earlier
+    // attempts that came too late: skip what is not an answer.
+    zmq::pollitem_t item{supervisor_.handle(), 0, ZMQ_POLLIN, 0};
+    while (clock::now() < deadline) {
+        poll_items(&item, 1, left_until(deadline));
+        if (!(item.revents & ZMQ_POLLIN)) continue;
+        frames.clear();
+        if (!recv_message(supervisor_, frames)) continue;
+        proto::align_frame(frames[0]);
+        auto decoded = proto::decode_daemon_message(frames[0].data(), frames[0].size());
+        if (!decoded) {
+            *error = "invalid handshake reply: " + decoded.error;
+            return Exchange::Refused;
+        }
+        if (const auto* ended = decoded.message->session_ended()) {
+            if (resume && ended->session() == session_) {
+                *error = ended->reason() ? ended->reason()->str() : "the session ended";
+                return Exchange::Refused;
+            }
+            continue;
+        }
+        if (!decoded.message->replies() || decoded.message->replies()->size() != 1) continue;
+        *reply = decoded.message->replies()->Get(0);
+        if ((*reply)->status() != CL_SUCCESS || !(*reply)->body_as_Welcome()) {
+            *error = (*reply)->message() ? (*reply)->message()->str() : "no reason given";
+            return Exchange::Refused;
+        }
+        return Exchange::Answered;
+    }
+    *error = "no answer in time";
+    return Exchange::NoAnswer;
+}
+
+Connection::Exchange Connection::attach(Deadline deadline, uint64_t* acked, std::string* error) {
+    // A fresh socket each time: nothing of a previous connection (queued, half-sent) survives.
+    if (attached_once_) {
+        zmq_socket_monitor(socket_.handle(), nullptr, 0);
+        socket_.close();
+        monitor_.close();
+        socket_ = zmq::socket_t(context_, zmq::socket_type::dealer);
+        monitor_ = zmq::socket_t(context_, zmq::socket_type::pair);
+        configure(socket_);
+    }
+    attached_once_ = true;
+    const std::string monitor = "inproc://rgpu-worker-monitor-" + std::to_string(++generation_);
+    if (zmq_socket_monitor(socket_.handle(), monitor.c_str(), ZMQ_EVENT_DISCONNECTED) == 0)
+        monitor_.connect(monitor);
+    socket_.connect(worker_endpoint_);
+    flatbuffers::FlatBufferBuilder fbb;
+    std::vector<flatbuffers::Offset<wire::Command>> commands{wire::CreateCommand(
+        fbb, wire::Request::Attach, wire::CreateAttach(fbb, resume_token_).Union(), true)};
+    fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, session_, 0,
+                                         fbb.CreateVector(commands), received_seq_.load()),
+               proto::kFileIdentifier);
+    std::vector<zmq::message_t> frames;
+    const wire::Reply* reply = nullptr;
+    if (!send_when_connected(socket_, fbb, deadline)) {
+        *error = "no answer in time";
+        return Exchange::NoAnswer;
+    }
+    if (!receive_reply(socket_, deadline, frames, &reply, error))
+        return error->rfind("invalid", 0) == 0 ? Exchange::Refused : Exchange::NoAnswer;
+    if (reply->status() != CL_SUCCESS) {
+        *error = reply->message() ? reply->message()->str() : "no reason given";
+        return Exchange::Refused;
+    }
+    auto decoded = proto::decode_daemon_message(frames[0].data(), frames[0].size());
+    if (acked && decoded) *acked = decoded.message->acked_seq();
+    return Exchange::Answered;
+}
+
+void Connection::configure(zmq::socket_t& s) {
+    s.set(zmq::sockopt::linger, 200);
+    s.set(zmq::sockopt::sndhwm, 0);
+    s.set(zmq::sockopt::rcvhwm, 0);
+    s.set(zmq::sockopt::immediate, 1); // no queuing onto a connection that is not up
+    s.set(zmq::sockopt::reconnect_ivl, 100);
+}
+
 bool Connection::open(std::chrono::milliseconds timeout) {
     auto deadline = clock::now() + timeout;
     try {
         supervisor_.connect(endpoint_);
-        flatbuffers::FlatBufferBuilder fbb;
-        char name[256] = "rgpu-client";
-        if (readlink("/proc/self/exe", name, sizeof name - 1) < 0) std::strcpy(name, "rgpu-client");
-        auto hello =
-            wire::CreateHello(fbb, fbb.CreateString(name), static_cast<uint64_t>(getpid()));
-        std::vector<flatbuffers::Offset<wire::Command>> commands{
-            wire::CreateCommand(fbb, wire::Request::Hello, hello.Union(), true)};
-        fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, 0, 0,
-                                             fbb.CreateVector(commands)),
-                   proto::kFileIdentifier);
-        if (!send_when_connected(supervisor_, fbb, deadline)) {
-            log()->info("no daemon answered at {}", endpoint_);
-            return false;
-        }
         std::vector<zmq::message_t> frames;
         const wire::Reply* reply = nullptr;
         std::string error;
-        if (!receive_reply(supervisor_, deadline, frames, &reply, &error)) {
+        switch (say_hello(deadline, false, frames, &reply, &error)) {
+        case Exchange::NoAnswer:
             log()->info("daemon at {}: {}", endpoint_, error);
             return false;
+        case Exchange::Refused:
+            log()->error("daemon at {} refused the session: {}", endpoint_, error);
+            return false;
+        case Exchange::Answered:
+            break;
         }
         const wire::Welcome* welcome = reply->body_as_Welcome();
-        if (reply->status() != CL_SUCCESS || !welcome) {
-            log()->error("daemon at {} refused the session: {}", endpoint_,
-                         reply->message() ? reply->message()->str() : "no reason given");
-            return false;
-        }
         session_ = welcome->session();
         resume_token_ = welcome->resume_token();
         worker_endpoint_ = resolve_worker(
@@ -201,25 +289,9 @@ bool Connection::open(std::chrono::milliseconds timeout) {
         }
 
         // Attach: the session lives in a worker process of its own; talk to it directly.
-        const std::string monitor = "inproc://rgpu-worker-monitor";
-        if (zmq_socket_monitor(socket_.handle(), monitor.c_str(), ZMQ_EVENT_DISCONNECTED) == 0)
-            monitor_.connect(monitor);
-        socket_.connect(worker_endpoint_);
-        flatbuffers::FlatBufferBuilder attach;
-        std::vector<flatbuffers::Offset<wire::Command>> attach_commands{
-            wire::CreateCommand(attach, wire::Request::Attach,
-                                wire::CreateAttach(attach, resume_token_).Union(), true)};
-        attach.Finish(wire::CreateClientMessage(attach, proto::kProtocolVersion, session_, 0,
-                                                attach.CreateVector(attach_commands)),
-                      proto::kFileIdentifier);
-        if (!send_when_connected(socket_, attach, deadline) ||
-            !receive_reply(socket_, deadline, frames, &reply, &error)) {
-            log()->error("session worker at {} did not answer: {}", worker_endpoint_, error);
-            return false;
-        }
-        if (reply->status() != CL_SUCCESS) {
-            log()->error("session worker at {} refused the session: {}", worker_endpoint_,
-                         reply->message() ? reply->message()->str() : "no reason given");
+        if (attach(deadline, nullptr, &error) != Exchange::Answered) {
+            log()->error("session worker at {} did not take the session: {}", worker_endpoint_,
+                         error);
             return false;
         }
         last_sent_ = last_heard_ = clock::now();
@@ -236,8 +308,9 @@ bool Connection::open(std::chrono::milliseconds timeout) {
 void Connection::seal_locked() {
     if (commands_.empty()) return;
     auto commands = fbb_.CreateVector(commands_);
-    auto msg =
-        wire::CreateClientMessage(fbb_, proto::kProtocolVersion, session_, first_seq_, commands);
+    uint64_t received = received_seq_.load();
+    auto msg = wire::CreateClientMessage(fbb_, proto::kProtocolVersion, session_, first_seq_,
+                                         commands, received);
     fbb_.Finish(msg, proto::kFileIdentifier);
     auto* detached = new flatbuffers::DetachedBuffer(fbb_.Release());
     Outgoing out;
@@ -247,6 +320,7 @@ void Connection::seal_locked() {
         out.frames.push_back(std::move(m));
     out.first_seq = first_seq_;
     out.last_seq = first_seq_ + commands_.size() - 1;
+    out.received_seq = received;
     ready_.push_back(std::move(out));
     commands_.clear();
     bulk_.clear();
@@ -295,30 +369,39 @@ void Connection::notify_event_waiters() {
 }
 
 void Connection::run() {
-    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
-                               {nullptr, notifier_.fd(), ZMQ_POLLIN, 0},
-                               {supervisor_.handle(), 0, ZMQ_POLLIN, 0},
-                               {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
     const auto heartbeat = std::chrono::milliseconds(proto::kHeartbeatMs);
     const auto dead_after = peer_timeout();
     while (!stop_.load()) {
-        poll_items(items, 4, heartbeat);
+        // Rebuilt each round: a reconnect replaces the worker socket and its monitor.
+        zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
+                                   {nullptr, notifier_.fd(), ZMQ_POLLIN, 0},
+                                   {supervisor_.handle(), 0, ZMQ_POLLIN, 0},
+                                   {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
+        auto wait = heartbeat;
+        if (reconnecting_)
+            wait = std::clamp(
+                std::chrono::duration_cast<std::chrono::milliseconds>(next_attempt_ - clock::now()),
+                std::chrono::milliseconds(0), heartbeat);
+        poll_items(items, 4, wait);
         notifier_.clear();
         receive_all();
         if (items[2].revents & ZMQ_POLLIN) read_supervisor();
         // After the replies: whatever the worker sent before it went is applied first.
         if (items[3].revents & ZMQ_POLLIN) read_monitor();
-        send_ready();
-        auto now = clock::now();
-        if (!broken_.load() && now - last_sent_ >= heartbeat) send_empty();
-        if (!broken_.load() && now - last_heard_ > dead_after) {
-            log()->error("daemon at {} silent for {} ms: failing outstanding work", endpoint_,
-                         dead_after.count());
-            fail_everything(CL_OUT_OF_RESOURCES);
+        if (broken_.load()) continue;
+        if (reconnecting_) {
+            if (clock::now() >= next_attempt_) try_reconnect();
+            continue;
         }
+        send_ready();
+        report_receipt(false);
+        auto now = clock::now();
+        if (now - last_sent_ >= heartbeat) send_empty(false);
+        if (now - last_heard_ > dead_after)
+            lost("silent for " + std::to_string(dead_after.count()) + " ms");
     }
-    // Goodbye lets the daemon free the session now instead of after its timeout.
-    if (!broken_.load()) {
+    // Goodbye lets the daemon free the session now instead of after its lease.
+    if (!broken_.load() && !reconnecting_) {
         {
             std::lock_guard lock(send_mutex_);
             uint64_t seq = next_seq_++;
@@ -330,13 +413,120 @@ void Connection::run() {
     }
 }
 
-void Connection::send_empty() {
-    // An empty batch: the worker answers it from its I/O thread.
+void Connection::lost(const std::string& why) {
+    if (reconnecting_ || broken_.load() || stop_.load()) return;
+    log()->warn("daemon at {}: session {:016x} lost its connection ({}); reconnecting", endpoint_,
+                session_, why);
+    reconnecting_ = true;
+    reconnect_deadline_ = clock::now() + reconnect_timeout_;
+    next_attempt_ = clock::now();
+    backoff_ = std::chrono::milliseconds(50);
+}
+
+void Connection::try_reconnect() {
+    auto now = clock::now();
+    // Each attempt is bounded, so the deadline and a stopping client are looked at in time.
+    auto attempt_deadline =
+        std::min(reconnect_deadline_, now + std::max(std::chrono::milliseconds(1000), backoff_));
+    std::vector<zmq::message_t> frames;
+    const wire::Reply* reply = nullptr;
+    std::string error;
+    Exchange result = Exchange::NoAnswer;
+    try {
+        result = say_hello(attempt_deadline, true, frames, &reply, &error);
+        if (result == Exchange::Answered) {
+            const wire::Welcome* welcome = reply->body_as_Welcome();
+            // The session may live elsewhere now (restored, moved).
+            std::string worker = resolve_worker(
+                welcome->worker_endpoint() ? welcome->worker_endpoint()->str() : "", endpoint_);
+            if (!worker.empty()) worker_endpoint_ = worker;
+            uint64_t acked = 0;
+            result = attach(attempt_deadline, &acked, &error);
+            if (result == Exchange::Answered) {
+                resume_after(acked);
+                return;
+            }
+        }
+    } catch (const zmq::error_t& e) {
+        error = e.what();
+    }
+    if (result == Exchange::Refused) {
+        log()->error("daemon at {} cannot resume session {:016x}: {}", endpoint_, session_, error);
+        reconnecting_ = false;
+        fail_everything(CL_OUT_OF_RESOURCES);
+        return;
+    }
+    if (clock::now() >= reconnect_deadline_) {
+        log()->error("daemon at {}: session {:016x} could not reconnect in {} ms ({}); failing "
+                     "outstanding work",
+                     endpoint_, session_, reconnect_timeout_.count(), error);
+        reconnecting_ = false;
+        fail_everything(CL_OUT_OF_RESOURCES);
+        return;
+    }
+    next_attempt_ = clock::now() + backoff_;
+    backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(2000));
+}
+
+void Connection::resume_after(uint64_t acked) {
+    // What the worker executed needs no resend; the rest goes again, in order. The worker drops
+    // what it received before, so every command runs exactly once.
+    apply_ack(acked);
+    size_t resent = 0;
+    for (auto& kept : unacked_) {
+        std::vector<zmq::message_t> frames(kept.frames.size());
+        for (size_t i = 0; i < frames.size(); ++i)
+            frames[i].copy(kept.frames[i]);
+        for (size_t i = 0; i < frames.size(); ++i)
+            socket_.send(frames[i], i + 1 < frames.size()
+                                        ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
+                                        : zmq::send_flags::dontwait);
+        ++resent;
+    }
+    reconnecting_ = false;
+    credit_asked_ = false;
+    last_sent_ = last_heard_ = clock::now();
+    ++reconnects_;
+    log()->warn("daemon at {}: session {:016x} reconnected to {}; {} messages sent again",
+                endpoint_, session_, worker_endpoint_, resent);
+}
+
+void Connection::apply_ack(uint64_t acked) {
+    if (acked <= acked_seq_) return;
+    acked_seq_ = acked;
+    while (!unacked_.empty() && unacked_.front().last_seq <= acked_seq_) {
+        for (auto& f : unacked_.front().frames)
+            unacked_bytes_ -= f.size();
+        unacked_.pop_front();
+    }
+}
+
+void Connection::send_empty(bool receipt_only) {
+    // An empty batch: the worker answers it from its I/O thread (a heartbeat, or a wait for
+    // credit), or, as a receipt, only notes what this client received.
     flatbuffers::FlatBufferBuilder fbb(128);
-    fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, session_, 0),
+    uint64_t received = received_seq_.load();
+    fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, session_, 0, 0, received,
+                                         receipt_only),
                proto::kFileIdentifier);
-    socket_.send(zmq::buffer(fbb.GetBufferPointer(), fbb.GetSize()), zmq::send_flags::dontwait);
-    last_sent_ = clock::now();
+    if (socket_.send(zmq::buffer(fbb.GetBufferPointer(), fbb.GetSize()), zmq::send_flags::dontwait))
+        note_receipt_sent(received);
+    if (!receipt_only) last_sent_ = clock::now();
+}
+
+void Connection::note_receipt_sent(uint64_t received) {
+    if (received > receipt_sent_) {
+        receipt_sent_ = received;
+        receipt_bytes_ = 0;
+    }
+}
+
+void Connection::report_receipt(bool force) {
+    // The worker keeps what it sent until told it arrived (read data among it, against its
+    // staging budget): report often enough that it never waits for this.
+    uint64_t received = received_seq_.load();
+    if (received == receipt_sent_) return;
+    if (force || received - receipt_sent_ >= 64 || receipt_bytes_ >= (1u << 20)) send_empty(true);
 }
 
 bool Connection::credit_allows(const Outgoing& out) const {
@@ -348,7 +538,7 @@ bool Connection::credit_allows(const Outgoing& out) const {
 }
 
 void Connection::send_ready() {
-    if (broken_.load()) return;
+    if (broken_.load() || reconnecting_) return;
     std::deque<Outgoing> batch;
     {
         std::lock_guard lock(send_mutex_);
@@ -367,7 +557,7 @@ void Connection::send_ready() {
         if (!credit_allows(out)) {
             // Out of credit: the worker still has to take up what was sent. Wait for its acks
             // (they come unasked every quarter credit; ask once in case this wait needs more).
-            if (!credit_asked_) send_empty();
+            if (!credit_asked_) send_empty(false);
             credit_asked_ = true;
             put_back();
             return;
@@ -376,6 +566,7 @@ void Connection::send_ready() {
         Outgoing kept;
         kept.first_seq = out.first_seq;
         kept.last_seq = out.last_seq;
+        kept.received_seq = out.received_seq;
         kept.frames.resize(out.frames.size());
         for (size_t i = 0; i < out.frames.size(); ++i)
             kept.frames[i].copy(out.frames[i]);
@@ -395,6 +586,7 @@ void Connection::send_ready() {
             unacked_bytes_ += f.size();
         unacked_.push_back(std::move(kept));
         sent_seq_ = out.last_seq;
+        note_receipt_sent(out.received_seq);
         credit_asked_ = false;
         batch.pop_front();
         last_sent_ = clock::now();
@@ -426,11 +618,8 @@ void Connection::read_monitor() {
         uint16_t event = 0;
         if (!frames.empty() && frames[0].size() >= sizeof event)
             std::memcpy(&event, frames[0].data(), sizeof event);
-        if (event != ZMQ_EVENT_DISCONNECTED || stop_.load() || broken_.load()) continue;
-        log()->error("daemon at {}: the connection to session {:016x}'s worker was lost; the "
-                     "session is over",
-                     endpoint_, session_);
-        fail_everything(CL_OUT_OF_RESOURCES);
+        if (event != ZMQ_EVENT_DISCONNECTED) continue;
+        lost("the connection to the session's worker broke");
     }
 }
 
@@ -459,23 +648,28 @@ void Connection::handle(std::vector<zmq::message_t>& frames) {
     if (msg.replies())
         for (const auto* reply : *msg.replies())
             if (reply->status() == proto::kStatusUnknownSession) {
-                // A restarted daemon, or a worker that is gone: nothing we wait for will come.
-                if (!broken_.load()) {
-                    log()->error("daemon at {} no longer knows session {:016x}", endpoint_,
-                                 session_);
-                    fail_everything(CL_OUT_OF_RESOURCES);
-                }
+                // This connection is not (or no longer) the session's: a worker that took
+                // another connection, or a new process on its port. The supervisor knows
+                // whether the session still exists.
+                lost("the worker does not know this connection");
                 return;
             }
     last_heard_ = clock::now();
-    if (msg.acked_seq() > acked_seq_) {
-        acked_seq_ = msg.acked_seq();
-        while (!unacked_.empty() && unacked_.front().last_seq <= acked_seq_) {
-            for (auto& f : unacked_.front().frames)
-                unacked_bytes_ -= f.size();
-            unacked_.pop_front();
-        }
+    if (msg.released()) {
+        lost("released by the daemon");
+        return;
     }
+    if (msg.seq() != 0) {
+        uint64_t received = received_seq_.load();
+        if (msg.seq() <= received) return; // sent again after a reconnect: seen already
+        if (msg.seq() != received + 1)
+            log()->error("daemon at {}: session {:016x} missed messages {}..{}", endpoint_,
+                         session_, received + 1, msg.seq() - 1);
+        received_seq_.store(msg.seq());
+        for (auto& f : frames)
+            receipt_bytes_ += f.size();
+    }
+    apply_ack(msg.acked_seq());
     auto message = std::make_shared<std::vector<zmq::message_t>>(std::move(frames));
     // Notices first: a Finish reply in the same message must find its queue's events complete.
     if (msg.events())

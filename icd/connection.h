@@ -161,11 +161,19 @@ class Connection {
     /// An error a fire-and-forget command met on the daemon, reported once.
     cl_int take_async_error() { return async_error_.exchange(CL_SUCCESS); }
 
+    /// Times the session got its connection back after losing it (for tests and logs).
+    uint64_t reconnects() const { return reconnects_.load(); }
+
   private:
+    using Deadline = std::chrono::steady_clock::time_point;
+    /// How a handshake step ended: an answer, a definite no (the session is gone), or nothing
+    /// in time (try again).
+    enum class Exchange { Answered, Refused, NoAnswer };
     struct Outgoing {
         std::vector<zmq::message_t> frames;
         uint64_t first_seq = 0;
         uint64_t last_seq = 0;
+        uint64_t received_seq = 0; ///< what the message tells the worker this client received
         size_t bytes() const {
             size_t n = 0;
             for (auto& f : frames)
@@ -216,6 +224,26 @@ class Connection {
     }
     void seal_locked(); // send_mutex_ held
 
+    static void configure(zmq::socket_t& socket);
+    /// Hello to the supervisor (a new session, or `resume` this one); on Answered `*reply` is
+    /// a Welcome pointing into `frames`.
+    Exchange say_hello(Deadline deadline, bool resume, std::vector<zmq::message_t>& frames,
+                       const wire::Reply** reply, std::string* error);
+    /// Binds a connection to the session's worker (a fresh socket after the first); `*acked`
+    /// gets the worker's ack: what need not be sent again.
+    Exchange attach(Deadline deadline, uint64_t* acked, std::string* error);
+    /// The connection is lost (broken, silent, released): start reconnecting (I/O thread).
+    void lost(const std::string& why);
+    /// One bounded reconnect attempt; fails everything once the reconnect timeout has passed
+    /// or the daemon says the session is gone.
+    void try_reconnect();
+    /// Reattached: sends again what the worker has not executed.
+    void resume_after(uint64_t acked);
+    void apply_ack(uint64_t acked);
+    /// Tells the worker what arrived (a receipt), when enough did or `force`.
+    void report_receipt(bool force);
+    void note_receipt_sent(uint64_t received);
+
     void run();
     void send_ready();
     void receive_all();
@@ -238,8 +266,7 @@ class Connection {
     zmq::socket_t supervisor_;
     /// To the session's worker: every command, reply and notice.
     zmq::socket_t socket_;
-    /// Events of socket_'s connection: a worker serves one session and never drops its client,
-    /// so a lost connection means the session is over, even if nobody can say so any more.
+    /// Events of socket_'s connection: a lost connection starts a reconnect at once.
     zmq::socket_t monitor_;
     std::string worker_endpoint_;
     Notifier notifier_;
@@ -283,8 +310,9 @@ class Connection {
 
     /// Whether the message may go now under the session's credit (I/O thread).
     bool credit_allows(const Outgoing& out) const;
-    /// An empty message: the worker answers it at once (with its acks).
-    void send_empty();
+    /// An empty message: the worker answers it at once (with its acks); a receipt only tells
+    /// it what this client received and is not answered.
+    void send_empty(bool receipt_only);
 
     // I/O thread only:
     std::deque<Outgoing> unacked_; ///< Sent, not yet acknowledged: resent after a reconnect.
@@ -295,6 +323,19 @@ class Connection {
     /// goes, so each wait asks once.
     bool credit_asked_ = false;
     std::chrono::steady_clock::time_point last_sent_, last_heard_;
+    /// The last numbered daemon message received (read by application threads when they seal
+    /// a batch, which carries it), the last one reported, and bytes received since.
+    std::atomic<uint64_t> received_seq_{0};
+    uint64_t receipt_sent_ = 0;
+    size_t receipt_bytes_ = 0;
+    // Reconnecting (I/O thread only): lost() starts it, try_reconnect() runs attempts.
+    const std::chrono::milliseconds reconnect_timeout_;
+    bool reconnecting_ = false;
+    Deadline reconnect_deadline_{}, next_attempt_{};
+    std::chrono::milliseconds backoff_{50};
+    bool attached_once_ = false;
+    unsigned generation_ = 0; ///< names each worker socket's monitor endpoint
+    std::atomic<uint64_t> reconnects_{0};
 };
 
 } // namespace rgpu::icd

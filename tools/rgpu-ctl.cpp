@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// rgpu-ctl: operator's tool for rgpu daemons: status, sessions, kill.
+// rgpu-ctl: operator's tool for rgpu daemons: status, sessions, release, kill.
 #include <operator_client.h>
 #include <protocol.h>
 
@@ -20,9 +20,13 @@ int main(int argc, char** argv) {
     auto* sessions =
         app.add_subcommand("sessions", "one line per session: id (hex), client, state, worker "
                                        "pid, age, objects, device bytes, what is in flight");
+    auto* release = app.add_subcommand(
+        "release", "drop a session's connection, keep the session: its client reconnects");
     auto* kill = app.add_subcommand("kill", "end a session now and kill its worker process");
     std::string kill_id;
     kill->add_option("SESSION", kill_id, "session id in hex, as `sessions` prints it")->required();
+    release->add_option("SESSION", kill_id, "session id in hex, as `sessions` prints it")
+        ->required();
     app.require_subcommand(1);
     CLI11_PARSE(app, argc, argv);
 
@@ -49,18 +53,20 @@ int main(int argc, char** argv) {
                         " in-flight %" PRIu64 " commands %" PRIu64 " bytes\n",
                         s.id, s.client.c_str(), s.state.c_str(), s.worker_pid, s.age_ms / 1000.0,
                         s.objects, s.device_bytes, s.commands_in_flight, s.bytes_in_flight);
-    } else if (kill->parsed()) {
+    } else if (kill->parsed() || release->parsed()) {
         char* end = nullptr;
         uint64_t id = std::strtoull(kill_id.c_str(), &end, 16);
         if (kill_id.empty() || !end || *end != '\0' || id == 0) {
             std::fprintf(stderr, "rgpu-ctl: '%s' is not a session id\n", kill_id.c_str());
             return 2;
         }
-        if (!rgpu::kill_session(server, id, timeout, &error)) {
+        bool ok = kill->parsed() ? rgpu::kill_session(server, id, timeout, &error)
+                                 : rgpu::release_session(server, id, timeout, &error);
+        if (!ok) {
             std::fprintf(stderr, "rgpu-ctl: %s\n", error.c_str());
             return 1;
         }
-        std::printf("session %016" PRIx64 " killed\n", id);
+        std::printf("session %016" PRIx64 " %s\n", id, kill->parsed() ? "killed" : "released");
     }
     return 0;
 }

@@ -263,6 +263,7 @@ void Supervisor::read_control(WorkerProcess& worker) {
             worker.device_bytes = stats->device_bytes();
             worker.commands_in_flight = stats->commands_in_flight();
             worker.bytes_in_flight = stats->bytes_in_flight();
+            worker.attached = stats->attached();
         } else if (const auto* closed = message->body_as_SessionClosed();
                    closed && worker.state == WorkerProcess::State::Serving) {
             worker.closed_cleanly = true;
@@ -422,7 +423,8 @@ void Supervisor::handle(std::vector<zmq::message_t>& frames) {
         return;
     }
     if (command->body_type() == wire::Request::ListSessions ||
-        command->body_type() == wire::Request::KillSession) {
+        command->body_type() == wire::Request::KillSession ||
+        command->body_type() == wire::Request::ReleaseSession) {
         if (!is_local_peer(peer)) {
             refuse(routing, seq, proto::kStatusProtocolError,
                    "operator requests are accepted from loopback and ipc peers only");
@@ -437,6 +439,10 @@ void Supervisor::handle(std::vector<zmq::message_t>& frames) {
 
 void Supervisor::handle_hello(const std::string& routing, uint64_t seq, const wire::Hello& hello,
                               const std::string& peer) {
+    if (hello.resume_session() != 0) {
+        handle_resume(routing, seq, hello);
+        return;
+    }
     size_t per_peer = 0;
     for (auto& [id, w] : sessions_)
         per_peer += w->peer == peer;
@@ -513,12 +519,18 @@ void Supervisor::assign(WorkerProcess& worker, PendingHello& hello) {
     }
     worker.state = WorkerProcess::State::Serving;
     worker.session = id;
+    worker.resume_token = token;
     worker.client = hello.client;
     worker.client_routing = hello.routing;
     worker.peer = hello.peer;
     worker.assigned = clock::now();
     sessions_.emplace(id, &worker);
+    send_welcome(hello.routing, hello.seq, worker);
+    spdlog::info("session {:016x} opened for {} in worker {}", id, hello.client, worker.pid());
+}
 
+void Supervisor::send_welcome(const std::string& routing, uint64_t seq,
+                              const WorkerProcess& worker) {
     flatbuffers::FlatBufferBuilder fbb;
     std::vector<flatbuffers::Offset<wire::DeviceDesc>> devices;
     for (const auto& d : devices_) {
@@ -527,13 +539,27 @@ void Supervisor::assign(WorkerProcess& worker, PendingHello& hello) {
             info.push_back(wire::CreateInfoValue(fbb, param, fbb.CreateVector(value)));
         devices.push_back(wire::CreateDeviceDesc(fbb, d.index, fbb.CreateVector(info)));
     }
-    auto welcome = wire::CreateWelcome(
-        fbb, id, token, fbb.CreateString("rgpu-daemon"), fbb.CreateVector(devices),
-        fbb.CreateString(announced(worker.endpoint)), options_.limits.write(fbb));
-    auto reply =
-        wire::CreateReply(fbb, hello.seq, CL_SUCCESS, wire::ReplyBody::Welcome, welcome.Union());
-    send_reply(hello.routing, fbb, reply, id, hello.seq);
-    spdlog::info("session {:016x} opened for {} in worker {}", id, hello.client, worker.pid());
+    auto welcome = wire::CreateWelcome(fbb, worker.session, worker.resume_token,
+                                       fbb.CreateString("rgpu-daemon"), fbb.CreateVector(devices),
+                                       fbb.CreateString(announced(worker.endpoint)),
+                                       options_.limits.write(fbb));
+    auto reply = wire::CreateReply(fbb, seq, CL_SUCCESS, wire::ReplyBody::Welcome, welcome.Union());
+    send_reply(routing, fbb, reply, worker.session, seq);
+}
+
+void Supervisor::handle_resume(const std::string& routing, uint64_t seq, const wire::Hello& hello) {
+    auto it = sessions_.find(hello.resume_session());
+    // Compared without an early exit, so timing tells nothing about the token.
+    if (it == sessions_.end() || (it->second->resume_token ^ hello.resume_token()) != 0) {
+        // A restarted daemon, a session that ended (its lease ran out), or a guess.
+        refuse(routing, seq, proto::kStatusUnknownSession, "unknown session");
+        return;
+    }
+    WorkerProcess& worker = *it->second;
+    // Notices for the session (SessionEnded) go to the connection the client came back on.
+    worker.client_routing = routing;
+    send_welcome(routing, seq, worker);
+    spdlog::debug("session {:016x} ({}): its client is back", worker.session, worker.client);
 }
 
 void Supervisor::handle_operator(const std::string& routing, uint64_t seq,
@@ -551,6 +577,25 @@ void Supervisor::handle_operator(const std::string& routing, uint64_t seq,
         w.signal(SIGKILL);
         spdlog::warn("session {:016x} ({}): killed by the operator", w.session, w.client);
         reply = wire::CreateReply(fbb, seq, CL_SUCCESS);
+    } else if (const auto* release = command.body_as_ReleaseSession()) {
+        auto it = sessions_.find(release->session());
+        if (it == sessions_.end()) {
+            refuse(routing, seq, CL_INVALID_VALUE, "no such session");
+            return;
+        }
+        WorkerProcess& w = *it->second;
+        flatbuffers::FlatBufferBuilder control_fbb;
+        auto body = control::CreateReleaseClient(control_fbb);
+        control_fbb.Finish(control::CreateControlMessage(
+                               control_fbb, control::ControlBody::ReleaseClient, body.Union()),
+                           control::ControlMessageIdentifier());
+        if (w.control_closed || !w.control().send(control_fbb)) {
+            refuse(routing, seq, CL_INVALID_VALUE, "the session's worker is gone");
+            return;
+        }
+        w.attached = false; // until the worker reports its client back
+        spdlog::info("session {:016x} ({}): released by the operator", w.session, w.client);
+        reply = wire::CreateReply(fbb, seq, CL_SUCCESS);
     } else {
         auto now = clock::now();
         std::vector<flatbuffers::Offset<wire::SessionSummary>> list;
@@ -558,7 +603,8 @@ void Supervisor::handle_operator(const std::string& routing, uint64_t seq,
             auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - w->assigned);
             list.push_back(wire::CreateSessionSummary(
                 fbb, id, fbb.CreateString(w->client), static_cast<uint32_t>(w->pid()),
-                static_cast<uint64_t>(age.count()), fbb.CreateString("attached"), w->objects,
+                static_cast<uint64_t>(age.count()),
+                fbb.CreateString(w->attached ? "attached" : "released"), w->objects,
                 w->device_bytes, w->commands_in_flight, w->bytes_in_flight));
         }
         auto body = wire::CreateSessionList(fbb, fbb.CreateVector(list));

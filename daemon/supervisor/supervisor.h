@@ -29,6 +29,7 @@ struct SupervisorOptions {
     std::string listen;
     std::string ready_file; ///< If set, the bound endpoint is written here once listening.
     std::string log_level = "info";
+    /// How long a session without a client is kept (its lease), in milliseconds.
     int session_timeout_ms = 0;
     uint32_t warm_workers = 2;
     uint32_t max_sessions = 64;
@@ -63,6 +64,9 @@ class Supervisor {
     void handle(std::vector<zmq::message_t>& frames);
     void handle_hello(const std::string& routing, uint64_t seq, const wire::Hello& hello,
                       const std::string& peer);
+    /// A Hello that names a session the client had: its Welcome again, or unknown session.
+    void handle_resume(const std::string& routing, uint64_t seq, const wire::Hello& hello);
+    void send_welcome(const std::string& routing, uint64_t seq, const WorkerProcess& worker);
     void handle_operator(const std::string& routing, uint64_t seq, const wire::Command& command);
     void read_control(WorkerProcess& worker);
     /// Gives waiting Hellos to warm workers; refuses those that waited too long.

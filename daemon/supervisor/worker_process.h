@@ -48,6 +48,7 @@ class WorkerProcess {
     bool control_closed = false;
     std::string endpoint; ///< from WorkerReady
     uint64_t session = 0;
+    uint64_t resume_token = 0;
     std::string client;         ///< printable description for logs and listings
     std::string client_routing; ///< the client's connection to the supervisor
     std::string peer;           ///< the client's address, for the per-client limit
@@ -61,6 +62,8 @@ class WorkerProcess {
     uint64_t device_bytes = 0;
     uint64_t commands_in_flight = 0;
     uint64_t bytes_in_flight = 0;
+    /// False while the session is released (no client connected or heard from lately).
+    bool attached = true;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::chrono::steady_clock::time_point assigned;
 

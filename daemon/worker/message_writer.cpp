@@ -34,6 +34,11 @@ std::vector<zmq::message_t> MessageWriter::finish(uint64_t session, uint64_t ack
     msg.add_version(proto::kProtocolVersion);
     msg.add_session(session);
     msg.add_acked_seq(acked_seq);
+    // Always present, so the I/O thread can number the message in place (ReplayLog).
+    fbb_.ForceDefaults(true);
+    msg.add_seq(0);
+    fbb_.ForceDefaults(false);
+    if (released_) msg.add_released(true);
     if (!replies.IsNull()) msg.add_replies(replies);
     if (!notices.IsNull()) msg.add_events(notices);
     fbb_.Finish(msg.Finish(), proto::kFileIdentifier);
@@ -47,6 +52,7 @@ std::vector<zmq::message_t> MessageWriter::finish(uint64_t session, uint64_t ack
     replies_.clear();
     notices_.clear();
     bulk_.clear();
+    released_ = false;
     return frames;
 }
 

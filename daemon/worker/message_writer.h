@@ -21,6 +21,8 @@ class MessageWriter {
                    zmq::message_t* data = nullptr);
     void add_notice(const wire::EventNotice& notice) { notices_.push_back(notice); }
     bool empty() const { return replies_.empty() && notices_.empty(); }
+    /// Marks the message as the worker's release of the client's connection.
+    void set_released() { released_ = true; }
 
     /// Frame 0 followed by the bulk frames; the writer is empty afterwards.
     std::vector<zmq::message_t> finish(uint64_t session, uint64_t acked_seq);
@@ -30,6 +32,7 @@ class MessageWriter {
     std::vector<flatbuffers::Offset<wire::Reply>> replies_;
     std::vector<wire::EventNotice> notices_;
     std::vector<zmq::message_t> bulk_;
+    bool released_ = false;
 };
 
 } // namespace rgpu::daemon

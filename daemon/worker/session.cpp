@@ -181,6 +181,7 @@ void Session::execute(WorkItem& item) {
     for (const wire::Command* command : *commands) {
         uint64_t this_seq = seq++;
         if (this_seq <= executed_seq) continue; // a resent duplicate: run each command once
+        started_seq_.store(this_seq, std::memory_order_release);
         ExecContext ctx{*this, this_seq, item.frames, false, {}};
         spdlog::trace("session {:016x}: #{} {}", id_, this_seq,
                       wire::EnumNameRequest(command->body_type()));

@@ -6,11 +6,13 @@
 #include "log_limiter.h"
 #include "object_table.h"
 #include "outbox.h"
+#include "replay_log.h"
 #include "session_limits.h"
 #include "staging_budget.h"
 
 #include <rgpu/wire/messages_generated.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -66,7 +68,10 @@ class Session {
     bool ending() const { return closing() || close_requested_.load(); }
 
     // --- I/O thread state: routing and liveness. ---
+    /// The client's connection; empty while released (nothing is sent, everything is kept).
     std::string routing_id;
+    /// Numbered messages the client has not reported received: sent again after a reconnect.
+    ReplayLog replay;
     uint64_t next_recv_seq = 1; ///< Sequence number the next command must carry.
     std::chrono::steady_clock::time_point last_seen;
     /// Acks: the executor's progress as the I/O thread knows it, and what the client was told.
@@ -78,8 +83,13 @@ class Session {
     /// The client asked for an ack (an empty message) while commands were still running: each
     /// ack goes out as soon as it is known until everything received has run.
     bool ack_wanted = false;
-    /// The ack to put on an outgoing message: notes what the client will know.
+    /// The ack to put on an outgoing message: notes what the client will know. It covers the
+    /// command the executor has started too: a notice or reply this message carries may be that
+    /// command's, and once the client sees it the client must not keep (or ever resend) the
+    /// command's data, which may be application memory it is now free to reuse. Commands run
+    /// in order and a started one is never run again, so the ack is true.
     uint64_t ack_for_send() {
+        ack_known = std::max(ack_known, started_seq_.load(std::memory_order_acquire));
         ack_sent = ack_known;
         retired_bytes_sent = retired_bytes();
         if (ack_known + 1 >= next_recv_seq) ack_wanted = false;
@@ -183,6 +193,8 @@ class Session {
 
     std::vector<uint64_t> dirty_queues_; // executor only
 
+    /// The command the executor is running or has run last (see ack_for_send).
+    std::atomic<uint64_t> started_seq_{0};
     /// Credit in use: commands and bytes admitted, not yet taken up by the executor.
     std::atomic<uint64_t> backlog_commands_{0};
     std::atomic<uint64_t> backlog_bytes_{0};

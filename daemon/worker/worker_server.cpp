@@ -166,16 +166,26 @@ int WorkerServer::run(const std::atomic<bool>& stop) {
 
 void WorkerServer::report_stats() {
     Session::Holdings now;
-    if (!sessions_.empty()) now = sessions_.begin()->second->holdings();
-    if (rejected_ == rejected_reported_ && now == holdings_reported_) return;
+    bool attached = false;
+    if (!sessions_.empty()) {
+        const Session& s = *sessions_.begin()->second;
+        now = s.holdings();
+        // A client heartbeats every second: a few missed means its connection is gone.
+        attached = !s.routing_id.empty() &&
+                   clock::now() - s.last_seen < std::chrono::milliseconds(3 * proto::kHeartbeatMs);
+    }
+    if (rejected_ == rejected_reported_ && now == holdings_reported_ &&
+        attached == attached_reported_)
+        return;
     flatbuffers::FlatBufferBuilder fbb;
     auto stats = control::CreateWorkerStats(fbb, rejected_, now.objects, now.device_bytes,
-                                            now.commands_in_flight, now.bytes_in_flight);
+                                            now.commands_in_flight, now.bytes_in_flight, attached);
     fbb.Finish(control::CreateControlMessage(fbb, control::ControlBody::WorkerStats, stats.Union()),
                control::ControlMessageIdentifier());
     if (control_.send(fbb)) {
         rejected_reported_ = rejected_;
         holdings_reported_ = now;
+        attached_reported_ = attached;
     }
 }
 
@@ -203,6 +213,11 @@ bool WorkerServer::read_control() {
             return false;
         case ControlChannel::Status::Message:
             break;
+        }
+        if (message->body_as_ReleaseClient()) {
+            for (auto& [id, session] : sessions_)
+                release_client(*session);
+            continue;
         }
         const auto* assign = message->body_as_AssignSession();
         if (!assign || assigned_) {
@@ -294,6 +309,17 @@ void WorkerServer::handle(std::vector<zmq::message_t>& frames) {
         return;
     }
     uint32_t count = commands ? commands->size() : 0;
+    session.replay.trim(message.received_seq());
+    if (message.receipt_only() && count == 0) {
+        session.last_seen = clock::now();
+        return;
+    }
+    if (count > 0 && message.first_seq() + count <= session.next_recv_seq) {
+        // Sent again after a reconnect, and received before: each command runs once. Its ack
+        // comes when the executor gets past it.
+        session.last_seen = clock::now();
+        return;
+    }
     if (message.first_seq() > session.next_recv_seq) {
         reject(routing, session.id(), message.first_seq(),
                "sequence gap: expected " + std::to_string(session.next_recv_seq), envelope);
@@ -366,12 +392,34 @@ void WorkerServer::handle_attach(const std::string& routing, const wire::ClientM
                proto::kStatusUnknownSession);
         return;
     }
+    // A reconnect: whatever the previous connection still had on its way is lost or stale;
+    // this one is the session's from now on.
+    bool again = !session.routing_id.empty() || session.replay.last_seq() > 0;
     session.routing_id = routing;
     session.last_seen = clock::now();
+    session.replay.trim(message.received_seq());
     MessageWriter writer;
     writer.add_reply(0, CL_SUCCESS);
+    // The ack tells the client which of its messages to send again; the reply itself is not
+    // numbered (ReplayLog keeps only what the client has not yet seen, and it waits for this).
     auto frames = writer.finish(session.id(), session.ack_for_send());
     send(routing, frames);
+    auto missed = session.replay.copies();
+    for (auto& m : missed)
+        send(routing, m);
+    if (again)
+        spdlog::info("session {:016x} ({}): client reattached; {} messages sent again",
+                     session.id(), session.client(), missed.size());
+}
+
+void WorkerServer::release_client(Session& session) {
+    if (session.routing_id.empty()) return;
+    MessageWriter writer;
+    writer.set_released();
+    auto frames = writer.finish(session.id(), session.ack_for_send());
+    send(session.routing_id, frames);
+    session.routing_id.clear();
+    spdlog::info("session {:016x} ({}): released by the operator", session.id(), session.client());
 }
 
 void WorkerServer::reject(const std::string& routing, uint64_t session, uint64_t seq,
@@ -421,7 +469,7 @@ void WorkerServer::drain_outbox() {
             // Keep order: whatever was gathered for this session goes out first.
             if (auto p = pending_.find(m->session); p != pending_.end())
                 flush(m->session, p->second);
-            send(it->second->routing_id, m->frames);
+            send_to_client(*it->second, m->frames);
         } else if (auto* a = std::get_if<Outbox::Ack>(&item)) {
             if (auto it = sessions_.find(a->session); it != sessions_.end()) {
                 Session& s = *it->second;
@@ -492,7 +540,7 @@ void WorkerServer::flush(uint64_t session_id, MessageWriter& out) {
     if (it == sessions_.end()) return;
     Session& session = *it->second;
     auto frames = out.finish(session_id, session.ack_for_send());
-    send(session.routing_id, frames);
+    send_to_client(session, frames);
 }
 
 void WorkerServer::send_held_acks(Session& session, bool force) {
@@ -515,7 +563,25 @@ void WorkerServer::send_held_acks(Session& session, bool force) {
 void WorkerServer::send_ack(Session& session) {
     MessageWriter writer;
     auto frames = writer.finish(session.id(), session.ack_for_send());
-    send(session.routing_id, frames);
+    send_to_client(session, frames);
+}
+
+void WorkerServer::send_to_client(Session& session, std::vector<zmq::message_t>& frames) {
+    session.replay.keep(frames);
+    // A client that never reports what it received (or stays away while its session produces
+    // results) must not grow this process without bound.
+    uint64_t max_bytes = 2 * session.limits().max_staging + (uint64_t(256) << 20);
+    if ((session.replay.messages() > kMaxQueuedReplies || session.replay.bytes() > max_bytes) &&
+        !session.ending()) {
+        spdlog::warn("session {:016x} ({}): {} messages ({} bytes) not confirmed by the client; "
+                     "closing it",
+                     session.id(), session.client(), session.replay.messages(),
+                     session.replay.bytes());
+        close_reason_ = "the client did not confirm what it received";
+        session.close();
+        return;
+    }
+    if (!session.routing_id.empty()) send(session.routing_id, frames);
 }
 
 void WorkerServer::check_sessions(bool stopping) {
@@ -534,9 +600,10 @@ void WorkerServer::check_sessions(bool stopping) {
                 complete(pending_[s.id()], s, *failed, native_status(*failed));
         if (!stopping && session_timeout_ms_ > 0 &&
             now - s.last_seen > std::chrono::milliseconds(session_timeout_ms_)) {
-            spdlog::info("session {:016x} ({}) silent for {} ms: closing", s.id(), s.client(),
-                         session_timeout_ms_);
-            close_reason_ = "client silent for " + std::to_string(session_timeout_ms_) + " ms";
+            spdlog::info("session {:016x} ({}): no client for {} ms, its lease: closing", s.id(),
+                         s.client(), session_timeout_ms_);
+            close_reason_ =
+                "no client for " + std::to_string(session_timeout_ms_) + " ms (the lease ran out)";
             s.close();
             s.last_seen = now + std::chrono::hours(24 * 365); // close once
         }

@@ -64,6 +64,11 @@ class WorkerServer {
     /// Sends an ack-only message now.
     void send_ack(Session& session);
     void send(const std::string& routing, std::vector<zmq::message_t>& frames);
+    /// Sends a message of the session to its client: numbered and kept until the client reports
+    /// it received; while the session is released only kept.
+    void send_to_client(Session& session, std::vector<zmq::message_t>& frames);
+    /// The operator's release: tells the client, then forgets its connection.
+    void release_client(Session& session);
     void reject(const std::string& routing, uint64_t session, uint64_t seq, const std::string& why,
                 const zmq::message_t& envelope, int32_t status = proto::kStatusProtocolError);
     void check_sessions(bool stopping);
@@ -82,7 +87,7 @@ class WorkerServer {
     std::unordered_map<uint64_t, MessageWriter> pending_;
     /// From AssignSession.
     uint64_t resume_token_ = 0;
-    int session_timeout_ms_ = 0;
+    int session_timeout_ms_ = 0; ///< the lease
     bool assigned_ = false;
     std::chrono::steady_clock::time_point ending_since_{};
     std::string close_reason_ = "client said goodbye";
@@ -94,6 +99,7 @@ class WorkerServer {
     uint64_t rejected_ = 0;
     uint64_t rejected_reported_ = 0;
     Session::Holdings holdings_reported_;
+    bool attached_reported_ = false;
 };
 
 } // namespace rgpu::daemon

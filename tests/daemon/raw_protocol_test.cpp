@@ -277,6 +277,104 @@ TEST_CASE("a worker accepts its session only with the token" * doctest::test_sui
     CHECK(RawClient::first_reply(*answered).status() == CL_SUCCESS);
 }
 
+namespace {
+/// The numbered read reply in `frames`: (message seq, the 4 bytes read).
+std::pair<uint64_t, uint32_t> read_reply(const std::vector<zmq::message_t>& frames) {
+    const auto* message = proto::decode_daemon_message(frames[0].data(), frames[0].size()).message;
+    const auto& reply = *message->replies()->Get(0);
+    REQUIRE(reply.status() == CL_SUCCESS);
+    REQUIRE(reply.body_as_ReadData() != nullptr);
+    REQUIRE(reply.data_frame() == 1);
+    REQUIRE(frames.size() == 2);
+    uint32_t value = 0;
+    REQUIRE(frames[1].size() == sizeof value);
+    std::memcpy(&value, frames[1].data(), sizeof value);
+    return {message->seq(), value};
+}
+} // namespace
+
+TEST_CASE("a reattached client gets what it missed and resent commands run once" *
+          doctest::test_suite("daemon")) {
+    RawClient first(daemon().endpoint());
+    uint64_t session = first.hello();
+    const uint32_t pattern = 0x5eed1234;
+    const std::vector<uint64_t> no_wait;
+    auto read = [&](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::ReadBuffer,
+                              wire::CreateReadBuffer(fbb, 2, 3, 0, sizeof pattern, 0,
+                                                     fbb.CreateVector(no_wait), 64u << 10)
+                                  .Union());
+    };
+    auto batch = [&] {
+        std::vector<zmq::message_t> bulk;
+        bulk.emplace_back(&pattern, sizeof pattern);
+        return std::make_pair(std::vector<RawClient::BatchCommand>{{test::req::context(1)},
+                                                                   {test::req::queue(2, 1)},
+                                                                   {test::req::buffer(3, 1, 4, 1)},
+                                                                   {read}},
+                              std::move(bulk));
+    };
+    auto [commands, bulk] = batch();
+    first.send_batch(session, 1, commands, std::move(bulk));
+    auto got = first.receive_reply();
+    REQUIRE(got);
+    auto [seq, value] = read_reply(*got);
+    CHECK(seq >= 1);
+    CHECK(value == pattern);
+
+    // The connection is lost before the client confirmed the read: on a new one the worker
+    // sends it again, numbered the same, right after the Attach reply.
+    RawClient second(daemon().endpoint());
+    second.impersonate(session, first.worker_endpoint());
+    REQUIRE(second.attach(first.token()) == CL_SUCCESS);
+    auto again = second.receive_reply();
+    REQUIRE(again);
+    CHECK(read_reply(*again) == std::make_pair(seq, pattern));
+
+    // The client sends its last batch again (it did not know it arrived): nothing runs twice.
+    // Had it run, creating object 1 again would be refused with an error reply.
+    auto [same, same_bulk] = batch();
+    second.send_batch(session, 1, same, std::move(same_bulk));
+    CHECK_FALSE(second.receive_reply(500ms));
+    // The session goes on from where it was: the next read is the next numbered message.
+    second.send(session, 5, read, false);
+    auto next = second.receive_reply();
+    REQUIRE(next);
+    CHECK(read_reply(*next) == std::make_pair(seq + 1, pattern));
+
+    // The old connection is no longer the session's.
+    first.send(session, 6, read, false);
+    auto refused = first.receive_reply();
+    REQUIRE(refused);
+    CHECK(RawClient::first_reply(*refused).status() == proto::kStatusUnknownSession);
+}
+
+TEST_CASE("a resumed Hello finds the session only with its token" * doctest::test_suite("daemon")) {
+    RawClient owner(daemon().endpoint());
+    uint64_t session = owner.hello();
+    auto resume = [&](uint64_t token) {
+        RawClient back(daemon().endpoint());
+        auto frames = back.ask_supervisor([&](flatbuffers::FlatBufferBuilder& fbb) {
+            auto h = wire::CreateHello(fbb, fbb.CreateString("resuming"), 1, session, token);
+            return std::make_pair(wire::Request::Hello, h.Union());
+        });
+        const auto& reply = RawClient::first_reply(frames);
+        const auto* welcome = reply.body_as_Welcome();
+        return std::make_tuple(reply.status(), welcome ? welcome->session() : 0,
+                               welcome && welcome->worker_endpoint()
+                                   ? welcome->worker_endpoint()->str()
+                                   : std::string());
+    };
+    auto [status, id, worker] = resume(owner.token());
+    CHECK(status == CL_SUCCESS);
+    CHECK(id == session);
+    CHECK(owner.worker_endpoint().substr(owner.worker_endpoint().rfind(':')) ==
+          worker.substr(worker.rfind(':')));
+    CHECK(std::get<0>(resume(owner.token() ^ 1)) == proto::kStatusUnknownSession);
+    // The daemon holds no more sessions than before.
+    CHECK(owner.sessions() >= 1);
+}
+
 TEST_CASE("info that holds daemon handles is refused" * doctest::test_suite("daemon")) {
     RawClient client(daemon().endpoint());
     uint64_t session = client.hello();

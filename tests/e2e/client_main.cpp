@@ -30,9 +30,21 @@
 //                                            (it kills the process that runs it); expects
 //                                            clFinish and a later blocking read to fail with
 //                                            CL_OUT_OF_RESOURCES
+//   rgpu-e2e-client outage cut|release|pause ROUNDS
+//                                            counted kernels, writes and large reads while the
+//                                            session's connection is cut, released by the
+//                                            operator, or its worker paused, ROUNDS times (twice
+//                                            each): every command runs exactly once, all data
+//                                            read back is right
+//   rgpu-e2e-client restarted-daemon         opens a session and a buffer, prints "ready",
+//                                            waits for SIGUSR1 (the test restarts the daemon on
+//                                            the same endpoint meanwhile), then expects clFinish
+//                                            and a blocking read to fail with
+//                                            CL_OUT_OF_RESOURCES, promptly
 //   rgpu-e2e-client endless-kernel           starts a kernel that never ends, prints "running",
 //                                            expects clFinish to fail with CL_OUT_OF_RESOURCES
 //                                            (the test ends the session from outside)
+#include "client_reconnect.h"
 #include "harness.h"
 #include "scenarios.h"
 
@@ -91,6 +103,19 @@ struct Basics {
     cl_context context = nullptr;
     cl_command_queue queue = nullptr;
 };
+
+/// Waits for the test's SIGUSR1 (30 s at most); a stop and continue (SIGSTOP, SIGCONT) on the
+/// way does not end the wait.
+void wait_for_usr1() {
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < until) {
+        const timespec slice{1, 0};
+        if (sigtimedwait(&usr1, nullptr, &slice) == SIGUSR1) return;
+    }
+}
 
 /// Opens the basics; kClientOk, or the exit code of what failed.
 int open_basics(cl_platform_id platform, Basics& out) {
@@ -187,12 +212,36 @@ int outlive_daemon(cl_platform_id platform) {
     CLIENT_CHECK(clFinish(queue));
     std::printf("ready\n");
     std::fflush(stdout);
-    sigset_t usr1;
-    sigemptyset(&usr1);
-    sigaddset(&usr1, SIGUSR1);
-    const timespec limit{30, 0};
-    sigtimedwait(&usr1, nullptr, &limit);
+    wait_for_usr1();
     // Their codes do not matter here (the daemon is gone); that they return does.
+    clReleaseMemObject(buffer);
+    clReleaseCommandQueue(queue);
+    clReleaseContext(context);
+    return kClientOk;
+}
+
+// A daemon restarted on the same endpoint no longer knows the session: the client must say so
+// at its next synchronising call, promptly (not after its reconnect timeout, and never hang).
+int restarted_daemon(cl_platform_id platform) {
+    Basics basics;
+    if (const int status = open_basics(platform, basics); status != kClientOk) return status;
+    [[maybe_unused]] auto [device, context, queue] = basics;
+    cl_int err;
+    cl_mem buffer = clCreateBuffer(context, CL_MEM_READ_WRITE, 4096, nullptr, &err);
+    CLIENT_CHECK(err);
+    CLIENT_CHECK(clFinish(queue));
+    std::printf("ready\n");
+    std::fflush(stdout);
+    wait_for_usr1();
+    const auto start = std::chrono::steady_clock::now();
+    if (const int status = expect_session_ended(queue, buffer); status != kClientOk) return status;
+    const auto took = std::chrono::steady_clock::now() - start;
+    if (took > std::chrono::seconds(20))
+        return fail(
+            kClientClError,
+            "the failure took " +
+                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(took).count()) +
+                " s");
     clReleaseMemObject(buffer);
     clReleaseCommandQueue(queue);
     clReleaseContext(context);
@@ -380,5 +429,15 @@ int main(int argc, char** argv) {
         return host_memory(platform, std::strtoull(argv[2], nullptr, 10));
     if (command == "quota" && argc > 2) return quota(platform, std::strtoull(argv[2], nullptr, 10));
     if (command == "endless-kernel") return endless_kernel(platform);
+    if (command == "restarted-daemon") return restarted_daemon(platform);
+    if (command == "outage" && argc > 3) {
+        const std::string how = argv[2];
+        const Outage outage = how == "cut"       ? Outage::Cut
+                              : how == "release" ? Outage::Release
+                                                 : Outage::Pause;
+        if (how != "cut" && how != "release" && how != "pause")
+            return fail(kClientUsage, "outage cut|release|pause ROUNDS");
+        return survive_outages(platform, outage, std::atoi(argv[3]));
+    }
     return fail(kClientUsage, "unknown command '" + command + "'");
 }

@@ -358,7 +358,7 @@ DaemonProcess::DaemonProcess(const Options& options) {
         // The daemon serves the system's platforms: no OCL_ICD_VENDORS (it would list rgpu).
         std::vector<std::string> argv{path,
                                       "--listen",
-                                      "tcp://127.0.0.1:*",
+                                      options.listen,
                                       "--ready-file",
                                       ready,
                                       "--log-level",

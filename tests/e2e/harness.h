@@ -89,6 +89,8 @@ class DaemonProcess {
     struct Options {
         std::string log_level = "warn";
         int session_timeout_s = 10;
+        // Where to listen: a free loopback port unless a test needs a given endpoint again.
+        std::string listen = "tcp://127.0.0.1:*";
         std::chrono::milliseconds ready_timeout = 20s;
         // "NAME=value" entries added to the daemon's environment; each replaces an inherited
         // variable of the same name.

@@ -6,6 +6,7 @@
 // processes reporting by exit code. Each test starts a daemon of its own.
 #include <doctest/doctest.h>
 
+#include "client_process.h"
 #include "harness.h"
 
 #include <operator_client.h>
@@ -16,61 +17,6 @@
 using namespace rgpu::e2e;
 
 namespace {
-
-std::string client_path() {
-#ifdef RGPU_E2E_CLIENT_PATH
-    return RGPU_E2E_CLIENT_PATH;
-#else
-    return {};
-#endif
-}
-
-std::string ctl_path() {
-#ifdef RGPU_CTL_PATH
-    return RGPU_CTL_PATH;
-#else
-    return {};
-#endif
-}
-
-constexpr auto kClientLimit = std::chrono::seconds(25);
-
-/// Checks that `client` exits with `want` in time; the daemon's log goes with a failure.
-void check_exit(ChildProcess& client, const std::string& name, int want,
-                const DaemonProcess* daemon = nullptr) {
-    const auto status = client.wait_for(kClientLimit);
-    const std::string log = daemon ? "; daemon log: " + daemon->log_tail(20000) : "";
-    if (!status) {
-        client.terminate(SIGKILL);
-        FAIL_CHECK(name << " did not finish within " << kClientLimit.count() << " s (killed)"
-                        << log);
-        return;
-    }
-    CHECK_MESSAGE(*status == want, name << " exited with " << *status << ": "
-                                        << std::string(client_exit_name(*status)) << log);
-}
-
-/// A client environment for `daemon`. The peer timeout is far beyond the test's limits, so an
-/// ended session can only be noticed through the supervisor's push, promptly.
-std::vector<std::string> client_env(const DaemonProcess& daemon, const VendorsDir& vendors) {
-    return environment_without(
-        {"OCL_ICD_VENDORS", "RGPU_SERVERS", "RGPU_CONNECT_TIMEOUT_MS", "RGPU_PEER_TIMEOUT_MS"},
-        {"OCL_ICD_VENDORS=" + vendors.path(), "RGPU_SERVERS=" + daemon.endpoint(),
-         "RGPU_CONNECT_TIMEOUT_MS=20000", "RGPU_PEER_TIMEOUT_MS=600000"});
-}
-
-/// Waits for `line` on the client's stdout; fails the test otherwise.
-void expect_line(ChildProcess& client, const std::string& line) {
-    const auto got = client.read_line(kClientLimit);
-    if (!got || *got != line) {
-        const auto status = client.wait_for(std::chrono::seconds(1));
-        FAIL("the client never printed '"
-             << line << "' ("
-             << (status ? std::string("exited: ") + client_exit_name(*status)
-                        : std::string("still running"))
-             << ")");
-    }
-}
 
 /// The id of the only session whose client is `pid`.
 uint64_t session_of(const DaemonProcess& daemon, pid_t pid) {

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: Apache-2.0
+// Release/reconnect modes of rgpu-e2e-client: the session's connection is taken away while
+// commands are queued, in flight, or being answered; the application must notice nothing.
+#include "client_reconnect.h"
+
+#include "harness.h"
+
+#include <operator_client.h>
+
+#include <arpa/inet.h>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <optional>
+#include <string>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace rgpu::e2e {
+
+namespace {
+
+int fail(int code, const std::string& what) {
+    std::fprintf(stderr, "rgpu-e2e-client: %s: %s\n", client_exit_name(code), what.c_str());
+    return code;
+}
+
+#define CHECK_CL(call)                                                                             \
+    do {                                                                                           \
+        const cl_int status_ = (call);                                                             \
+        if (status_ != CL_SUCCESS) return fail(kClientClError, #call " -> " + describe(status_));  \
+    } while (0)
+
+/// The port of the daemon's public endpoint (RGPU_SERVERS): the worker is anything else.
+int supervisor_port() {
+    const char* server = std::getenv("RGPU_SERVERS");
+    std::string endpoint = server ? server : "";
+    auto colon = endpoint.rfind(':');
+    return colon == std::string::npos ? -1 : std::atoi(endpoint.c_str() + colon + 1);
+}
+
+/// Shuts down every TCP connection of this process (the ICD's, to the daemon and the worker) if
+/// one goes to the session's worker: a real connection loss as ZeroMQ sees it. False when there
+/// is no worker connection (the ICD is still reconnecting).
+bool cut_tcp_connections() {
+    std::vector<int> sockets;
+    bool worker = false;
+    DIR* dir = opendir("/proc/self/fd");
+    if (!dir) return false;
+    while (dirent* entry = readdir(dir)) {
+        int fd = std::atoi(entry->d_name);
+        struct stat st {};
+        if (fd <= 2 || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+        sockaddr_in peer{};
+        socklen_t length = sizeof peer;
+        if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0 ||
+            peer.sin_family != AF_INET)
+            continue;
+        sockets.push_back(fd);
+        worker |= ntohs(peer.sin_port) != supervisor_port();
+    }
+    closedir(dir);
+    if (!worker) return false;
+    for (int fd : sockets)
+        shutdown(fd, SHUT_RDWR);
+    return true;
+}
+
+/// This process's session on the daemon RGPU_SERVERS names, as the operator sees it.
+std::optional<SessionInfo> own_session(std::string* error) {
+    const char* server = std::getenv("RGPU_SERVERS");
+    auto list = list_sessions(server ? server : "", std::chrono::seconds(5), error);
+    if (!list) return std::nullopt;
+    for (const auto& s : *list)
+        if (s.client.find(" pid " + std::to_string(getpid()) + " ") != std::string::npos) return s;
+    *error = "no session of this process is listed";
+    return std::nullopt;
+}
+
+/// Takes the connection away once; an empty string, or what went wrong.
+std::string take_connection_away(Outage outage) {
+    std::string error;
+    switch (outage) {
+    case Outage::Cut:
+        // The ICD may still be reconnecting from the last cut: wait for a connection to cut.
+        for (int i = 0; i < 500; ++i) {
+            if (cut_tcp_connections()) return "";
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return "no connection to the worker to cut";
+    case Outage::Release: {
+        auto session = own_session(&error);
+        if (!session) return error;
+        const char* server = std::getenv("RGPU_SERVERS");
+        return release_session(server, session->id, std::chrono::seconds(5), &error) ? "" : error;
+    }
+    case Outage::Pause: {
+        auto session = own_session(&error);
+        if (!session) return error;
+        // Long enough for the client to declare the daemon silent and try to reconnect a few
+        // times (the test sets RGPU_PEER_TIMEOUT_MS).
+        const char* peer = std::getenv("RGPU_PEER_TIMEOUT_MS");
+        const long pause_ms = 3 * (peer ? std::atol(peer) : 5000);
+        const pid_t worker = static_cast<pid_t>(session->worker_pid);
+        if (kill(worker, SIGSTOP) != 0) return "cannot stop the worker";
+        std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+        kill(worker, SIGCONT);
+        return "";
+    }
+    }
+    return "unknown outage";
+}
+
+} // namespace
+
+int survive_outages(cl_platform_id platform, Outage outage, int rounds) {
+    cl_int err;
+    cl_device_id device = first_device(platform, &err);
+    if (!device) return fail(kClientNoDevice, describe(err));
+    cl_context context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &err);
+    CHECK_CL(err);
+    cl_command_queue queue = clCreateCommandQueue(context, device, 0, &err);
+    CHECK_CL(err);
+    // One work-item adds one: the counter says exactly how often the kernel ran.
+    const char* source = "__kernel void count(__global int* n) { n[0] += 1; }";
+    cl_program program = clCreateProgramWithSource(context, 1, &source, nullptr, &err);
+    CHECK_CL(err);
+    CHECK_CL(clBuildProgram(program, 1, &device, nullptr, nullptr, nullptr));
+    cl_kernel kernel = clCreateKernel(program, "count", &err);
+    CHECK_CL(err);
+    cl_int zero = 0;
+    cl_mem counter = clCreateBuffer(context, CL_MEM_COPY_HOST_PTR, sizeof zero, &zero, &err);
+    CHECK_CL(err);
+    CHECK_CL(clSetKernelArg(kernel, 0, sizeof counter, &counter));
+    const size_t words = 8u << 20; // 32 MiB: a read of many chunks
+    cl_mem data =
+        clCreateBuffer(context, CL_MEM_READ_WRITE, words * sizeof(cl_uint), nullptr, &err);
+    CHECK_CL(err);
+
+    const size_t one = 1;
+    int launched = 0;
+    auto launch = [&](int n) -> int {
+        for (int i = 0; i < n; ++i)
+            CHECK_CL(clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &one, nullptr, 0, nullptr,
+                                            nullptr));
+        launched += n;
+        return kClientOk;
+    };
+    std::vector<cl_uint> pattern(words), back(words);
+    for (int round = 0; round < rounds; ++round) {
+        for (size_t i = 0; i < words; ++i)
+            pattern[i] = static_cast<cl_uint>(i * 2654435761u + round);
+        if (int s = launch(200); s != kClientOk) return s;
+        cl_event written = nullptr;
+        CHECK_CL(clEnqueueWriteBuffer(queue, data, CL_FALSE, 0, words * sizeof(cl_uint),
+                                      pattern.data(), 0, nullptr, &written));
+        CHECK_CL(clFlush(queue));
+        // Away while those are on their way or running; then more work is queued during the
+        // outage, and a large blocking read waits through another one.
+        if (auto why = take_connection_away(outage); !why.empty())
+            return fail(kClientClError, "round " + std::to_string(round) + ": " + why);
+        if (int s = launch(200); s != kClientOk) return s;
+        std::string second;
+        std::thread away([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            second = take_connection_away(outage);
+        });
+        cl_int read = clEnqueueReadBuffer(queue, data, CL_TRUE, 0, words * sizeof(cl_uint),
+                                          back.data(), 0, nullptr, nullptr);
+        away.join();
+        CHECK_CL(read);
+        if (!second.empty())
+            return fail(kClientClError, "round " + std::to_string(round) + ": " + second);
+        cl_int status = CL_QUEUED;
+        CHECK_CL(clWaitForEvents(1, &written));
+        CHECK_CL(clGetEventInfo(written, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status,
+                                nullptr));
+        clReleaseEvent(written);
+        if (status != CL_COMPLETE)
+            return fail(kClientClError, "the write ended with " + describe(status));
+        if (back != pattern)
+            return fail(kClientWrongData, "round " + std::to_string(round) + ": data read back");
+    }
+    cl_int count = -1;
+    CHECK_CL(
+        clEnqueueReadBuffer(queue, counter, CL_TRUE, 0, sizeof count, &count, 0, nullptr, nullptr));
+    CHECK_CL(clFinish(queue));
+    if (count != launched)
+        return fail(kClientWrongData, "the kernel ran " + std::to_string(count) + " times, " +
+                                          std::to_string(launched) + " launched");
+    clReleaseMemObject(data);
+    clReleaseMemObject(counter);
+    clReleaseKernel(kernel);
+    clReleaseProgram(program);
+    clReleaseCommandQueue(queue);
+    clReleaseContext(context);
+    std::printf("%d kernels ran exactly once\n", launched);
+    return kClientOk;
+}
+
+} // namespace rgpu::e2e

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: Apache-2.0
+// rgpu-e2e-client's release/reconnect modes (see client_reconnect.cpp).
+#pragma once
+
+#include <CL/cl.h>
+
+namespace rgpu::e2e {
+
+/// How the session's connection is taken away in the middle of its work.
+enum class Outage {
+    Cut,     ///< this process's TCP connections are shut down under the ICD
+    Release, ///< the daemon's operator releases the session (rgpu::release_session)
+    Pause,   ///< the session's worker is stopped (SIGSTOP) for three peer timeouts
+};
+
+/// Runs `rounds` rounds of counted kernels, writes and reads with an outage in each, including
+/// one during a large blocking read; every command must run exactly once and every byte read
+/// back must be right. A rgpu::e2e::ClientExit code.
+int survive_outages(cl_platform_id platform, Outage outage, int rounds);
+
+} // namespace rgpu::e2e

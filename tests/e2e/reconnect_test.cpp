@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+// Release and reconnect e2e tests: a session outlives its connection. Clients are
+// rgpu-e2e-client processes (this process never calls OpenCL); their connection is cut under
+// them, released by the operator, or their worker paused, while commands are queued, in flight
+// and being answered; every command must run exactly once and every result arrive. A daemon
+// that lost the session (restarted) must make the client fail promptly, never hang.
+#include "client_process.h"
+#include "harness.h"
+
+#include <operator_client.h>
+
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <memory>
+#include <string>
+#include <thread>
+
+using namespace rgpu::e2e;
+
+TEST_CASE("a session survives cut connections and runs every command once" *
+          doctest::test_suite("reconnect")) {
+    VendorsDir vendors;
+    REQUIRE(vendors.has_rgpu());
+    DaemonProcess daemon;
+    ChildProcess client({client_path(), "outage", "cut", "3"}, client_env(daemon, vendors));
+    check_exit(client, "the client whose connections were cut", kClientOk, &daemon);
+    CHECK(daemon.stop() == 0);
+}
+
+TEST_CASE("a session released by the operator comes back by itself" *
+          doctest::test_suite("reconnect")) {
+    VendorsDir vendors;
+    REQUIRE(vendors.has_rgpu());
+    DaemonProcess daemon;
+    ChildProcess client({client_path(), "outage", "release", "2"}, client_env(daemon, vendors));
+    check_exit(client, "the released client", kClientOk, &daemon);
+    CHECK(daemon.stop() == 0);
+}
+
+TEST_CASE("a client waits through a paused worker and goes on" * doctest::test_suite("reconnect")) {
+    VendorsDir vendors;
+    REQUIRE(vendors.has_rgpu());
+    DaemonProcess daemon;
+    // Silence is noticed after 600 ms; the worker is stopped for three times that.
+    ChildProcess client({client_path(), "outage", "pause", "1"},
+                        client_env(daemon, vendors, {"RGPU_PEER_TIMEOUT_MS=600"}));
+    check_exit(client, "the client of the paused worker", kClientOk, &daemon);
+    CHECK(daemon.stop() == 0);
+}
+
+TEST_CASE("a daemon restarted on the same endpoint fails its old clients promptly" *
+          doctest::test_suite("reconnect")) {
+    VendorsDir vendors;
+    REQUIRE(vendors.has_rgpu());
+    auto first = std::make_unique<DaemonProcess>();
+    const std::string endpoint = first->endpoint();
+    // The reconnect timeout is far beyond the test's limit: only the new daemon's "unknown
+    // session" can end the wait in time.
+    ChildProcess client({client_path(), "restarted-daemon"},
+                        client_env(*first, vendors, {"RGPU_RECONNECT_TIMEOUT_MS=600000"}),
+                        SpawnOptions{"", true, SIGKILL});
+    expect_line(client, "ready");
+    CHECK(first->stop(SIGKILL) != 0);
+    first.reset();
+    DaemonProcess::Options options;
+    options.listen = endpoint;
+    DaemonProcess second(options);
+    kill(client.pid(), SIGUSR1);
+    check_exit(client, "the client of the restarted daemon", kClientOk, &second);
+    CHECK(second.stop() == 0);
+}
+
+TEST_CASE("the operator sees a session without its client as released" *
+          doctest::test_suite("reconnect")) {
+    VendorsDir vendors;
+    REQUIRE(vendors.has_rgpu());
+    DaemonProcess daemon;
+    std::string error;
+    // No such session: a clear refusal.
+    CHECK_FALSE(rgpu::release_session(daemon.endpoint(), 0x1234, std::chrono::seconds(5), &error));
+    CHECK(error.find("no such session") != std::string::npos);
+    // A client stopped (SIGSTOP) stays away: its session is kept, listed as released, and
+    // goes on once the client does.
+    ChildProcess client({client_path(), "outlive-daemon"}, client_env(daemon, vendors),
+                        SpawnOptions{"", true, SIGKILL});
+    expect_line(client, "ready");
+    auto state = [&] {
+        auto list = rgpu::list_sessions(daemon.endpoint(), std::chrono::seconds(5), &error);
+        REQUIRE_MESSAGE(list.has_value(), error);
+        REQUIRE_MESSAGE(list->size() == 1, daemon.log_tail(20000));
+        return list->front().state;
+    };
+    CHECK(state() == "attached");
+    kill(client.pid(), SIGSTOP);
+    std::string seen;
+    for (int i = 0; i < 100 && seen != "released"; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        seen = state();
+    }
+    CHECK(seen == "released");
+    kill(client.pid(), SIGCONT);
+    for (int i = 0; i < 100 && seen != "attached"; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        seen = state();
+    }
+    CHECK(seen == "attached");
+    kill(client.pid(), SIGUSR1);
+    check_exit(client, "the client that was away", kClientOk, &daemon);
+    CHECK(daemon.stop() == 0);
+}
