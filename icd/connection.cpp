@@ -388,7 +388,8 @@ void Connection::run() {
         if (items[2].revents & ZMQ_POLLIN) read_supervisor();
         // After the replies: whatever the worker sent before it went is applied first.
         if (items[3].revents & ZMQ_POLLIN) read_monitor();
-        if (broken_.load()) continue;
+        take_control_request();
+        if (broken_.load() || detached_) continue;
         if (reconnecting_) {
             if (clock::now() >= next_attempt_) try_reconnect();
             continue;
@@ -401,7 +402,7 @@ void Connection::run() {
             lost("silent for " + std::to_string(dead_after.count()) + " ms");
     }
     // Goodbye lets the daemon free the session now instead of after its lease.
-    if (!broken_.load() && !reconnecting_) {
+    if (!broken_.load() && !reconnecting_ && !detached_) {
         {
             std::lock_guard lock(send_mutex_);
             uint64_t seq = next_seq_++;
@@ -414,7 +415,7 @@ void Connection::run() {
 }
 
 void Connection::lost(const std::string& why) {
-    if (reconnecting_ || broken_.load() || stop_.load()) return;
+    if (reconnecting_ || detached_ || broken_.load() || stop_.load()) return;
     log()->warn("daemon at {}: session {:016x} lost its connection ({}); reconnecting", endpoint_,
                 session_, why);
     reconnecting_ = true;
@@ -454,6 +455,7 @@ void Connection::try_reconnect() {
         log()->error("daemon at {} cannot resume session {:016x}: {}", endpoint_, session_, error);
         reconnecting_ = false;
         fail_everything(CL_OUT_OF_RESOURCES);
+        finish_control(attach_waiter_, CL_OUT_OF_RESOURCES);
         return;
     }
     if (clock::now() >= reconnect_deadline_) {
@@ -462,6 +464,7 @@ void Connection::try_reconnect() {
                      endpoint_, session_, reconnect_timeout_.count(), error);
         reconnecting_ = false;
         fail_everything(CL_OUT_OF_RESOURCES);
+        finish_control(attach_waiter_, CL_OUT_OF_RESOURCES);
         return;
     }
     next_attempt_ = clock::now() + backoff_;
@@ -487,8 +490,100 @@ void Connection::resume_after(uint64_t acked) {
     credit_asked_ = false;
     last_sent_ = last_heard_ = clock::now();
     ++reconnects_;
-    log()->warn("daemon at {}: session {:016x} reconnected to {}; {} messages sent again",
-                endpoint_, session_, worker_endpoint_, resent);
+    // An attach asked for (cl_rgpu_session) is routine; a reconnect after a loss is news.
+    log()->log(attach_waiter_ ? spdlog::level::info : spdlog::level::warn,
+               "daemon at {}: session {:016x} reconnected to {}; {} messages sent again", endpoint_,
+               session_, worker_endpoint_, resent);
+    finish_control(attach_waiter_, CL_SUCCESS);
+}
+
+cl_int Connection::request(Control what) {
+    std::unique_lock lock(control_mutex_);
+    uint64_t ticket = ++control_ticket_;
+    control_ = what;
+    lock.unlock();
+    notifier_.signal();
+    lock.lock();
+    control_cv_.wait(lock, [&] { return control_done_ >= ticket; });
+    return control_result_;
+}
+
+void Connection::finish_control(uint64_t ticket, cl_int result) {
+    if (ticket == 0) return;
+    if (ticket == attach_waiter_) attach_waiter_ = 0;
+    {
+        std::lock_guard lock(control_mutex_);
+        control_done_ = std::max(control_done_, ticket);
+        control_result_ = result;
+    }
+    control_cv_.notify_all();
+}
+
+void Connection::take_control_request() {
+    Control what;
+    uint64_t ticket;
+    {
+        std::lock_guard lock(control_mutex_);
+        what = control_;
+        ticket = control_ticket_;
+        control_ = Control::None;
+    }
+    if (what == Control::None) return;
+    if (broken_.load()) {
+        // The session is gone: nothing to detach from, nothing to come back to.
+        finish_control(ticket, what == Control::Detach ? CL_SUCCESS : CL_OUT_OF_RESOURCES);
+        return;
+    }
+    if (what == Control::Detach) {
+        if (!detached_) {
+            if (!reconnecting_) {
+                send_ready();
+                report_receipt(true);
+            }
+            reconnecting_ = false;
+            drop_connections();
+            detached_ = true;
+            log()->info("daemon at {}: session {:016x} detached", endpoint_, session_);
+        }
+        finish_control(ticket, CL_SUCCESS);
+        return;
+    }
+    if (!detached_) {
+        // Attached already, or reconnecting on its own: the caller waits for that to end.
+        if (reconnecting_)
+            attach_waiter_ = ticket;
+        else
+            finish_control(ticket, CL_SUCCESS);
+        return;
+    }
+    detached_ = false;
+    try {
+        supervisor_.connect(endpoint_);
+    } catch (const zmq::error_t& e) {
+        log()->error("daemon at {}: cannot connect again: {}", endpoint_, e.what());
+    }
+    reconnecting_ = true;
+    reconnect_deadline_ = clock::now() + reconnect_timeout_;
+    next_attempt_ = clock::now();
+    backoff_ = std::chrono::milliseconds(50);
+    attach_waiter_ = ticket;
+}
+
+void Connection::drop_connections() {
+    zmq_socket_monitor(socket_.handle(), nullptr, 0);
+    // Closed with a linger, so what was just sent still leaves; the session is the daemon's
+    // to keep executing.
+    socket_.set(zmq::sockopt::linger, 2000);
+    socket_.close();
+    monitor_.close();
+    socket_ = zmq::socket_t(context_, zmq::socket_type::dealer);
+    monitor_ = zmq::socket_t(context_, zmq::socket_type::pair);
+    configure(socket_);
+    try {
+        supervisor_.disconnect(endpoint_);
+    } catch (const zmq::error_t& e) {
+        log()->debug("daemon at {}: disconnect: {}", endpoint_, e.what());
+    }
 }
 
 void Connection::apply_ack(uint64_t acked) {
@@ -807,6 +902,8 @@ void Connection::fail_everything(cl_int status) {
         finish_call(c, status);
     for (Event* e : events)
         complete_event(e, status, nullptr);
+    // An attach waiting for the session to come back gets the news too.
+    finish_control(attach_waiter_, status);
 }
 
 } // namespace rgpu::icd

@@ -161,11 +161,26 @@ class Connection {
     /// An error a fire-and-forget command met on the daemon, reported once.
     cl_int take_async_error() { return async_error_.exchange(CL_SUCCESS); }
 
+    /// cl_rgpu_session: sends what is queued, drops the connections, keeps the session (the
+    /// daemon goes on executing). Commands queue up meanwhile. Any thread; returns once done.
+    void detach() { (void)request(Control::Detach); }
+    /// Connects again and resumes the session: CL_SUCCESS once it is back, CL_OUT_OF_RESOURCES
+    /// if it cannot be (then everything outstanding has failed with it). Any thread.
+    cl_int attach_again() { return request(Control::Attach); }
     /// Times the session got its connection back after losing it (for tests and logs).
     uint64_t reconnects() const { return reconnects_.load(); }
 
   private:
     using Deadline = std::chrono::steady_clock::time_point;
+    enum class Control { None, Detach, Attach };
+    /// Hands a detach or attach to the I/O thread and waits for its result.
+    cl_int request(Control what);
+    /// I/O thread: carries out a waiting request (an attach finishes when the reconnect does).
+    void take_control_request();
+    void finish_control(uint64_t ticket, cl_int result);
+    /// I/O thread: closes the connections (letting what was sent leave) and leaves a fresh,
+    /// unconnected worker socket.
+    void drop_connections();
     /// How a handshake step ended: an answer, a definite no (the session is gone), or nothing
     /// in time (try again).
     enum class Exchange { Answered, Refused, NoAnswer };
@@ -336,6 +351,15 @@ class Connection {
     bool attached_once_ = false;
     unsigned generation_ = 0; ///< names each worker socket's monitor endpoint
     std::atomic<uint64_t> reconnects_{0};
+    // Detach and attach requests from application threads.
+    std::mutex control_mutex_;
+    std::condition_variable control_cv_;
+    Control control_ = Control::None;    // guarded by control_mutex_
+    uint64_t control_ticket_ = 0;        // guarded by control_mutex_: requests made
+    uint64_t control_done_ = 0;          // guarded by control_mutex_: requests finished
+    cl_int control_result_ = CL_SUCCESS; // guarded by control_mutex_
+    bool detached_ = false;              ///< I/O thread: no connection wanted
+    uint64_t attach_waiter_ = 0;         ///< I/O thread: the attach waiting for the reconnect
 };
 
 } // namespace rgpu::icd

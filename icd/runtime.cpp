@@ -42,6 +42,21 @@ template <class T> T read_info(const std::map<cl_uint, std::vector<uint8_t>>& in
 
 } // namespace
 
+cl_int Runtime::detach() {
+    std::lock_guard lock(session_control_);
+    for (auto& c : connections_)
+        c->detach();
+    return CL_SUCCESS;
+}
+
+cl_int Runtime::attach() {
+    std::lock_guard lock(session_control_);
+    cl_int result = CL_SUCCESS;
+    for (auto& c : connections_)
+        if (cl_int r = c->attach_again(); r != CL_SUCCESS) result = r;
+    return result;
+}
+
 void Runtime::connect_all() {
     const char* servers = std::getenv("RGPU_SERVERS");
     std::string error;

@@ -18,6 +18,10 @@ class Runtime {
     /// Connects to every configured daemon on first use (bounded by RGPU_CONNECT_TIMEOUT_MS);
     /// daemons that do not answer contribute no devices. Never blocks after the first call.
     const std::vector<Device*>& devices();
+    /// cl_rgpu_session: every daemon connection dropped, sessions kept (see CL/cl_rgpu.h).
+    cl_int detach();
+    /// Every session resumed; CL_OUT_OF_RESOURCES if one could not be.
+    cl_int attach();
     ~Runtime();
 
   private:
@@ -26,6 +30,7 @@ class Runtime {
 
     Platform platform_;
     std::once_flag connected_;
+    std::mutex session_control_; ///< one detach or attach at a time
     std::vector<std::unique_ptr<Connection>> connections_;
     std::vector<std::unique_ptr<Device>> device_storage_;
     std::vector<Device*> devices_;

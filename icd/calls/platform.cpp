@@ -5,6 +5,7 @@
 #include "../runtime.h"
 
 #include <CL/cl_ext.h>
+#include <CL/cl_rgpu.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -46,7 +47,7 @@ cl_int CL_API_CALL rgpu_clGetPlatformInfo(cl_platform_id platform, cl_platform_i
     case CL_PLATFORM_VENDOR:
         return info_string("rgpu project", size, value, size_ret);
     case CL_PLATFORM_EXTENSIONS:
-        return info_string("cl_khr_icd", size, value, size_ret);
+        return info_string("cl_khr_icd " CL_RGPU_SESSION_EXTENSION_NAME, size, value, size_ret);
     case CL_PLATFORM_ICD_SUFFIX_KHR:
         return info_string("rgpu", size, value, size_ret);
     case CL_PLATFORM_HOST_TIMER_RESOLUTION:
@@ -54,8 +55,15 @@ cl_int CL_API_CALL rgpu_clGetPlatformInfo(cl_platform_id platform, cl_platform_i
     case CL_PLATFORM_NUMERIC_VERSION:
         return info_value(numeric_version(), size, value, size_ret);
     case CL_PLATFORM_EXTENSIONS_WITH_VERSION: {
-        cl_name_version icd{CL_MAKE_VERSION(1, 0, 0), "cl_khr_icd"};
-        return info_value(icd, size, value, size_ret);
+        const cl_name_version extensions[2] = {
+            {CL_MAKE_VERSION(1, 0, 0), "cl_khr_icd"},
+            {CL_RGPU_SESSION_EXTENSION_VERSION, CL_RGPU_SESSION_EXTENSION_NAME}};
+        if (size_ret) *size_ret = sizeof extensions;
+        if (value) {
+            if (size < sizeof extensions) return CL_INVALID_VALUE;
+            std::memcpy(value, extensions, sizeof extensions);
+        }
+        return CL_SUCCESS;
     }
     default:
         return CL_INVALID_VALUE;
@@ -70,11 +78,29 @@ cl_int CL_API_CALL rgpu_clUnloadCompiler() {
     return CL_SUCCESS;
 }
 
+cl_int CL_API_CALL rgpu_clDetachRGPU(cl_platform_id platform) {
+    if (!checked<Platform>(platform)) return CL_INVALID_PLATFORM;
+    return Runtime::get().detach();
+}
+
+cl_int CL_API_CALL rgpu_clAttachRGPU(cl_platform_id platform) {
+    if (!checked<Platform>(platform)) return CL_INVALID_PLATFORM;
+    return Runtime::get().attach();
+}
+
 void* CL_API_CALL rgpu_clGetExtensionFunctionAddress(const char* name) {
     if (!name) return nullptr;
     if (std::strcmp(name, "clIcdGetPlatformIDsKHR") == 0)
         return reinterpret_cast<void*>(&clIcdGetPlatformIDsKHR);
-    return nullptr; // rgpu offers no other extension functions yet
+    if (std::strcmp(name, "clDetachRGPU") == 0) {
+        clDetachRGPU_fn fn = &rgpu_clDetachRGPU; // checked against the public header's type
+        return reinterpret_cast<void*>(fn);
+    }
+    if (std::strcmp(name, "clAttachRGPU") == 0) {
+        clAttachRGPU_fn fn = &rgpu_clAttachRGPU;
+        return reinterpret_cast<void*>(fn);
+    }
+    return nullptr;
 }
 
 void* CL_API_CALL rgpu_clGetExtensionFunctionAddressForPlatform(cl_platform_id platform,

@@ -36,6 +36,9 @@
 //                                            operator, or its worker paused, ROUNDS times (twice
 //                                            each): every command runs exactly once, all data
 //                                            read back is right
+//   rgpu-e2e-client detach-attach           the cl_rgpu_session extension (clDetachRGPU,
+//                                            clAttachRGPU) around queued work and a waiting
+//                                            clFinish; every command runs once
 //   rgpu-e2e-client restarted-daemon         opens a session and a buffer, prints "ready",
 //                                            waits for SIGUSR1 (the test restarts the daemon on
 //                                            the same endpoint meanwhile), then expects clFinish
@@ -430,6 +433,7 @@ int main(int argc, char** argv) {
     if (command == "quota" && argc > 2) return quota(platform, std::strtoull(argv[2], nullptr, 10));
     if (command == "endless-kernel") return endless_kernel(platform);
     if (command == "restarted-daemon") return restarted_daemon(platform);
+    if (command == "detach-attach") return detach_and_attach(platform);
     if (command == "outage" && argc > 3) {
         const std::string how = argv[2];
         const Outage outage = how == "cut"       ? Outage::Cut

@@ -7,11 +7,15 @@
 
 #include <operator_client.h>
 
+#include <CL/cl_rgpu.h>
+
 #include <arpa/inet.h>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <dirent.h>
 #include <netinet/in.h>
 #include <optional>
@@ -201,6 +205,115 @@ int survive_outages(cl_platform_id platform, Outage outage, int rounds) {
     clReleaseCommandQueue(queue);
     clReleaseContext(context);
     std::printf("%d kernels ran exactly once\n", launched);
+    return kClientOk;
+}
+
+namespace {
+
+/// The counter kernel of survive_outages on a fresh context: (context, queue, kernel, counter).
+struct Counter {
+    cl_context context = nullptr;
+    cl_command_queue queue = nullptr;
+    cl_program program = nullptr;
+    cl_kernel kernel = nullptr;
+    cl_mem counter = nullptr;
+    int launch(int n) {
+        const size_t one = 1;
+        for (int i = 0; i < n; ++i)
+            CHECK_CL(clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &one, nullptr, 0, nullptr,
+                                            nullptr));
+        return kClientOk;
+    }
+    int open(cl_platform_id platform) {
+        cl_int err;
+        cl_device_id device = first_device(platform, &err);
+        if (!device) return fail(kClientNoDevice, describe(err));
+        context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &err);
+        CHECK_CL(err);
+        queue = clCreateCommandQueue(context, device, 0, &err);
+        CHECK_CL(err);
+        const char* source = "__kernel void count(__global int* n) { n[0] += 1; }";
+        program = clCreateProgramWithSource(context, 1, &source, nullptr, &err);
+        CHECK_CL(err);
+        CHECK_CL(clBuildProgram(program, 1, &device, nullptr, nullptr, nullptr));
+        kernel = clCreateKernel(program, "count", &err);
+        CHECK_CL(err);
+        cl_int zero = 0;
+        counter = clCreateBuffer(context, CL_MEM_COPY_HOST_PTR, sizeof zero, &zero, &err);
+        CHECK_CL(err);
+        CHECK_CL(clSetKernelArg(kernel, 0, sizeof counter, &counter));
+        return kClientOk;
+    }
+    ~Counter() {
+        if (counter) clReleaseMemObject(counter);
+        if (kernel) clReleaseKernel(kernel);
+        if (program) clReleaseProgram(program);
+        if (queue) clReleaseCommandQueue(queue);
+        if (context) clReleaseContext(context);
+    }
+};
+
+/// Waits (6 s at most) until the daemon lists this process's session in `state`.
+bool session_state_becomes(const std::string& state) {
+    std::string error;
+    for (int i = 0; i < 60; ++i) {
+        auto session = own_session(&error);
+        if (session && session->state == state) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+}
+
+} // namespace
+
+int detach_and_attach(cl_platform_id platform) {
+    char extensions[256] = {};
+    CHECK_CL(clGetPlatformInfo(platform, CL_PLATFORM_EXTENSIONS, sizeof extensions, extensions,
+                               nullptr));
+    if (!std::strstr(extensions, CL_RGPU_SESSION_EXTENSION_NAME))
+        return fail(kClientClError, std::string("extensions: ") + extensions);
+    auto detach = reinterpret_cast<clDetachRGPU_fn>(
+        clGetExtensionFunctionAddressForPlatform(platform, "clDetachRGPU"));
+    auto attach = reinterpret_cast<clAttachRGPU_fn>(
+        clGetExtensionFunctionAddressForPlatform(platform, "clAttachRGPU"));
+    if (!detach || !attach) return fail(kClientClError, "extension functions not found");
+    if (detach(nullptr) != CL_INVALID_PLATFORM || attach(nullptr) != CL_INVALID_PLATFORM)
+        return fail(kClientClError, "a null platform was not CL_INVALID_PLATFORM");
+
+    Counter c;
+    if (int s = c.open(platform); s != kClientOk) return s;
+    CHECK_CL(clFinish(c.queue));
+    if (int s = c.launch(100); s != kClientOk) return s;
+    CHECK_CL(detach(platform));
+    CHECK_CL(detach(platform)); // detached already: nothing to do
+    // The daemon keeps the session without a client and runs what was flushed before.
+    if (!session_state_becomes("released"))
+        return fail(kClientClError, "the detached session is not listed as released");
+    // While detached, commands queue up and a clFinish waits.
+    if (int s = c.launch(100); s != kClientOk) return s;
+    std::atomic<bool> finished{false};
+    cl_int finish_status = CL_INVALID_VALUE;
+    std::thread finisher([&] {
+        finish_status = clFinish(c.queue);
+        finished.store(true);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const bool finished_while_detached = finished.load();
+    const cl_int attached = attach(platform);
+    finisher.join();
+    if (finished_while_detached) return fail(kClientClError, "clFinish returned while detached");
+    CHECK_CL(attached);
+    CHECK_CL(finish_status);
+    CHECK_CL(attach(platform)); // attached already
+    cl_int count = -1;
+    CHECK_CL(clEnqueueReadBuffer(c.queue, c.counter, CL_TRUE, 0, sizeof count, &count, 0, nullptr,
+                                 nullptr));
+    if (count != 200)
+        return fail(kClientWrongData,
+                    "the kernel ran " + std::to_string(count) + " times, 200 launched");
+    if (!session_state_becomes("attached"))
+        return fail(kClientClError, "the attached session is not listed as attached");
+    std::printf("detached and attached\n");
     return kClientOk;
 }
 

@@ -18,4 +18,9 @@ enum class Outage {
 /// back must be right. A rgpu::e2e::ClientExit code.
 int survive_outages(cl_platform_id platform, Outage outage, int rounds);
 
+/// The cl_rgpu_session extension: listed, its functions reachable; work flushed before a
+/// detach runs while detached (the daemon lists the session as released), work enqueued while
+/// detached waits, clFinish blocks until clAttachRGPU, and every command runs once.
+int detach_and_attach(cl_platform_id platform);
+
 } // namespace rgpu::e2e

@@ -49,6 +49,16 @@ TEST_CASE("a client waits through a paused worker and goes on" * doctest::test_s
     CHECK(daemon.stop() == 0);
 }
 
+TEST_CASE("clDetachRGPU keeps the session and clAttachRGPU resumes it" *
+          doctest::test_suite("reconnect")) {
+    VendorsDir vendors;
+    REQUIRE(vendors.has_rgpu());
+    DaemonProcess daemon;
+    ChildProcess client({client_path(), "detach-attach"}, client_env(daemon, vendors));
+    check_exit(client, "the detaching client", kClientOk, &daemon);
+    CHECK(daemon.stop() == 0);
+}
+
 TEST_CASE("a daemon restarted on the same endpoint fails its old clients promptly" *
           doctest::test_suite("reconnect")) {
     VendorsDir vendors;
