@@ -91,6 +91,10 @@ int main(int argc, char** argv) {
                    "results wait for the client to reconnect; then it is freed")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    app.add_option("--checkpoint-dir", options.checkpoint_dir,
+                   "save every session here when stopped (SIGTERM: queues drained first, within "
+                   "--grace) and restore the sessions saved here at start; clients reconnect to "
+                   "them by themselves");
     app.add_option("--warm-workers", options.warm_workers,
                    "worker processes started ahead of time so sessions start fast")
         ->capture_default_str()

@@ -2,6 +2,8 @@
 // The supervisor's loop: handshakes, the worker pool, operator requests, ended sessions.
 #include "supervisor.h"
 
+#include "checkpoint.h"
+
 #include <decode.h>
 #include <printable.h>
 #include <protocol.h>
@@ -9,10 +11,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <dirent.h>
 #include <fstream>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -124,6 +129,7 @@ int Supervisor::run(const std::atomic<bool>& stop) {
         spdlog::error("cannot find this program's own path to start workers");
         return 1;
     }
+    load_checkpoints();
     fill_pool();
     if (!write_ready_file()) {
         spdlog::error("cannot write ready file {}", options_.ready_file);
@@ -181,6 +187,10 @@ void Supervisor::shutdown() {
     }
     auto deadline = clock::now() + options_.grace;
     for (;;) {
+        // A worker that saved its session says so (SessionClosed) before it exits: that session
+        // did not end, and its client must not be told it did.
+        for (auto& w : workers_)
+            if (!w->control_closed) read_control(*w);
         reap();
         if (workers_.empty() || clock::now() >= deadline) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -249,6 +259,7 @@ void Supervisor::read_control(WorkerProcess& worker) {
             ready && worker.state == WorkerProcess::State::Starting && ready->endpoint()) {
             worker.endpoint = ready->endpoint()->str();
             worker.state = WorkerProcess::State::Warm;
+            if (worker.restore) assign_restored(worker);
             failed_starts_ = 0;
             spdlog::debug(
                 "worker {} warm on {} after {} ms", worker.pid(), worker.endpoint,
@@ -290,6 +301,7 @@ void Supervisor::reap() {
         } else if (w.state == WorkerProcess::State::Starting) {
             spdlog::error("worker {} ended before it was ready: {}", w.pid(),
                           describe_wait_status(*status));
+            if (w.restore) restoring_.erase(w.session); // its checkpoint stays for a next start
             // Back off so a worker that cannot start does not become a spawn storm.
             ++failed_starts_;
             next_spawn_ = clock::now() +
@@ -497,25 +509,18 @@ void Supervisor::serve_pending() {
 
 void Supervisor::assign(WorkerProcess& worker, PendingHello& hello) {
     uint64_t id = 0;
-    while (id == 0 || sessions_.count(id))
+    while (id == 0 || sessions_.count(id) || restoring_.count(id))
         id = secure_random_u64();
     uint64_t token = secure_random_u64();
-    {
-        flatbuffers::FlatBufferBuilder fbb;
-        auto limits = options_.limits.write(fbb);
-        auto assign = control::CreateAssignSession(
-            fbb, id, token, fbb.CreateString(hello.client), limits,
-            static_cast<uint32_t>(options_.session_timeout_ms), options_.limits.max_staging,
-            options_.limits.max_worker_memory);
-        fbb.Finish(
-            control::CreateControlMessage(fbb, control::ControlBody::AssignSession, assign.Union()),
-            control::ControlMessageIdentifier());
-        if (!worker.control().send(fbb)) {
-            // The worker died while warm: the next one takes this Hello.
-            worker.control_closed = true;
-            pending_.push_front(std::move(hello));
-            return;
-        }
+    worker.session = id;
+    worker.resume_token = token;
+    worker.client = hello.client;
+    if (!send_assignment(worker, false)) {
+        // The worker died while warm: the next one takes this Hello.
+        worker.control_closed = true;
+        worker.session = 0;
+        pending_.push_front(std::move(hello));
+        return;
     }
     worker.state = WorkerProcess::State::Serving;
     worker.session = id;
@@ -527,6 +532,86 @@ void Supervisor::assign(WorkerProcess& worker, PendingHello& hello) {
     sessions_.emplace(id, &worker);
     send_welcome(hello.routing, hello.seq, worker);
     spdlog::info("session {:016x} opened for {} in worker {}", id, hello.client, worker.pid());
+}
+
+bool Supervisor::send_assignment(WorkerProcess& worker, bool restore) {
+    flatbuffers::FlatBufferBuilder fbb;
+    auto limits = options_.limits.write(fbb);
+    auto assign = control::CreateAssignSession(
+        fbb, worker.session, worker.resume_token, fbb.CreateString(worker.client), limits,
+        static_cast<uint32_t>(options_.session_timeout_ms), options_.limits.max_staging,
+        options_.limits.max_worker_memory,
+        options_.checkpoint_dir.empty() ? 0 : fbb.CreateString(options_.checkpoint_dir), restore);
+    fbb.Finish(
+        control::CreateControlMessage(fbb, control::ControlBody::AssignSession, assign.Union()),
+        control::ControlMessageIdentifier());
+    return worker.control().send(fbb);
+}
+
+void Supervisor::load_checkpoints() {
+    if (options_.checkpoint_dir.empty()) return;
+    if (mkdir(options_.checkpoint_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+        spdlog::error("cannot create checkpoint directory {}: {}", options_.checkpoint_dir,
+                      std::strerror(errno));
+        return;
+    }
+    DIR* dir = opendir(options_.checkpoint_dir.c_str());
+    if (!dir) return;
+    std::vector<std::string> names;
+    while (dirent* entry = readdir(dir)) {
+        std::string name = entry->d_name;
+        if (name.size() == 16 && name.find_first_not_of("0123456789abcdef") == std::string::npos)
+            names.push_back(name);
+    }
+    closedir(dir);
+    for (const auto& name : names) {
+        const std::string path = options_.checkpoint_dir + "/" + name;
+        std::vector<uint8_t> bytes;
+        CheckpointHeader header;
+        std::string error;
+        bool ok = read_checkpoint(path, bytes, &header, &error);
+        if (ok && fmt::format("{:016x}", header.session) != name) {
+            error = "it names session " + fmt::format("{:016x}", header.session);
+            ok = false;
+        }
+        if (ok && (sessions_.count(header.session) || restoring_.count(header.session))) {
+            error = "the session is restored already";
+            ok = false;
+        }
+        if (!ok) {
+            spdlog::error("refusing checkpoint {}: {}; renamed to {}.refused", path, error, path);
+            std::rename(path.c_str(), (path + ".refused").c_str());
+            continue;
+        }
+        try {
+            WorkerLaunch launch = launch_;
+            static uint64_t serial = 0;
+            launch.bind = worker_bind(endpoint_, 1000000 + ++serial);
+            auto worker = std::make_unique<WorkerProcess>(launch);
+            worker->restore = true;
+            worker->session = header.session;
+            worker->resume_token = header.resume_token;
+            worker->client = printable(header.client, 200);
+            restoring_.emplace(header.session, worker.get());
+            workers_.push_back(std::move(worker));
+            spdlog::info("restoring session {:016x} ({}) from {}", header.session,
+                         workers_.back()->client, path);
+        } catch (const std::exception& e) {
+            spdlog::error("cannot start a worker to restore {}: {}", path, e.what());
+        }
+    }
+}
+
+void Supervisor::assign_restored(WorkerProcess& worker) {
+    restoring_.erase(worker.session);
+    if (!send_assignment(worker, true)) {
+        worker.control_closed = true;
+        return;
+    }
+    worker.state = WorkerProcess::State::Serving;
+    worker.assigned = clock::now();
+    worker.attached = false; // until its client comes back
+    sessions_.emplace(worker.session, &worker);
 }
 
 void Supervisor::send_welcome(const std::string& routing, uint64_t seq,
@@ -548,6 +633,7 @@ void Supervisor::send_welcome(const std::string& routing, uint64_t seq,
 }
 
 void Supervisor::handle_resume(const std::string& routing, uint64_t seq, const wire::Hello& hello) {
+    if (restoring_.count(hello.resume_session())) return; // not yet: the client asks again
     auto it = sessions_.find(hello.resume_session());
     // Compared without an early exit, so timing tells nothing about the token.
     if (it == sessions_.end() || (it->second->resume_token ^ hello.resume_token()) != 0) {

@@ -38,6 +38,9 @@ struct SupervisorOptions {
     /// Threads one worker may run; beyond them it is killed (checked every second).
     uint32_t max_worker_threads = 256;
     SessionLimits limits;
+    /// Where sessions are saved when the daemon stops (SIGTERM) and restored from at start;
+    /// empty: sessions end with the daemon.
+    std::string checkpoint_dir;
 };
 
 class Supervisor {
@@ -72,6 +75,13 @@ class Supervisor {
     /// Gives waiting Hellos to warm workers; refuses those that waited too long.
     void serve_pending();
     void assign(WorkerProcess& worker, PendingHello& hello);
+    /// Starts a worker for every session saved in the checkpoint directory; refuses (renames
+    /// to *.refused, with a log line) what is not a checkpoint of this format.
+    void load_checkpoints();
+    /// A worker started for a saved session is ready: it restores the session and serves it.
+    void assign_restored(WorkerProcess& worker);
+    /// The AssignSession control message for `worker`'s session.
+    bool send_assignment(WorkerProcess& worker, bool restore);
     /// Starts workers until the warm pool is full (bounded by the session limit).
     void fill_pool();
     /// Reaps ended workers and ends their sessions.
@@ -102,6 +112,9 @@ class Supervisor {
     std::string endpoint_;
     std::vector<std::unique_ptr<WorkerProcess>> workers_;
     std::unordered_map<uint64_t, WorkerProcess*> sessions_;
+    /// Saved sessions whose worker is still starting: their clients' resumes wait (unanswered,
+    /// the client tries again) rather than hearing "unknown session".
+    std::unordered_map<uint64_t, WorkerProcess*> restoring_;
     std::deque<PendingHello> pending_;
     uint32_t failed_starts_ = 0; ///< workers that died before WorkerReady, in a row
     std::chrono::steady_clock::time_point next_spawn_{};

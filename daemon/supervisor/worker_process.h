@@ -62,6 +62,8 @@ class WorkerProcess {
     uint64_t device_bytes = 0;
     uint64_t commands_in_flight = 0;
     uint64_t bytes_in_flight = 0;
+    /// Started to restore a saved session (session, resume_token and client set from it).
+    bool restore = false;
     /// False while the session is released (no client connected or heard from lately).
     bool attached = true;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();

@@ -22,6 +22,7 @@ struct QueueObject {
     QueueRef queue;
     uint64_t context = 0;
     uint32_t device = 0;
+    uint64_t properties = 0; ///< as created (a checkpoint restores the queue with them)
     bool profiling = false;
     bool dirty = false; ///< Commands enqueued since the last clFlush.
 };
@@ -37,10 +38,21 @@ struct ProgramObject {
 /// What the daemon must know of an argument to refuse bytes where the device expects a handle.
 enum class ArgClass : uint8_t { Unknown, Value, Pointer, Local, Handle };
 
+/// An argument as the client last set it: what a checkpoint restores (the native kernel cannot
+/// be asked for its arguments).
+struct SavedArg {
+    enum class Kind : uint8_t { Unset, Value, Mem, NullMem, Local };
+    Kind kind = Kind::Unset;
+    std::vector<uint8_t> value;
+    uint64_t mem = 0;
+    uint64_t local_size = 0;
+};
+
 struct KernelObject {
     KernelRef kernel;
     uint64_t program = 0;
     std::vector<ArgClass> args;
+    std::vector<SavedArg> saved_args;
     /// The buffer id each argument names (0 for other kinds): checked at every launch, since
     /// the native kernel would hold a dangling handle once the buffer is released.
     std::vector<uint64_t> arg_mems;
@@ -70,6 +82,11 @@ class ObjectTable {
     void set_limit(size_t limit) { limit_ = limit; }
     bool full() const { return objects_.size() >= limit_; }
     bool erase(uint64_t id) { return objects_.erase(id) > 0; }
+    /// The object `id` of whatever kind; null if unknown.
+    Object* get(uint64_t id) {
+        auto it = objects_.find(id);
+        return it == objects_.end() ? nullptr : &it->second;
+    }
     size_t size() const { return objects_.size(); }
     template <class F> void for_each(F&& f) {
         for (auto& [id, object] : objects_)

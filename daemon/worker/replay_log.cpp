@@ -39,6 +39,13 @@ void ReplayLog::trim(uint64_t seq) {
     }
 }
 
+void ReplayLog::restore(uint64_t seq, std::vector<zmq::message_t> frames) {
+    for (auto& f : frames)
+        bytes_ += f.size();
+    kept_.push_back(Kept{seq, std::move(frames)});
+    next_seq_ = std::max(next_seq_, seq + 1);
+}
+
 std::vector<std::vector<zmq::message_t>> ReplayLog::copies() {
     std::vector<std::vector<zmq::message_t>> out;
     out.reserve(kept_.size());

@@ -4,6 +4,7 @@
 // even if the connection lost some on the way.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -22,6 +23,16 @@ class ReplayLog {
     void trim(uint64_t seq);
     /// Copies of the kept messages, oldest first, to send again.
     std::vector<std::vector<zmq::message_t>> copies();
+
+    /// `visit(seq, frames)` for every kept message, oldest first (checkpoints).
+    template <class Visit> void for_each(Visit&& visit) const {
+        for (const auto& k : kept_)
+            visit(k.seq, k.frames);
+    }
+    /// Puts back a message of a checkpoint (in order), and the number the next one gets.
+    void restore(uint64_t seq, std::vector<zmq::message_t> frames);
+    void set_next_seq(uint64_t seq) { next_seq_ = std::max(next_seq_, seq); }
+    uint64_t next_seq() const { return next_seq_; }
 
     size_t messages() const { return kept_.size(); }
     uint64_t bytes() const { return bytes_; }

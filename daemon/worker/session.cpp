@@ -2,6 +2,7 @@
 // Session executor: runs a session's commands in order, off the I/O thread.
 #include "session.h"
 
+#include "checkpoint.h"
 #include "exec_context.h"
 #include "handlers/handlers.h"
 
@@ -98,6 +99,30 @@ void Session::close() {
     work_cv_.notify_one();
 }
 
+void Session::checkpoint(std::shared_ptr<CheckpointWriter> writer) {
+    {
+        std::lock_guard lock(work_mutex_);
+        checkpoint_ = std::move(writer);
+        stop_ = true; // runs what is queued, then saves (close_requested_ stays false)
+    }
+    work_cv_.notify_one();
+}
+
+void Session::save_checkpoint() {
+    // A command waiting for a user event the client has not set would never let the queues
+    // finish: such a session cannot be saved consistently.
+    if (awaits_client_events()) {
+        checkpoint_error_ = "commands wait on a user event the client has not set";
+        return;
+    }
+    flush_dirty_queues();
+    objects.for_each([](uint64_t, Object& object) {
+        if (auto* q = std::get_if<QueueObject>(&object)) clFinish(q->queue.get());
+    });
+    std::string error;
+    if (!checkpoint_->save_objects(*this, &error)) checkpoint_error_ = error;
+}
+
 void Session::track(const std::shared_ptr<CompletionRecord>& record) {
     std::lock_guard lock(tracked_mutex_);
     tracked_.emplace(record.get(), record);
@@ -148,6 +173,10 @@ void Session::run() {
         if (closing()) break;
     }
     exec.lock(); // an inline run may still be going
+    if (checkpoint_ && !close_requested_.load())
+        save_checkpoint();
+    else if (checkpoint_)
+        checkpoint_error_ = "the session was closed first";
     teardown();
     finished_.store(true);
     outbox.wake(); // let the I/O thread reap us promptly

@@ -28,6 +28,8 @@
 
 namespace rgpu::daemon {
 
+class CheckpointWriter;
+
 /// A verified client message on its way to the executor; `message` points into frames[0].
 struct WorkItem {
     std::vector<zmq::message_t> frames;
@@ -60,6 +62,19 @@ class Session {
     }
     /// Any thread: asks the executor to drain, release every object and stop.
     void close();
+    /// I/O thread: the executor runs everything received, finishes every queue, saves the
+    /// session into `writer`, then releases everything and stops (finished() as after close()).
+    /// checkpoint_error() is empty once finished if the objects were saved.
+    void checkpoint(std::shared_ptr<CheckpointWriter> writer);
+    bool checkpointing() const { return checkpoint_ != nullptr; }
+    const std::shared_ptr<CheckpointWriter>& checkpoint_writer() const { return checkpoint_; }
+    /// Valid once finished().
+    const std::string& checkpoint_error() const { return checkpoint_error_; }
+    /// Runs `f` with the execution lock held (restoring a checkpoint before anything runs).
+    template <class F> auto exclusive(F&& f) {
+        std::lock_guard lock(exec_mutex_);
+        return f();
+    }
     /// True once the executor has released everything and exited.
     bool finished() const { return finished_.load(); }
     /// True once the client said Goodbye (set by the executor).
@@ -150,6 +165,12 @@ class Session {
     /// Native events of the earlier chunks of a chunked write, awaited by its last chunk.
     std::vector<EventRef> write_chunks;
     uint64_t executed_seq = 0; ///< Highest sequence number executed.
+    /// A restored session continues from `executed` (before anything runs).
+    void restore_progress(uint64_t executed) {
+        executed_seq = executed;
+        started_seq_.store(executed);
+        ack_known = executed;
+    }
     /// Bytes of the session's live buffers, and the most they may hold (the configured limit,
     /// else the largest served device's global memory).
     uint64_t device_bytes = 0;
@@ -201,6 +222,10 @@ class Session {
     std::atomic<uint64_t> retired_bytes_{0};
     std::atomic<uint64_t> objects_held_{0};
     std::atomic<uint64_t> device_bytes_held_{0};
+
+    std::shared_ptr<CheckpointWriter> checkpoint_; // set before stop_, read by the executor
+    std::string checkpoint_error_;                 // executor, then read once finished
+    void save_checkpoint();
 
     std::atomic<bool> closing_{false};
     std::atomic<bool> close_requested_{false};

@@ -2,6 +2,7 @@
 // A worker's I/O loop: one session, its client's connection and the control channel.
 #include "worker_server.h"
 
+#include "checkpoint.h"
 #include "exec_context.h"
 #include "session_limits.h"
 
@@ -17,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <dirent.h>
 #include <fstream>
 #include <sys/resource.h>
 #include <thread>
@@ -146,11 +148,21 @@ int WorkerServer::run(const std::atomic<bool>& stop) {
     }
 
     if (supervisor_gone) spdlog::warn("worker {}: the supervisor is gone; exiting", getpid());
-    for (auto& [id, session] : sessions_)
-        session->close();
+    bool saving = false;
+    for (auto& [id, session] : sessions_) {
+        if (!checkpoint_dir_.empty() && !session->ending()) {
+            // Runs what it received, finishes its queues and saves itself for a daemon started
+            // again with the same directory; the supervisor's grace period bounds it.
+            session->checkpoint(std::make_shared<CheckpointWriter>(session_dir()));
+            saving = true;
+        } else {
+            session->close();
+        }
+    }
     // The supervisor kills what is still running after its grace period; a kernel that never
     // ends must not keep this process alive, so leave without waiting for it beyond that.
-    auto deadline = clock::now() + std::chrono::seconds(supervisor_gone ? 1 : 3);
+    auto deadline = clock::now() + (saving ? std::chrono::seconds(24 * 3600)
+                                           : std::chrono::seconds(supervisor_gone ? 1 : 3));
     while ((!sessions_.empty() || outbox_.outstanding() > 0) && clock::now() < deadline) {
         poll_items(&items[1], 1, std::chrono::milliseconds(50));
         drain_outbox();
@@ -161,6 +173,7 @@ int WorkerServer::run(const std::atomic<bool>& stop) {
         std::fflush(nullptr);
         std::_Exit(1);
     }
+    if (saving) report_closed();
     return 0;
 }
 
@@ -231,15 +244,22 @@ bool WorkerServer::read_control() {
         SessionLimits limits = SessionLimits::read(assign->limits());
         if (assign->max_staging()) limits.max_staging = assign->max_staging();
         limits.max_worker_memory = assign->max_worker_memory();
+        if (assign->checkpoint_dir()) checkpoint_dir_ = assign->checkpoint_dir()->str();
         auto session =
             std::make_unique<Session>(assign->session(), client, devices_, outbox_, limits);
         session->next_recv_seq = 1;
         session->executed_seq = 0;
         limit_memory(limits.max_worker_memory ? limits.max_worker_memory
                                               : session->device_quota + (uint64_t(4) << 30));
+        Session& s = *session;
         sessions_.emplace(assign->session(), std::move(session));
-        spdlog::info("worker {}: session {:016x} opened for {}", getpid(), assign->session(),
-                     client);
+        if (assign->restore()) {
+            // Before any client message is read: the session is whole when its client comes.
+            if (!restore(s)) continue;
+        } else {
+            spdlog::info("worker {}: session {:016x} opened for {}", getpid(), assign->session(),
+                         client);
+        }
     }
 }
 
@@ -590,6 +610,7 @@ void WorkerServer::check_sessions(bool stopping) {
     for (auto it = sessions_.begin(); it != sessions_.end();) {
         Session& s = *it->second;
         if (s.finished()) {
+            if (s.checkpointing()) finish_checkpoint(s);
             it = sessions_.erase(it);
             continue;
         }
@@ -612,6 +633,65 @@ void WorkerServer::check_sessions(bool stopping) {
     for (auto& [id, out] : pending_)
         flush(id, out);
     pending_.clear();
+}
+
+std::string WorkerServer::session_dir() const {
+    uint64_t id = sessions_.empty() ? 0 : sessions_.begin()->first;
+    return checkpoint_dir_ + "/" + fmt::format("{:016x}", id);
+}
+
+bool WorkerServer::restore(Session& session) {
+    const std::string dir = session_dir();
+    std::vector<uint8_t> bytes;
+    CheckpointHeader header;
+    std::string error;
+    auto started = clock::now();
+    bool ok = read_checkpoint(dir, bytes, &header, &error);
+    if (ok && (header.session != session.id() || header.resume_token != resume_token_)) {
+        error = "the checkpoint is of another session";
+        ok = false;
+    }
+    if (ok)
+        ok = session.exclusive([&] {
+            return restore_checkpoint(session, dir, *checkpoint::GetSession(bytes.data()), &error);
+        });
+    if (!ok) {
+        spdlog::error("worker {}: session {:016x} cannot be restored from {}: {}", getpid(),
+                      session.id(), dir, error);
+        close_reason_ = "its checkpoint could not be restored: " + error;
+        session.close();
+        return false;
+    }
+    // Consumed: the session lives here now, and a later stop saves it again.
+    if (DIR* d = opendir(dir.c_str())) {
+        while (dirent* entry = readdir(d))
+            if (entry->d_name[0] != '.') std::remove((dir + "/" + entry->d_name).c_str());
+        closedir(d);
+    }
+    ::rmdir(dir.c_str());
+    spdlog::info(
+        "worker {}: session {:016x} ({}) restored in {} ms: {} objects, {} messages "
+        "kept for its client",
+        getpid(), session.id(), session.client(),
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started).count(),
+        session.objects.size(), session.replay.messages());
+    return true;
+}
+
+void WorkerServer::finish_checkpoint(Session& session) {
+    // The executor is done: every completion it caused is in the outbox; keep them too.
+    drain_outbox();
+    std::string error = session.checkpoint_error();
+    if (error.empty()) session.checkpoint_writer()->finish(session, resume_token_, &error);
+    if (error.empty()) {
+        spdlog::info("worker {}: session {:016x} ({}) saved to {}", getpid(), session.id(),
+                     session.client(), session.checkpoint_writer()->dir());
+        close_reason_ = "saved for a restart";
+    } else {
+        spdlog::error("worker {}: session {:016x} ({}) could not be saved: {}", getpid(),
+                      session.id(), session.client(), error);
+        close_reason_ = "could not be saved: " + error;
+    }
 }
 
 } // namespace rgpu::daemon

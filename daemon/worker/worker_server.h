@@ -88,6 +88,14 @@ class WorkerServer {
     /// From AssignSession.
     uint64_t resume_token_ = 0;
     int session_timeout_ms_ = 0; ///< the lease
+    /// --checkpoint-dir of the daemon (empty: sessions are not saved when it stops).
+    std::string checkpoint_dir_;
+    /// This session's checkpoint directory.
+    std::string session_dir() const;
+    /// Restores the session from its checkpoint; false (session closing) if it cannot be.
+    bool restore(Session& session);
+    /// Writes the saved session once its executor is done; reports the result.
+    void finish_checkpoint(Session& session);
     bool assigned_ = false;
     std::chrono::steady_clock::time_point ending_since_{};
     std::string close_reason_ = "client said goodbye";

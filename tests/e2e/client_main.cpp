@@ -39,6 +39,10 @@
 //   rgpu-e2e-client detach-attach           the cl_rgpu_session extension (clDetachRGPU,
 //                                            clAttachRGPU) around queued work and a waiting
 //                                            clFinish; every command runs once
+//   rgpu-e2e-client survive-restart          work queued and a read in flight, prints "ready",
+//                                            waits for SIGUSR1 (the test restarts the daemon
+//                                            with --checkpoint-dir meanwhile); then every result
+//                                            and buffer must be right
 //   rgpu-e2e-client restarted-daemon         opens a session and a buffer, prints "ready",
 //                                            waits for SIGUSR1 (the test restarts the daemon on
 //                                            the same endpoint meanwhile), then expects clFinish
@@ -434,6 +438,7 @@ int main(int argc, char** argv) {
     if (command == "endless-kernel") return endless_kernel(platform);
     if (command == "restarted-daemon") return restarted_daemon(platform);
     if (command == "detach-attach") return detach_and_attach(platform);
+    if (command == "survive-restart") return survive_restart(platform, wait_for_usr1);
     if (command == "outage" && argc > 3) {
         const std::string how = argv[2];
         const Outage outage = how == "cut"       ? Outage::Cut

@@ -317,4 +317,45 @@ int detach_and_attach(cl_platform_id platform) {
     return kClientOk;
 }
 
+int survive_restart(cl_platform_id platform, void (*wait)()) {
+    Counter c;
+    if (int s = c.open(platform); s != kClientOk) return s;
+    cl_int err;
+    std::vector<cl_uint> pattern(1u << 18), back(pattern.size());
+    for (size_t i = 0; i < pattern.size(); ++i)
+        pattern[i] = static_cast<cl_uint>(i * 2654435761u);
+    const size_t bytes = pattern.size() * sizeof(cl_uint);
+    cl_mem data = clCreateBuffer(c.context, CL_MEM_READ_WRITE, bytes, nullptr, &err);
+    CHECK_CL(err);
+    CHECK_CL(clEnqueueWriteBuffer(c.queue, data, CL_TRUE, 0, bytes, pattern.data(), 0, nullptr,
+                                  nullptr));
+    if (int s = c.launch(300); s != kClientOk) return s;
+    cl_int early = -1;
+    cl_event read = nullptr;
+    CHECK_CL(clEnqueueReadBuffer(c.queue, c.counter, CL_FALSE, 0, sizeof early, &early, 0, nullptr,
+                                 &read));
+    CHECK_CL(clFlush(c.queue));
+    std::printf("ready\n");
+    std::fflush(stdout);
+    wait();
+    CHECK_CL(clWaitForEvents(1, &read));
+    clReleaseEvent(read);
+    if (early != 300)
+        return fail(kClientWrongData, "read before the restart: " + std::to_string(early));
+    if (int s = c.launch(100); s != kClientOk) return s;
+    cl_int count = -1;
+    CHECK_CL(clEnqueueReadBuffer(c.queue, c.counter, CL_TRUE, 0, sizeof count, &count, 0, nullptr,
+                                 nullptr));
+    if (count != 400)
+        return fail(kClientWrongData,
+                    "the kernel ran " + std::to_string(count) + " times, 400 launched");
+    CHECK_CL(
+        clEnqueueReadBuffer(c.queue, data, CL_TRUE, 0, bytes, back.data(), 0, nullptr, nullptr));
+    if (back != pattern) return fail(kClientWrongData, "the buffer's contents changed");
+    CHECK_CL(clFinish(c.queue));
+    clReleaseMemObject(data);
+    std::printf("survived the restart\n");
+    return kClientOk;
+}
+
 } // namespace rgpu::e2e

@@ -23,4 +23,10 @@ int survive_outages(cl_platform_id platform, Outage outage, int rounds);
 /// detached waits, clFinish blocks until clAttachRGPU, and every command runs once.
 int detach_and_attach(cl_platform_id platform);
 
+/// Work queued, a non-blocking read in flight, prints "ready" and calls `wait` (the test stops
+/// the daemon, which saves the session, and starts it again with the same checkpoint
+/// directory); then the read's data, more launches, the counter and a buffer's contents must
+/// all be right.
+int survive_restart(cl_platform_id platform, void (*wait)());
+
 } // namespace rgpu::e2e

@@ -165,6 +165,22 @@ void unregister_child(pid_t pid) {
     g_children.erase(std::remove(g_children.begin(), g_children.end(), pid), g_children.end());
 }
 
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+void close_from(int first_fd) { // async-signal-safe
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, first_fd, ~0U, 0) == 0) return;
+#endif
+    for (int fd = first_fd; fd < 4096; ++fd)
+        close(fd);
+}
+} // namespace
+
 std::string make_temp_dir(const char* prefix) {
     const char* base = std::getenv("TMPDIR");
     std::string pattern = std::string(base && *base ? base : "/tmp") + "/" + prefix + "XXXXXX";
@@ -183,22 +199,6 @@ void remove_temp_dir(const std::string& path) {
     std::lock_guard lock(g_children_mutex);
     g_temp_dirs.erase(std::remove(g_temp_dirs.begin(), g_temp_dirs.end(), path), g_temp_dirs.end());
 }
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
-
-void close_from(int first_fd) { // async-signal-safe
-#ifdef SYS_close_range
-    if (syscall(SYS_close_range, first_fd, ~0U, 0) == 0) return;
-#endif
-    for (int fd = first_fd; fd < 4096; ++fd)
-        close(fd);
-}
-} // namespace
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv,
                            const std::vector<std::string>& env, const SpawnOptions& options) {

@@ -120,6 +120,11 @@ class DaemonProcess {
     std::string endpoint_;
 };
 
+// A fresh directory under $TMPDIR (or /tmp); removed by remove_temp_dir, and by the watchdog
+// if the test hangs.
+std::string make_temp_dir(const char* prefix);
+void remove_temp_dir(const std::string& path);
+
 // A temporary OCL_ICD_VENDORS directory: a copy of the system's pocl.icd and, when the ICD is
 // built, rgpu.icd naming librgpu-icd.so. Removed by the destructor.
 class VendorsDir {

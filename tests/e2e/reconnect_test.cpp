@@ -12,8 +12,10 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <fstream>
 #include <memory>
 #include <string>
+#include <sys/stat.h>
 #include <thread>
 
 using namespace rgpu::e2e;
@@ -118,4 +120,60 @@ TEST_CASE("the operator sees a session without its client as released" *
     kill(client.pid(), SIGUSR1);
     check_exit(client, "the client that was away", kClientOk, &daemon);
     CHECK(daemon.stop() == 0);
+}
+
+TEST_CASE("a session saved at SIGTERM is restored by the daemon started again" *
+          doctest::test_suite("reconnect")) {
+    VendorsDir vendors;
+    REQUIRE(vendors.has_rgpu());
+    const std::string checkpoints = make_temp_dir("rgpu-e2e-checkpoints-");
+    DaemonProcess::Options options;
+    options.extra_args = {"--checkpoint-dir", checkpoints};
+    options.log_level = "info";
+    auto first = std::make_unique<DaemonProcess>(options);
+    const std::string endpoint = first->endpoint();
+    ChildProcess client({client_path(), "survive-restart"},
+                        client_env(*first, vendors, {"RGPU_RECONNECT_TIMEOUT_MS=60000"}),
+                        SpawnOptions{"", true, SIGKILL});
+    expect_line(client, "ready");
+    // SIGTERM drains the session's queues and saves it; the client starts reconnecting.
+    CHECK(first->stop(SIGTERM) == 0);
+    const std::string first_log = first->log_tail(4000);
+    CHECK_MESSAGE(first_log.find("saved to") != std::string::npos, first_log);
+    first.reset();
+    options.listen = endpoint;
+    DaemonProcess second(options);
+    kill(client.pid(), SIGUSR1);
+    check_exit(client, "the client of the restarted daemon", kClientOk, &second);
+    const std::string log = second.log_tail(8000);
+    CHECK_MESSAGE(log.find("restored in") != std::string::npos, log);
+    CHECK_MESSAGE(log.find("client reattached") != std::string::npos, log);
+    CHECK(second.stop() == 0);
+    remove_temp_dir(checkpoints);
+}
+
+TEST_CASE("a corrupt checkpoint is refused with a log line" * doctest::test_suite("reconnect")) {
+    VendorsDir vendors;
+    REQUIRE(vendors.has_rgpu());
+    const std::string checkpoints = make_temp_dir("rgpu-e2e-checkpoints-");
+    const std::string garbage = checkpoints + "/00000000000000aa";
+    REQUIRE(mkdir(garbage.c_str(), 0700) == 0);
+    {
+        std::ofstream out(garbage + "/state.rgck", std::ios::binary);
+        out << "this is not a checkpoint";
+    }
+    DaemonProcess::Options options;
+    options.extra_args = {"--checkpoint-dir", checkpoints};
+    DaemonProcess daemon(options);
+    // The daemon serves as usual.
+    ChildProcess client({client_path(), "vector-add", "2"}, client_env(daemon, vendors));
+    check_exit(client, "a client of the daemon with a bad checkpoint", kClientOk, &daemon);
+    const std::string log = daemon.log_tail(8000);
+    CHECK_MESSAGE(log.find("refusing checkpoint " + garbage +
+                           ": not an rgpu checkpoint (or corrupt)") != std::string::npos,
+                  log);
+    struct stat st {};
+    CHECK(stat((garbage + ".refused").c_str(), &st) == 0);
+    CHECK(daemon.stop() == 0);
+    remove_temp_dir(checkpoints);
 }

@@ -36,6 +36,8 @@ cl_int handle_build_program(ExecContext&, const wire::BuildProgram&);
 cl_int handle_create_kernel(ExecContext&, const wire::CreateKernel&);
 cl_int handle_set_kernel_arg(ExecContext&, const wire::SetKernelArg&);
 cl_int handle_ndrange_kernel(ExecContext&, const wire::NDRangeKernel&);
+/// What kind of value each argument of `kernel` takes (from the kernel's argument info).
+std::vector<ArgClass> classify_kernel_args(cl_kernel kernel);
 // event.cpp
 cl_int handle_create_user_event(ExecContext&, const wire::CreateUserEvent&);
 cl_int handle_set_user_event_status(ExecContext&, const wire::SetUserEventStatus&);

@@ -6,9 +6,8 @@
 #include <string_view>
 
 namespace rgpu::daemon {
-namespace {
 
-std::vector<ArgClass> classify_args(cl_kernel kernel) {
+std::vector<ArgClass> classify_kernel_args(cl_kernel kernel) {
     cl_uint count = 0;
     clGetKernelInfo(kernel, CL_KERNEL_NUM_ARGS, sizeof count, &count, nullptr);
     std::vector<ArgClass> out(count, ArgClass::Unknown);
@@ -33,8 +32,6 @@ std::vector<ArgClass> classify_args(cl_kernel kernel) {
     return out;
 }
 
-} // namespace
-
 cl_int handle_create_kernel(ExecContext& ctx, const wire::CreateKernel& req) {
     auto* program = ctx.session.objects.find<ProgramObject>(req.program());
     if (!program) return ctx.fail("unknown program " + std::to_string(req.program()));
@@ -42,10 +39,14 @@ cl_int handle_create_kernel(ExecContext& ctx, const wire::CreateKernel& req) {
     cl_int err = CL_SUCCESS;
     cl_kernel kernel = clCreateKernel(program->program.get(), req.name()->c_str(), &err);
     if (err != CL_SUCCESS) return err;
-    std::vector<ArgClass> args = classify_args(kernel);
-    std::vector<uint64_t> arg_mems(args.size(), 0);
-    if (!ctx.session.objects.insert(req.id(), KernelObject{KernelRef(kernel), req.program(),
-                                                           std::move(args), std::move(arg_mems)}))
+    std::vector<ArgClass> args = classify_kernel_args(kernel);
+    KernelObject object;
+    object.kernel = KernelRef(kernel);
+    object.program = req.program();
+    object.arg_mems.assign(args.size(), 0);
+    object.saved_args.resize(args.size());
+    object.args = std::move(args);
+    if (!ctx.session.objects.insert(req.id(), std::move(object)))
         return ctx.insert_refused(req.id());
     return CL_SUCCESS;
 }
@@ -57,7 +58,41 @@ void remember_mem(KernelObject& kernel, uint32_t index, uint64_t mem) {
 }
 } // namespace
 
+namespace {
+cl_int set_kernel_arg(ExecContext& ctx, const wire::SetKernelArg& req);
+} // namespace
+
 cl_int handle_set_kernel_arg(ExecContext& ctx, const wire::SetKernelArg& req) {
+    cl_int status = set_kernel_arg(ctx, req);
+    auto* kernel = ctx.session.objects.find<KernelObject>(req.kernel());
+    if (status != CL_SUCCESS || !kernel || req.index() >= kernel->saved_args.size()) return status;
+    // Kept for checkpoints: the native kernel cannot be asked for its arguments.
+    SavedArg& saved = kernel->saved_args[req.index()];
+    saved = SavedArg{};
+    switch (req.kind()) {
+    case wire::ArgKind::Value:
+        saved.kind = SavedArg::Kind::Value;
+        saved.value.assign(req.value()->begin(), req.value()->end());
+        break;
+    case wire::ArgKind::Mem:
+        saved.kind = SavedArg::Kind::Mem;
+        saved.mem = req.mem();
+        break;
+    case wire::ArgKind::NullMem:
+        saved.kind = SavedArg::Kind::NullMem;
+        break;
+    case wire::ArgKind::Local:
+        saved.kind = SavedArg::Kind::Local;
+        saved.local_size = req.local_size();
+        break;
+    default:
+        break;
+    }
+    return status;
+}
+
+namespace {
+cl_int set_kernel_arg(ExecContext& ctx, const wire::SetKernelArg& req) {
     auto* kernel = ctx.session.objects.find<KernelObject>(req.kernel());
     if (!kernel) return ctx.fail("unknown kernel " + std::to_string(req.kernel()));
     cl_kernel k = kernel->kernel.get();
@@ -114,6 +149,8 @@ cl_int handle_set_kernel_arg(ExecContext& ctx, const wire::SetKernelArg& req) {
         return ctx.fail("unknown argument kind");
     }
 }
+
+} // namespace
 
 cl_int handle_ndrange_kernel(ExecContext& ctx, const wire::NDRangeKernel& req) {
     auto fail = [&](cl_int err) {

@@ -18,6 +18,7 @@ cl_int handle_create_queue(ExecContext& ctx, const wire::CreateQueue& req) {
     object.queue = QueueRef(queue);
     object.context = req.context();
     object.device = req.device();
+    object.properties = req.properties();
     object.profiling = (req.properties() & CL_QUEUE_PROFILING_ENABLE) != 0;
     if (!ctx.session.objects.insert(req.id(), std::move(object)))
         return ctx.insert_refused(req.id());

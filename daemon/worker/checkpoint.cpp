@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: Apache-2.0
+// Saving and restoring a session's objects (see checkpoint.h).
+#include "checkpoint.h"
+
+#include "handlers/handlers.h"
+#include "session.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sys/stat.h>
+
+namespace rgpu::daemon {
+
+namespace {
+
+constexpr uint32_t kFormat = 1;
+constexpr char kStateFile[] = "/state.rgck";
+
+template <class... F> struct Overload : F... { using F::operator()...; };
+template <class... F> Overload(F...) -> Overload<F...>;
+
+std::string native_string(cl_program program, cl_program_info param) {
+    size_t size = 0;
+    if (clGetProgramInfo(program, param, 0, nullptr, &size) != CL_SUCCESS || size == 0) return {};
+    std::string out(size, '\0');
+    clGetProgramInfo(program, param, size, out.data(), nullptr);
+    out.resize(std::strlen(out.c_str()));
+    return out;
+}
+
+bool write_file(const std::string& path, const void* data, size_t size, std::string* error) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+    out.close();
+    if (!out) *error = "cannot write " + path + ": " + std::strerror(errno);
+    return static_cast<bool>(out);
+}
+
+bool read_file(const std::string& path, std::vector<uint8_t>& bytes, std::string* error) {
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    if (!in) {
+        *error = "cannot open " + path;
+        return false;
+    }
+    bytes.resize(static_cast<size_t>(in.tellg()));
+    in.seekg(0);
+    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!in) *error = "cannot read " + path;
+    return static_cast<bool>(in);
+}
+
+/// The context's queue for the checkpoint's own transfers (created once, kept by the context).
+cl_command_queue transfer_queue(Session& session, ContextObject& context) {
+    if (!context.internal_queue) {
+        cl_int err = CL_SUCCESS;
+        cl_command_queue q = clCreateCommandQueue(
+            context.context.get(), session.devices[context.devices.front()].device, 0, &err);
+        if (err == CL_SUCCESS) context.internal_queue = QueueRef(q);
+    }
+    return context.internal_queue.get();
+}
+
+uint32_t device_index(const Session& session, cl_device_id device) {
+    for (uint32_t i = 0; i < session.devices.size(); ++i)
+        if (session.devices[i].device == device) return i;
+    return UINT32_MAX;
+}
+
+} // namespace
+
+bool CheckpointWriter::save_objects(Session& session, std::string* error) {
+    if (mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
+        *error = "cannot create " + dir_ + ": " + std::strerror(errno);
+        return false;
+    }
+    // Restore order: a kind's parents come first, which is the order of the Object variant.
+    std::vector<std::pair<size_t, uint64_t>> order;
+    session.objects.for_each(
+        [&](uint64_t id, Object& object) { order.emplace_back(object.index(), id); });
+    std::sort(order.begin(), order.end());
+    std::map<cl_context, uint64_t> context_ids;
+    session.objects.for_each([&](uint64_t id, Object& object) {
+        if (auto* c = std::get_if<ContextObject>(&object)) context_ids[c->context.get()] = id;
+    });
+    auto& fbb = fbb_;
+    bool ok = true;
+    // Every kind must be named here: a new one is a compile error until it is saved.
+    auto save = Overload{
+        [&](uint64_t id, ContextObject& c) {
+            auto state = checkpoint::CreateContext(fbb, id, fbb.CreateVector(c.devices));
+            objects_.push_back(
+                checkpoint::CreateObject(fbb, checkpoint::ObjectState::Context, state.Union()));
+        },
+        [&](uint64_t id, QueueObject& q) {
+            auto state = checkpoint::CreateQueue(fbb, id, q.context, q.device, q.properties);
+            objects_.push_back(
+                checkpoint::CreateObject(fbb, checkpoint::ObjectState::Queue, state.Union()));
+        },
+        [&](uint64_t id, MemObject& m) {
+            cl_mem_flags flags = 0;
+            clGetMemObjectInfo(m.mem.get(), CL_MEM_FLAGS, sizeof flags, &flags, nullptr);
+            auto* context = session.objects.find<ContextObject>(m.context);
+            std::vector<uint8_t> contents(m.size);
+            cl_command_queue q = context ? transfer_queue(session, *context) : nullptr;
+            if (!q || clEnqueueReadBuffer(q, m.mem.get(), CL_TRUE, 0, m.size, contents.data(), 0,
+                                          nullptr, nullptr) != CL_SUCCESS) {
+                *error = "cannot read buffer " + std::to_string(id);
+                ok = false;
+                return;
+            }
+            std::string name = "buffer-" + std::to_string(id) + ".bin";
+            if (!write_file(dir_ + "/" + name, contents.data(), contents.size(), error)) {
+                ok = false;
+                return;
+            }
+            auto state =
+                checkpoint::CreateBuffer(fbb, id, m.context, flags, m.size, fbb.CreateString(name));
+            objects_.push_back(
+                checkpoint::CreateObject(fbb, checkpoint::ObjectState::Buffer, state.Union()));
+        },
+        [&](uint64_t id, ProgramObject& p) {
+            cl_program native = p.program.get();
+            cl_uint count = 0;
+            clGetProgramInfo(native, CL_PROGRAM_NUM_DEVICES, sizeof count, &count, nullptr);
+            std::vector<cl_device_id> devices(count);
+            clGetProgramInfo(native, CL_PROGRAM_DEVICES, count * sizeof(cl_device_id),
+                             devices.data(), nullptr);
+            bool built = false;
+            std::string options;
+            for (cl_device_id d : devices) {
+                cl_build_status status = CL_BUILD_NONE;
+                clGetProgramBuildInfo(native, d, CL_PROGRAM_BUILD_STATUS, sizeof status, &status,
+                                      nullptr);
+                if (status != CL_BUILD_SUCCESS) continue;
+                built = true;
+                size_t size = 0;
+                clGetProgramBuildInfo(native, d, CL_PROGRAM_BUILD_OPTIONS, 0, nullptr, &size);
+                options.assign(size, '\0');
+                clGetProgramBuildInfo(native, d, CL_PROGRAM_BUILD_OPTIONS, size, options.data(),
+                                      nullptr);
+                options.resize(std::strlen(options.c_str()));
+            }
+            std::vector<size_t> sizes(count);
+            clGetProgramInfo(native, CL_PROGRAM_BINARY_SIZES, count * sizeof(size_t), sizes.data(),
+                             nullptr);
+            std::vector<std::vector<unsigned char>> binaries(count);
+            std::vector<unsigned char*> pointers(count);
+            for (cl_uint i = 0; i < count; ++i) {
+                binaries[i].resize(sizes[i]);
+                pointers[i] = binaries[i].data();
+            }
+            clGetProgramInfo(native, CL_PROGRAM_BINARIES, count * sizeof(unsigned char*),
+                             pointers.data(), nullptr);
+            std::vector<flatbuffers::Offset<checkpoint::DeviceBinary>> saved;
+            for (cl_uint i = 0; i < count; ++i)
+                if (!binaries[i].empty())
+                    saved.push_back(checkpoint::CreateDeviceBinary(
+                        fbb, device_index(session, devices[i]), fbb.CreateVector(binaries[i])));
+            auto state = checkpoint::CreateProgram(
+                fbb, id, p.context, fbb.CreateString(native_string(native, CL_PROGRAM_SOURCE)),
+                fbb.CreateString(options), built, fbb.CreateVector(saved));
+            objects_.push_back(
+                checkpoint::CreateObject(fbb, checkpoint::ObjectState::Program, state.Union()));
+        },
+        [&](uint64_t id, KernelObject& k) {
+            size_t size = 0;
+            clGetKernelInfo(k.kernel.get(), CL_KERNEL_FUNCTION_NAME, 0, nullptr, &size);
+            std::string name(size, '\0');
+            clGetKernelInfo(k.kernel.get(), CL_KERNEL_FUNCTION_NAME, size, name.data(), nullptr);
+            name.resize(std::strlen(name.c_str()));
+            std::vector<flatbuffers::Offset<checkpoint::KernelArg>> args;
+            for (uint32_t i = 0; i < k.saved_args.size(); ++i) {
+                const SavedArg& a = k.saved_args[i];
+                if (a.kind == SavedArg::Kind::Unset) continue;
+                args.push_back(
+                    checkpoint::CreateKernelArg(fbb, i, static_cast<checkpoint::ArgKind>(a.kind),
+                                                fbb.CreateVector(a.value), a.mem, a.local_size));
+            }
+            auto state = checkpoint::CreateKernel(fbb, id, k.program, fbb.CreateString(name),
+                                                  fbb.CreateVector(args));
+            objects_.push_back(
+                checkpoint::CreateObject(fbb, checkpoint::ObjectState::Kernel, state.Union()));
+        },
+        [&](uint64_t id, EventObject& e) {
+            cl_int status = CL_COMPLETE;
+            clGetEventInfo(e.event.get(), CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status,
+                           nullptr);
+            cl_context context = nullptr;
+            clGetEventInfo(e.event.get(), CL_EVENT_CONTEXT, sizeof context, &context, nullptr);
+            auto state = checkpoint::CreateEvent(fbb, id, std::min(status, CL_COMPLETE), e.user,
+                                                 context_ids[context]);
+            objects_.push_back(
+                checkpoint::CreateObject(fbb, checkpoint::ObjectState::Event, state.Union()));
+        },
+    };
+    for (auto [kind, id] : order) {
+        if (!ok) break;
+        Object* object = session.objects.get(id);
+        std::visit([&](auto& typed) { save(id, typed); }, *object);
+    }
+    for (auto& [id, status] : session.failed_events)
+        failed_events_.push_back(checkpoint::CreateEvent(fbb, id, status, false, 0));
+    executed_seq_ = session.executed_seq;
+    return ok;
+}
+
+bool CheckpointWriter::finish(Session& session, uint64_t resume_token, std::string* error) {
+    auto& fbb = fbb_;
+    std::vector<flatbuffers::Offset<checkpoint::KeptMessage>> kept;
+    session.replay.for_each([&](uint64_t seq, const std::vector<zmq::message_t>& frames) {
+        std::vector<flatbuffers::Offset<checkpoint::Frame>> saved;
+        for (const auto& f : frames)
+            saved.push_back(checkpoint::CreateFrame(
+                fbb, fbb.CreateVector(static_cast<const uint8_t*>(f.data()), f.size())));
+        kept.push_back(checkpoint::CreateKeptMessage(fbb, seq, fbb.CreateVector(saved)));
+    });
+    auto state = checkpoint::CreateSession(
+        fbb, kFormat, session.id(), resume_token, fbb.CreateString(session.client()),
+        session.next_recv_seq, executed_seq_, fbb.CreateVector(objects_),
+        fbb.CreateVector(failed_events_), fbb.CreateVector(kept), session.replay.next_seq());
+    checkpoint::FinishSessionBuffer(fbb, state);
+    const std::string path = dir_ + kStateFile;
+    if (!write_file(path + ".tmp", fbb.GetBufferPointer(), fbb.GetSize(), error)) return false;
+    if (std::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
+        *error = "cannot rename " + path + ".tmp: " + std::strerror(errno);
+        return false;
+    }
+    return true;
+}
+
+bool read_checkpoint(const std::string& dir, std::vector<uint8_t>& bytes, CheckpointHeader* header,
+                     std::string* error) {
+    if (!read_file(dir + kStateFile, bytes, error)) return false;
+    flatbuffers::Verifier verifier(bytes.data(), bytes.size());
+    if (!checkpoint::SessionBufferHasIdentifier(bytes.data()) ||
+        !checkpoint::VerifySessionBuffer(verifier)) {
+        *error = "not an rgpu checkpoint (or corrupt)";
+        return false;
+    }
+    const auto* state = checkpoint::GetSession(bytes.data());
+    if (state->format() != kFormat) {
+        *error = "checkpoint format " + std::to_string(state->format()) + ", this daemon reads " +
+                 std::to_string(kFormat);
+        return false;
+    }
+    if (state->session() == 0) {
+        *error = "checkpoint without a session id";
+        return false;
+    }
+    header->session = state->session();
+    header->resume_token = state->resume_token();
+    header->client = state->client() ? state->client()->str() : "?";
+    return true;
+}
+
+namespace {
+
+struct Restorer {
+    Session& session;
+    const std::string& dir;
+    std::string* error;
+
+    bool fail(std::string why) {
+        *error = std::move(why);
+        return false;
+    }
+    bool insert(uint64_t id, Object object) {
+        if (!session.objects.insert(id, std::move(object)))
+            return fail("object " + std::to_string(id) + " twice, or beyond the object limit");
+        return true;
+    }
+
+    bool operator()(const checkpoint::Context& c) {
+        if (!c.devices() || c.devices()->size() == 0) return fail("context without devices");
+        std::vector<cl_device_id> devices;
+        for (uint32_t index : *c.devices()) {
+            if (index >= session.devices.size())
+                return fail("device " + std::to_string(index) + " is not served here");
+            devices.push_back(session.devices[index].device);
+        }
+        cl_context_properties props[] = {
+            CL_CONTEXT_PLATFORM,
+            reinterpret_cast<cl_context_properties>(session.devices[c.devices()->Get(0)].platform),
+            0};
+        cl_int err = CL_SUCCESS;
+        cl_context context = clCreateContext(props, static_cast<cl_uint>(devices.size()),
+                                             devices.data(), nullptr, nullptr, &err);
+        if (err != CL_SUCCESS) return fail("clCreateContext: " + std::to_string(err));
+        return insert(
+            c.id(),
+            ContextObject{ContextRef(context), {c.devices()->begin(), c.devices()->end()}, {}});
+    }
+    bool operator()(const checkpoint::Queue& q) {
+        auto* context = session.objects.find<ContextObject>(q.context());
+        if (!context || q.device() >= session.devices.size()) return fail("queue's parent");
+        cl_int err = CL_SUCCESS;
+        cl_command_queue queue =
+            clCreateCommandQueue(context->context.get(), session.devices[q.device()].device,
+                                 static_cast<cl_command_queue_properties>(q.properties()), &err);
+        if (err != CL_SUCCESS) return fail("clCreateCommandQueue: " + std::to_string(err));
+        QueueObject object;
+        object.queue = QueueRef(queue);
+        object.context = q.context();
+        object.device = q.device();
+        object.properties = q.properties();
+        object.profiling = (q.properties() & CL_QUEUE_PROFILING_ENABLE) != 0;
+        return insert(q.id(), std::move(object));
+    }
+    bool operator()(const checkpoint::Buffer& b) {
+        auto* context = session.objects.find<ContextObject>(b.context());
+        if (!context) return fail("buffer's context");
+        std::vector<uint8_t> contents;
+        std::string name = b.contents() ? b.contents()->str() : "";
+        if (name.empty() || name.find('/') != std::string::npos ||
+            !read_file(dir + "/" + name, contents, error))
+            return false;
+        if (contents.size() != b.size()) return fail("buffer " + name + " has the wrong size");
+        cl_mem_flags flags = b.flags() & ~cl_mem_flags(CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR |
+                                                       CL_MEM_ALLOC_HOST_PTR);
+        cl_int err = CL_SUCCESS;
+        cl_mem mem = clCreateBuffer(context->context.get(), flags | CL_MEM_COPY_HOST_PTR, b.size(),
+                                    contents.data(), &err);
+        if (err != CL_SUCCESS) return fail("clCreateBuffer: " + std::to_string(err));
+        if (!insert(b.id(), MemObject{MemRef(mem), b.context(), b.size()})) return false;
+        session.device_bytes += b.size();
+        return true;
+    }
+    bool operator()(const checkpoint::Program& p) {
+        auto* context = session.objects.find<ContextObject>(p.context());
+        if (!context) return fail("program's context");
+        cl_int err = CL_SUCCESS;
+        cl_program program = nullptr;
+        std::vector<cl_device_id> devices;
+        if (p.built() && p.binaries() && p.binaries()->size() > 0) {
+            // From the saved binaries: no compiler run on restore.
+            std::vector<const unsigned char*> binaries;
+            std::vector<size_t> lengths;
+            for (const auto* b : *p.binaries()) {
+                if (b->device() >= session.devices.size() || !b->bytes())
+                    return fail("program binary for an unknown device");
+                devices.push_back(session.devices[b->device()].device);
+                binaries.push_back(b->bytes()->data());
+                lengths.push_back(b->bytes()->size());
+            }
+            program = clCreateProgramWithBinary(
+                context->context.get(), static_cast<cl_uint>(devices.size()), devices.data(),
+                lengths.data(), binaries.data(), nullptr, &err);
+        } else {
+            const char* text = p.source() ? p.source()->c_str() : "";
+            size_t length = p.source() ? p.source()->size() : 0;
+            program = clCreateProgramWithSource(context->context.get(), 1, &text, &length, &err);
+        }
+        if (err != CL_SUCCESS) return fail("creating program: " + std::to_string(err));
+        ProgramRef ref(program);
+        if (p.built()) {
+            const char* options = p.options() ? p.options()->c_str() : "";
+            err = clBuildProgram(program, static_cast<cl_uint>(devices.size()),
+                                 devices.empty() ? nullptr : devices.data(), options, nullptr,
+                                 nullptr);
+            if (err != CL_SUCCESS) return fail("building program: " + std::to_string(err));
+        }
+        return insert(p.id(), ProgramObject{std::move(ref), p.context()});
+    }
+    bool operator()(const checkpoint::Kernel& k) {
+        auto* program = session.objects.find<ProgramObject>(k.program());
+        if (!program || !k.name()) return fail("kernel's program");
+        cl_int err = CL_SUCCESS;
+        cl_kernel kernel = clCreateKernel(program->program.get(), k.name()->c_str(), &err);
+        if (err != CL_SUCCESS) return fail("clCreateKernel: " + std::to_string(err));
+        KernelObject object;
+        object.kernel = KernelRef(kernel);
+        object.program = k.program();
+        object.args = classify_kernel_args(kernel);
+        object.arg_mems.assign(object.args.size(), 0);
+        object.saved_args.resize(object.args.size());
+        if (k.args())
+            for (const auto* a : *k.args()) {
+                if (a->index() >= object.args.size()) return fail("kernel argument index");
+                SavedArg& saved = object.saved_args[a->index()];
+                saved.kind = static_cast<SavedArg::Kind>(a->kind());
+                cl_int set = CL_INVALID_ARG_VALUE;
+                switch (saved.kind) {
+                case SavedArg::Kind::Value:
+                    if (!a->value()) return fail("kernel argument value");
+                    saved.value.assign(a->value()->begin(), a->value()->end());
+                    set =
+                        clSetKernelArg(kernel, a->index(), saved.value.size(), saved.value.data());
+                    break;
+                case SavedArg::Kind::Mem: {
+                    auto* mem = session.objects.find<MemObject>(a->mem());
+                    if (!mem) return fail("kernel argument names a buffer that is gone");
+                    cl_mem m = mem->mem.get();
+                    saved.mem = a->mem();
+                    object.arg_mems[a->index()] = a->mem();
+                    set = clSetKernelArg(kernel, a->index(), sizeof m, &m);
+                    break;
+                }
+                case SavedArg::Kind::NullMem:
+                    set = clSetKernelArg(kernel, a->index(), sizeof(cl_mem), nullptr);
+                    break;
+                case SavedArg::Kind::Local:
+                    saved.local_size = a->local_size();
+                    set = clSetKernelArg(kernel, a->index(), a->local_size(), nullptr);
+                    break;
+                default:
+                    return fail("kernel argument kind");
+                }
+                if (set != CL_SUCCESS) return fail("clSetKernelArg: " + std::to_string(set));
+            }
+        return insert(k.id(), std::move(object));
+    }
+    bool operator()(const checkpoint::Event& e) {
+        auto* context = session.objects.find<ContextObject>(e.context());
+        if (!context) return fail("event's context");
+        if (e.status() > CL_COMPLETE) return fail("an event that had not ended");
+        cl_int err = CL_SUCCESS;
+        cl_event event = clCreateUserEvent(context->context.get(), &err);
+        if (err != CL_SUCCESS) return fail("clCreateUserEvent: " + std::to_string(err));
+        EventRef ref(event);
+        clSetUserEventStatus(event, e.status());
+        return insert(e.id(), EventObject{std::move(ref), e.user()});
+    }
+};
+
+} // namespace
+
+bool restore_checkpoint(Session& session, const std::string& dir, const checkpoint::Session& state,
+                        std::string* error) {
+    Restorer restore{session, dir, error};
+    if (state.objects())
+        for (const auto* object : *state.objects()) {
+            bool ok = false;
+            switch (object->state_type()) {
+            case checkpoint::ObjectState::Context:
+                ok = restore(*object->state_as_Context());
+                break;
+            case checkpoint::ObjectState::Queue:
+                ok = restore(*object->state_as_Queue());
+                break;
+            case checkpoint::ObjectState::Buffer:
+                ok = restore(*object->state_as_Buffer());
+                break;
+            case checkpoint::ObjectState::Program:
+                ok = restore(*object->state_as_Program());
+                break;
+            case checkpoint::ObjectState::Kernel:
+                ok = restore(*object->state_as_Kernel());
+                break;
+            case checkpoint::ObjectState::Event:
+                ok = restore(*object->state_as_Event());
+                break;
+            default:
+                ok = restore.fail("an object of a kind this daemon does not know");
+            }
+            if (!ok) return false;
+        }
+    if (state.failed_events())
+        for (const auto* e : *state.failed_events())
+            session.failed_events[e->id()] = e->status();
+    session.next_recv_seq = std::max<uint64_t>(state.next_recv_seq(), 1);
+    session.restore_progress(state.executed_seq());
+    if (state.replay())
+        for (const auto* kept : *state.replay()) {
+            std::vector<zmq::message_t> frames;
+            if (kept->frames())
+                for (const auto* f : *kept->frames())
+                    frames.emplace_back(f->bytes() ? f->bytes()->data() : nullptr,
+                                        f->bytes() ? f->bytes()->size() : 0);
+            if (frames.empty()) return restore.fail("a kept message without frames");
+            session.replay.restore(kept->seq(), std::move(frames));
+        }
+    session.replay.set_next_seq(state.next_message_seq());
+    return true;
+}
+
+} // namespace rgpu::daemon

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+// Checkpoints: the one place that says, for every kind of session object, what is saved and how
+// it comes back (schema/checkpoint.fbs). A new object kind does not compile until it is handled
+// here. A checkpoint is a directory: state.rgck (the objects, sequence numbers and the messages
+// the client had not confirmed) and one file per buffer's contents.
+#pragma once
+
+#include <rgpu/wire/checkpoint_generated.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rgpu::daemon {
+
+class Session;
+
+class CheckpointWriter {
+  public:
+    /// `dir` is the session's own directory (created if missing).
+    explicit CheckpointWriter(std::string dir) : dir_(std::move(dir)) {}
+
+    /// Executor thread, with the session drained (every queue finished): saves every object;
+    /// buffers' contents go to their files now. False (and `error`) if it cannot.
+    bool save_objects(Session& session, std::string* error);
+    /// I/O thread, once the session's executor is done and every completion was sent or kept:
+    /// adds the sequence numbers and kept messages and writes state.rgck (atomically).
+    bool finish(Session& session, uint64_t resume_token, std::string* error);
+    const std::string& dir() const { return dir_; }
+
+  private:
+    std::string dir_;
+    flatbuffers::FlatBufferBuilder fbb_{1 << 16};
+    std::vector<flatbuffers::Offset<checkpoint::Object>> objects_;
+    std::vector<flatbuffers::Offset<checkpoint::Event>> failed_events_;
+    uint64_t executed_seq_ = 0;
+};
+
+/// What identifies a checkpoint before it is restored (read by the supervisor at start).
+struct CheckpointHeader {
+    uint64_t session = 0;
+    uint64_t resume_token = 0;
+    std::string client;
+};
+
+/// Reads and verifies DIR/state.rgck into `bytes`; the header, or false (and `error`) for a
+/// missing, corrupt or foreign file.
+bool read_checkpoint(const std::string& dir, std::vector<uint8_t>& bytes, CheckpointHeader* header,
+                     std::string* error);
+
+/// Recreates the session's objects, sequence numbers and kept messages from a verified
+/// checkpoint (the worker's I/O thread, before the client can reach the session). False (and
+/// `error`) if a saved object cannot be recreated on this daemon's devices.
+bool restore_checkpoint(Session& session, const std::string& dir, const checkpoint::Session& state,
+                        std::string* error);
+
+} // namespace rgpu::daemon
