@@ -427,13 +427,24 @@ void Connection::lost(const std::string& why) {
 void Connection::try_reconnect() {
     auto now = clock::now();
     // Each attempt is bounded, so the deadline and a stopping client are looked at in time.
+    // Short at first (a lost message costs little), longer as attempts fail (a slow network).
     auto attempt_deadline =
-        std::min(reconnect_deadline_, now + std::max(std::chrono::milliseconds(1000), backoff_));
+        std::min(reconnect_deadline_, now + std::clamp(backoff_ * 5, std::chrono::milliseconds(250),
+                                                       std::chrono::milliseconds(2000)));
     std::vector<zmq::message_t> frames;
     const wire::Reply* reply = nullptr;
     std::string error;
     Exchange result = Exchange::NoAnswer;
     try {
+        // Usually only the connection broke and the worker is still there: attach to it
+        // directly (a round trip). Its refusal says nothing final (after a restart another
+        // session's worker may listen there): only the supervisor can say the session is gone.
+        uint64_t acked = 0;
+        auto direct_deadline = std::min(attempt_deadline, now + std::chrono::milliseconds(250));
+        if (attach(direct_deadline, &acked, &error) == Exchange::Answered) {
+            resume_after(acked);
+            return;
+        }
         result = say_hello(attempt_deadline, true, frames, &reply, &error);
         if (result == Exchange::Answered) {
             const wire::Welcome* welcome = reply->body_as_Welcome();
@@ -441,7 +452,6 @@ void Connection::try_reconnect() {
             std::string worker = resolve_worker(
                 welcome->worker_endpoint() ? welcome->worker_endpoint()->str() : "", endpoint_);
             if (!worker.empty()) worker_endpoint_ = worker;
-            uint64_t acked = 0;
             result = attach(attempt_deadline, &acked, &error);
             if (result == Exchange::Answered) {
                 resume_after(acked);

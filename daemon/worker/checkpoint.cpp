@@ -199,8 +199,9 @@ bool CheckpointWriter::save_objects(Session& session, std::string* error) {
                 checkpoint::CreateObject(fbb, checkpoint::ObjectState::Event, state.Union()));
         },
     };
-    for (auto [kind, id] : order) {
+    for (const auto& entry : order) {
         if (!ok) break;
+        const uint64_t id = entry.second; // (clang 14 cannot capture structured bindings)
         Object* object = session.objects.get(id);
         std::visit([&](auto& typed) { save(id, typed); }, *object);
     }

@@ -5,23 +5,19 @@
 
 #include "harness.h"
 
+#include <connection_cut.h>
 #include <operator_client.h>
 
 #include <CL/cl_rgpu.h>
 
-#include <arpa/inet.h>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <dirent.h>
-#include <netinet/in.h>
 #include <optional>
 #include <string>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -41,41 +37,6 @@ int fail(int code, const std::string& what) {
         if (status_ != CL_SUCCESS) return fail(kClientClError, #call " -> " + describe(status_));  \
     } while (0)
 
-/// The port of the daemon's public endpoint (RGPU_SERVERS): the worker is anything else.
-int supervisor_port() {
-    const char* server = std::getenv("RGPU_SERVERS");
-    std::string endpoint = server ? server : "";
-    auto colon = endpoint.rfind(':');
-    return colon == std::string::npos ? -1 : std::atoi(endpoint.c_str() + colon + 1);
-}
-
-/// Shuts down every TCP connection of this process (the ICD's, to the daemon and the worker) if
-/// one goes to the session's worker: a real connection loss as ZeroMQ sees it. False when there
-/// is no worker connection (the ICD is still reconnecting).
-bool cut_tcp_connections() {
-    std::vector<int> sockets;
-    bool worker = false;
-    DIR* dir = opendir("/proc/self/fd");
-    if (!dir) return false;
-    while (dirent* entry = readdir(dir)) {
-        int fd = std::atoi(entry->d_name);
-        struct stat st {};
-        if (fd <= 2 || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
-        sockaddr_in peer{};
-        socklen_t length = sizeof peer;
-        if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0 ||
-            peer.sin_family != AF_INET)
-            continue;
-        sockets.push_back(fd);
-        worker |= ntohs(peer.sin_port) != supervisor_port();
-    }
-    closedir(dir);
-    if (!worker) return false;
-    for (int fd : sockets)
-        shutdown(fd, SHUT_RDWR);
-    return true;
-}
-
 /// This process's session on the daemon RGPU_SERVERS names, as the operator sees it.
 std::optional<SessionInfo> own_session(std::string* error) {
     const char* server = std::getenv("RGPU_SERVERS");
@@ -94,7 +55,7 @@ std::string take_connection_away(Outage outage) {
     case Outage::Cut:
         // The ICD may still be reconnecting from the last cut: wait for a connection to cut.
         for (int i = 0; i < 500; ++i) {
-            if (cut_tcp_connections()) return "";
+            if (cut_tcp_connections(endpoint_port(std::getenv("RGPU_SERVERS")))) return "";
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
         return "no connection to the worker to cut";

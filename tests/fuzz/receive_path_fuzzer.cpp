@@ -18,6 +18,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -80,11 +81,47 @@ class Harness {
         session_->executed_seq = 0;
         WorkItem item{std::move(frames), nullptr};
         item.message = flatbuffers::GetRoot<wire::ClientMessage>(item.frames[0].data());
-        session_->run_now(item);
+        {
+            // While the input runs, completions are finished as the worker's I/O thread would
+            // (which sends read data out and so frees staging room): a transfer waiting for
+            // room is freed by the device's progress, not by its patience running out.
+            IoStandIn io(*this);
+            session_->run_now(item);
+        }
         settle();
     }
 
   private:
+    /// Finishes completion records (payload dropped, as once sent) until destroyed.
+    class IoStandIn {
+      public:
+        explicit IoStandIn(Harness& h)
+            : harness_(h), thread_([this] {
+                  while (!stop_.load()) {
+                      harness_.finish_completions();
+                      std::this_thread::sleep_for(std::chrono::microseconds(200));
+                  }
+              }) {}
+        ~IoStandIn() {
+            stop_.store(true);
+            thread_.join();
+        }
+
+      private:
+        Harness& harness_;
+        std::atomic<bool> stop_{false};
+        std::thread thread_;
+    };
+
+    void finish_record(CompletionRecord& record) {
+        session_->untrack(&record);
+        record.drop_payload();
+    }
+    void finish_completions() {
+        for (auto& item : outbox_.drain())
+            if (auto* c = std::get_if<Outbox::Completion>(&item)) finish_record(*c->record);
+    }
+
     /// Lets what the input queued finish and finishes its records as the I/O thread would.
     void settle() {
         // Commands gated on a user event the input never set would wait forever: set them.
@@ -118,12 +155,8 @@ class Harness {
             clReleaseEvent(m);
         }
         // Finish records as WorkerServer::complete does: untracked, payload dropped.
-        auto finish = [&](CompletionRecord& record) {
-            session_->untrack(&record);
-            record.drop_payload();
-        };
-        for (auto& item : outbox_.drain())
-            if (auto* c = std::get_if<Outbox::Completion>(&item)) finish(*c->record);
+        auto finish = [&](CompletionRecord& record) { finish_record(record); };
+        finish_completions();
         for (auto& failed : session_->sweep_failed())
             if (outbox_.claim(*failed)) finish(*failed);
         session_->objects.for_each([&](uint64_t id, Object& object) {
