@@ -500,6 +500,8 @@ void Connection::resume_after(uint64_t acked) {
     credit_asked_ = false;
     last_sent_ = last_heard_ = clock::now();
     ++reconnects_;
+    // Commands queued during the outage go now, not at the next heartbeat.
+    notifier_.signal();
     // An attach asked for (cl_rgpu_session) is routine; a reconnect after a loss is news.
     log()->log(attach_waiter_ ? spdlog::level::info : spdlog::level::warn,
                "daemon at {}: session {:016x} reconnected to {}; {} messages sent again", endpoint_,
