@@ -124,4 +124,15 @@ bool release_session(const std::string& endpoint, uint64_t id, std::chrono::mill
         [](const wire::Reply&) { return true; });
 }
 
+bool move_session(const std::string& endpoint, uint64_t id, const std::string& to,
+                  std::chrono::milliseconds timeout, std::string* error) {
+    return ask(
+        endpoint, timeout, error,
+        [&](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(wire::Request::MoveSession,
+                                  wire::CreateMoveSession(fbb, id, fbb.CreateString(to)).Union());
+        },
+        [](const wire::Reply&) { return true; });
+}
+
 } // namespace rgpu

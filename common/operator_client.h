@@ -48,4 +48,10 @@ bool kill_session(const std::string& endpoint, uint64_t id, std::chrono::millise
 bool release_session(const std::string& endpoint, uint64_t id, std::chrono::milliseconds timeout,
                      std::string* error);
 
+/// Moves session `id` to the daemon at `to`: drained and saved here, restored there, its client
+/// redirected. Waits for the whole move (bounded by `timeout`); false with `error` set when a
+/// daemon refused (no checkpoint directory, devices of another kind, ...) or did not answer.
+bool move_session(const std::string& endpoint, uint64_t id, const std::string& to,
+                  std::chrono::milliseconds timeout, std::string* error);
+
 } // namespace rgpu

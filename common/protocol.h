@@ -44,6 +44,8 @@ inline constexpr char kDefaultEndpoint[] = "tcp://127.0.0.1:7878";
 inline constexpr int32_t kStatusProtocolError = -9000;
 /// The session named in the message does not exist (a restarted daemon, or it ended).
 inline constexpr int32_t kStatusUnknownSession = -9001;
+/// The session moved to another daemon; the reply's message is that daemon's endpoint.
+inline constexpr int32_t kStatusMoved = -9002;
 /// True for the wire-only statuses above.
 inline constexpr bool is_wire_status(int32_t status) {
     return status <= -9000 && status > -9100;

@@ -179,6 +179,10 @@ Connection::Exchange Connection::say_hello(Deadline deadline, bool resume,
         }
         if (!decoded.message->replies() || decoded.message->replies()->size() != 1) continue;
         *reply = decoded.message->replies()->Get(0);
+        if (resume && (*reply)->status() == proto::kStatusMoved && (*reply)->message()) {
+            *error = (*reply)->message()->str();
+            return Exchange::Moved;
+        }
         if ((*reply)->status() != CL_SUCCESS || !(*reply)->body_as_Welcome()) {
             *error = (*reply)->message() ? (*reply)->message()->str() : "no reason given";
             return Exchange::Refused;
@@ -247,6 +251,7 @@ bool Connection::open(std::chrono::milliseconds timeout) {
             log()->info("daemon at {}: {}", endpoint_, error);
             return false;
         case Exchange::Refused:
+        case Exchange::Moved: // only an answer to a resume
             log()->error("daemon at {} refused the session: {}", endpoint_, error);
             return false;
         case Exchange::Answered:
@@ -446,6 +451,18 @@ void Connection::try_reconnect() {
             return;
         }
         result = say_hello(attempt_deadline, true, frames, &reply, &error);
+        if (result == Exchange::Moved) {
+            // The operator moved the session: follow it (its new daemon checks the token).
+            log()->warn("daemon at {}: session {:016x} moved to {}", endpoint_, session_, error);
+            try {
+                supervisor_.disconnect(endpoint_);
+            } catch (const zmq::error_t&) {
+            }
+            endpoint_ = error;
+            supervisor_.connect(endpoint_);
+            next_attempt_ = clock::now();
+            return;
+        }
         if (result == Exchange::Answered) {
             const wire::Welcome* welcome = reply->body_as_Welcome();
             // The session may live elsewhere now (restored, moved).

@@ -84,7 +84,6 @@ class Connection {
     /// bounded by `timeout`; on success starts the I/O thread. Call once.
     bool open(std::chrono::milliseconds timeout);
     const std::vector<RemoteDevice>& devices() const { return devices_; }
-    const std::string& endpoint() const { return endpoint_; }
 
     /// Object ids are chosen here, so creating an object never waits for the daemon.
     uint64_t new_id() { return next_id_.fetch_add(1); }
@@ -183,7 +182,7 @@ class Connection {
     void drop_connections();
     /// How a handshake step ended: an answer, a definite no (the session is gone), or nothing
     /// in time (try again).
-    enum class Exchange { Answered, Refused, NoAnswer };
+    enum class Exchange { Answered, Refused, NoAnswer, Moved };
     struct Outgoing {
         std::vector<zmq::message_t> frames;
         uint64_t first_seq = 0;
@@ -241,7 +240,7 @@ class Connection {
 
     static void configure(zmq::socket_t& socket);
     /// Hello to the supervisor (a new session, or `resume` this one); on Answered `*reply` is
-    /// a Welcome pointing into `frames`.
+    /// a Welcome pointing into `frames`; on Moved `*error` is where the session went.
     Exchange say_hello(Deadline deadline, bool resume, std::vector<zmq::message_t>& frames,
                        const wire::Reply** reply, std::string* error);
     /// Binds a connection to the session's worker (a fresh socket after the first); `*acked`
@@ -275,7 +274,8 @@ class Connection {
     /// The client's name for a wire-only status: the OpenCL code an application sees.
     static cl_int to_cl_status(int32_t status);
 
-    const std::string endpoint_;
+    /// The daemon's endpoint; changes (I/O thread) when the session moves to another daemon.
+    std::string endpoint_;
     zmq::context_t context_;
     /// To the supervisor: the handshake, then only pushed SessionEnded notices.
     zmq::socket_t supervisor_;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // rgpu-ctl: operator's tool for rgpu daemons: status, sessions, release, kill.
 #include <operator_client.h>
+
+#include <algorithm>
 #include <protocol.h>
 
 #include <CLI/CLI.hpp>
@@ -22,11 +24,17 @@ int main(int argc, char** argv) {
                                        "pid, age, objects, device bytes, what is in flight");
     auto* release = app.add_subcommand(
         "release", "drop a session's connection, keep the session: its client reconnects");
+    auto* move = app.add_subcommand(
+        "move",
+        "move a session to another daemon (both need --checkpoint-dir); its client follows");
+    std::string move_to;
+    move->add_option("--to", move_to, "the other daemon's endpoint")->required();
     auto* kill = app.add_subcommand("kill", "end a session now and kill its worker process");
     std::string kill_id;
     kill->add_option("SESSION", kill_id, "session id in hex, as `sessions` prints it")->required();
     release->add_option("SESSION", kill_id, "session id in hex, as `sessions` prints it")
         ->required();
+    move->add_option("SESSION", kill_id, "session id in hex, as `sessions` prints it")->required();
     app.require_subcommand(1);
     CLI11_PARSE(app, argc, argv);
 
@@ -53,20 +61,27 @@ int main(int argc, char** argv) {
                         " in-flight %" PRIu64 " commands %" PRIu64 " bytes\n",
                         s.id, s.client.c_str(), s.state.c_str(), s.worker_pid, s.age_ms / 1000.0,
                         s.objects, s.device_bytes, s.commands_in_flight, s.bytes_in_flight);
-    } else if (kill->parsed() || release->parsed()) {
+    } else if (kill->parsed() || release->parsed() || move->parsed()) {
         char* end = nullptr;
         uint64_t id = std::strtoull(kill_id.c_str(), &end, 16);
         if (kill_id.empty() || !end || *end != '\0' || id == 0) {
             std::fprintf(stderr, "rgpu-ctl: '%s' is not a session id\n", kill_id.c_str());
             return 2;
         }
-        bool ok = kill->parsed() ? rgpu::kill_session(server, id, timeout, &error)
-                                 : rgpu::release_session(server, id, timeout, &error);
+        bool ok =
+            kill->parsed() ? rgpu::kill_session(server, id, timeout, &error)
+            : release->parsed()
+                ? rgpu::release_session(server, id, timeout, &error)
+                : rgpu::move_session(server, id, move_to,
+                                     std::max(timeout, std::chrono::milliseconds(60000)), &error);
         if (!ok) {
             std::fprintf(stderr, "rgpu-ctl: %s\n", error.c_str());
             return 1;
         }
-        std::printf("session %016" PRIx64 " %s\n", id, kill->parsed() ? "killed" : "released");
+        std::printf("session %016" PRIx64 " %s\n", id,
+                    kill->parsed()      ? "killed"
+                    : release->parsed() ? "released"
+                                        : "moved");
     }
     return 0;
 }

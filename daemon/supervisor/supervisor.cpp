@@ -16,11 +16,13 @@
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
+#include <filesystem>
 #include <fstream>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <zmq_addon.hpp>
 
 namespace rgpu::daemon {
 
@@ -341,6 +343,13 @@ void Supervisor::watch_workers() {
 void Supervisor::end_session(WorkerProcess& worker, int wait_status) {
     sessions_.erase(worker.session);
     bool clean = worker.closed_cleanly && WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
+    if (!worker.moving_to.empty()) {
+        bool saved = clean && worker.close_reason == "saved for a move";
+        finish_move(worker, saved);
+        if (saved) return; // the session lives on, elsewhere or here again
+        worker.close_reason = "it could not be saved for a move: " + worker.close_reason;
+        clean = false;
+    }
     if (clean) {
         spdlog::info("session {:016x} ({}) ended: {}", worker.session, worker.client,
                      worker.close_reason);
@@ -434,15 +443,23 @@ void Supervisor::handle(std::vector<zmq::message_t>& frames) {
         send_reply(routing, fbb, reply);
         return;
     }
-    if (command->body_type() == wire::Request::ListSessions ||
-        command->body_type() == wire::Request::KillSession ||
-        command->body_type() == wire::Request::ReleaseSession) {
+    const auto type = command->body_type();
+    if (type == wire::Request::ListSessions || type == wire::Request::KillSession ||
+        type == wire::Request::ReleaseSession || type == wire::Request::MoveSession ||
+        type == wire::Request::AdoptChunk || type == wire::Request::AdoptSession) {
         if (!is_local_peer(peer)) {
             refuse(routing, seq, proto::kStatusProtocolError,
                    "operator requests are accepted from loopback and ipc peers only");
             return;
         }
-        handle_operator(routing, seq, *command);
+        if (const auto* move = command->body_as_MoveSession())
+            handle_move(routing, seq, *move);
+        else if (const auto* chunk = command->body_as_AdoptChunk())
+            handle_adopt_chunk(routing, seq, *chunk, frames.size() > 2 ? &frames[2] : nullptr);
+        else if (const auto* adopt = command->body_as_AdoptSession())
+            handle_adopt(routing, seq, *adopt);
+        else
+            handle_operator(routing, seq, *command);
         return;
     }
     reject(routing, seq,
@@ -565,41 +582,52 @@ void Supervisor::load_checkpoints() {
     }
     closedir(dir);
     for (const auto& name : names) {
-        const std::string path = options_.checkpoint_dir + "/" + name;
-        std::vector<uint8_t> bytes;
-        CheckpointHeader header;
         std::string error;
-        bool ok = read_checkpoint(path, bytes, &header, &error);
-        if (ok && fmt::format("{:016x}", header.session) != name) {
-            error = "it names session " + fmt::format("{:016x}", header.session);
-            ok = false;
-        }
-        if (ok && (sessions_.count(header.session) || restoring_.count(header.session))) {
-            error = "the session is restored already";
-            ok = false;
-        }
-        if (!ok) {
+        if (!start_restore(name, &error)) {
+            const std::string path = options_.checkpoint_dir + "/" + name;
             spdlog::error("refusing checkpoint {}: {}; renamed to {}.refused", path, error, path);
             std::rename(path.c_str(), (path + ".refused").c_str());
-            continue;
-        }
-        try {
-            WorkerLaunch launch = launch_;
-            static uint64_t serial = 0;
-            launch.bind = worker_bind(endpoint_, 1000000 + ++serial);
-            auto worker = std::make_unique<WorkerProcess>(launch);
-            worker->restore = true;
-            worker->session = header.session;
-            worker->resume_token = header.resume_token;
-            worker->client = printable(header.client, 200);
-            restoring_.emplace(header.session, worker.get());
-            workers_.push_back(std::move(worker));
-            spdlog::info("restoring session {:016x} ({}) from {}", header.session,
-                         workers_.back()->client, path);
-        } catch (const std::exception& e) {
-            spdlog::error("cannot start a worker to restore {}: {}", path, e.what());
         }
     }
+}
+
+bool Supervisor::start_restore(const std::string& name, std::string* error) {
+    const std::string path = options_.checkpoint_dir + "/" + name;
+    std::vector<uint8_t> bytes;
+    CheckpointHeader header;
+    if (!read_checkpoint(path, bytes, &header, error)) return false;
+    if (fmt::format("{:016x}", header.session) != name) {
+        *error = "it names session " + fmt::format("{:016x}", header.session);
+        return false;
+    }
+    if (sessions_.count(header.session) || restoring_.count(header.session)) {
+        *error = "the session is served here already";
+        return false;
+    }
+    std::string missing = devices_missing(*checkpoint::GetSession(bytes.data()), devices_);
+    if (!missing.empty()) {
+        *error = missing;
+        return false;
+    }
+    try {
+        WorkerLaunch launch = launch_;
+        static uint64_t serial = 0;
+        launch.bind = worker_bind(endpoint_, 1000000 + ++serial);
+        auto worker = std::make_unique<WorkerProcess>(launch);
+        worker->restore = true;
+        worker->session = header.session;
+        worker->resume_token = header.resume_token;
+        worker->client = printable(header.client, 200);
+        restoring_.emplace(header.session, worker.get());
+        workers_.push_back(std::move(worker));
+    } catch (const std::exception& e) {
+        *error = std::string("cannot start a worker: ") + e.what();
+        return false;
+    }
+    moved_.erase(header.session); // it is back here
+    spdlog::info("restoring session {:016x} ({}) from {}", header.session, workers_.back()->client,
+                 path);
+    return true;
 }
 
 void Supervisor::assign_restored(WorkerProcess& worker) {
@@ -634,6 +662,11 @@ void Supervisor::send_welcome(const std::string& routing, uint64_t seq,
 
 void Supervisor::handle_resume(const std::string& routing, uint64_t seq, const wire::Hello& hello) {
     if (restoring_.count(hello.resume_session())) return; // not yet: the client asks again
+    if (auto moved = moved_.find(hello.resume_session()); moved != moved_.end()) {
+        // The token is checked by the daemon that has the session now.
+        refuse(routing, seq, proto::kStatusMoved, moved->second);
+        return;
+    }
     auto it = sessions_.find(hello.resume_session());
     // Compared without an early exit, so timing tells nothing about the token.
     if (it == sessions_.end() || (it->second->resume_token ^ hello.resume_token()) != 0) {
@@ -693,6 +726,10 @@ void Supervisor::handle_operator(const std::string& routing, uint64_t seq,
                 fbb.CreateString(w->attached ? "attached" : "released"), w->objects,
                 w->device_bytes, w->commands_in_flight, w->bytes_in_flight));
         }
+        for (auto& [id, w] : restoring_)
+            list.push_back(wire::CreateSessionSummary(fbb, id, fbb.CreateString(w->client),
+                                                      static_cast<uint32_t>(w->pid()), 0,
+                                                      fbb.CreateString("restoring")));
         auto body = wire::CreateSessionList(fbb, fbb.CreateVector(list));
         reply = wire::CreateReply(fbb, seq, CL_SUCCESS, wire::ReplyBody::SessionList, body.Union());
     }
@@ -743,6 +780,189 @@ void Supervisor::send(const std::string& routing, std::vector<zmq::message_t>& f
     } catch (const zmq::error_t& e) {
         spdlog::debug("send to a departed peer dropped: {}", e.what());
     }
+}
+
+void Supervisor::handle_move(const std::string& routing, uint64_t seq,
+                             const wire::MoveSession& move) {
+    auto it = sessions_.find(move.session());
+    if (it == sessions_.end()) {
+        refuse(routing, seq, CL_INVALID_VALUE, "no such session");
+        return;
+    }
+    WorkerProcess& w = *it->second;
+    std::string to = move.to() ? move.to()->str() : "";
+    if (options_.checkpoint_dir.empty()) {
+        refuse(routing, seq, CL_INVALID_OPERATION,
+               "this daemon has no --checkpoint-dir to save the session in");
+        return;
+    }
+    if (to.empty() || to == endpoint_) {
+        refuse(routing, seq, CL_INVALID_VALUE, "no other daemon to move to");
+        return;
+    }
+    if (!w.moving_to.empty()) {
+        refuse(routing, seq, CL_INVALID_OPERATION, "the session is moving already");
+        return;
+    }
+    flatbuffers::FlatBufferBuilder fbb;
+    fbb.Finish(control::CreateControlMessage(fbb, control::ControlBody::SaveSession,
+                                             control::CreateSaveSession(fbb).Union()),
+               control::ControlMessageIdentifier());
+    if (w.control_closed || !w.control().send(fbb)) {
+        refuse(routing, seq, CL_INVALID_VALUE, "the session's worker is gone");
+        return;
+    }
+    // Answered once the worker has saved the session and the target has it (finish_move).
+    w.moving_to = to;
+    w.move_routing = routing;
+    w.move_seq = seq;
+    spdlog::info("session {:016x} ({}): moving to {}", w.session, w.client, printable(to, 200));
+}
+
+void Supervisor::finish_move(WorkerProcess& worker, bool saved) {
+    const std::string name = fmt::format("{:016x}", worker.session);
+    std::string error = saved ? send_checkpoint(name, worker.session, worker.moving_to)
+                              : "the session could not be saved: " + worker.close_reason;
+    if (error.empty()) {
+        moved_[worker.session] = worker.moving_to;
+        std::error_code ignored;
+        std::filesystem::remove_all(options_.checkpoint_dir + "/" + name, ignored);
+        spdlog::info("session {:016x} ({}) moved to {}", worker.session, worker.client,
+                     printable(worker.moving_to, 200));
+        flatbuffers::FlatBufferBuilder fbb;
+        send_reply(worker.move_routing, fbb, wire::CreateReply(fbb, worker.move_seq, CL_SUCCESS));
+        return;
+    }
+    spdlog::warn("session {:016x} ({}) not moved to {}: {}", worker.session, worker.client,
+                 printable(worker.moving_to, 200), error);
+    refuse(worker.move_routing, worker.move_seq, CL_INVALID_OPERATION, error);
+    if (!saved) return;
+    // It stays here: restored from the checkpoint just written.
+    std::string again;
+    if (!start_restore(name, &again))
+        spdlog::error("session {:016x}: cannot restore it here either: {}", worker.session, again);
+}
+
+std::string Supervisor::send_checkpoint(const std::string& name, uint64_t session,
+                                        const std::string& to) {
+    const std::string dir = options_.checkpoint_dir + "/" + name;
+    zmq::socket_t peer(context_, zmq::socket_type::dealer);
+    peer.set(zmq::sockopt::linger, 0);
+    try {
+        peer.connect(to);
+    } catch (const zmq::error_t& e) {
+        return "cannot connect to " + to + ": " + e.what();
+    }
+    // One request at a time, each answered before the next (bounded waits): a move blocks this
+    // supervisor for as long as the transfer takes.
+    auto ask = [&](auto&& build, const void* data, size_t size) -> std::string {
+        flatbuffers::FlatBufferBuilder fbb;
+        auto [type, body] = build(fbb);
+        std::vector<flatbuffers::Offset<wire::Command>> commands{
+            wire::CreateCommand(fbb, type, body, true)};
+        fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, 0, 0,
+                                             fbb.CreateVector(commands)),
+                   proto::kFileIdentifier);
+        peer.send(zmq::buffer(fbb.GetBufferPointer(), fbb.GetSize()),
+                  data ? zmq::send_flags::sndmore : zmq::send_flags::none);
+        if (data) peer.send(zmq::buffer(data, size), zmq::send_flags::none);
+        zmq::pollitem_t item{peer.handle(), 0, ZMQ_POLLIN, 0};
+        zmq::poll(&item, 1, std::chrono::seconds(30));
+        if (!(item.revents & ZMQ_POLLIN)) return to + " did not answer";
+        std::vector<zmq::message_t> reply;
+        (void)zmq::recv_multipart(peer, std::back_inserter(reply));
+        proto::align_frame(reply[0]);
+        auto decoded = proto::decode_daemon_message(reply[0].data(), reply[0].size());
+        if (!decoded || !decoded.message->replies() || decoded.message->replies()->size() != 1)
+            return to + " sent an invalid answer";
+        const auto* r = decoded.message->replies()->Get(0);
+        if (r->status() == CL_SUCCESS) return {};
+        return to + " refused: " + (r->message() ? r->message()->str() : "no reason given");
+    };
+    constexpr size_t kChunk = 512 * 1024; // below the supervisor's frame limit
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        const std::string file = entry.path().filename().string();
+        std::ifstream in(entry.path(), std::ios::binary);
+        std::vector<char> chunk(kChunk);
+        uint64_t offset = 0;
+        do {
+            in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+            size_t got = static_cast<size_t>(in.gcount());
+            std::string error = ask(
+                [&](flatbuffers::FlatBufferBuilder& fbb) {
+                    return std::make_pair(
+                        wire::Request::AdoptChunk,
+                        wire::CreateAdoptChunk(fbb, session, fbb.CreateString(file), offset)
+                            .Union());
+                },
+                chunk.data(), got);
+            if (!error.empty()) return error;
+            offset += got;
+        } while (in);
+    }
+    if (ec) return "cannot read " + dir + ": " + ec.message();
+    return ask(
+        [&](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(wire::Request::AdoptSession,
+                                  wire::CreateAdoptSession(fbb, session).Union());
+        },
+        nullptr, 0);
+}
+
+void Supervisor::handle_adopt_chunk(const std::string& routing, uint64_t seq,
+                                    const wire::AdoptChunk& chunk, const zmq::message_t* data) {
+    const std::string name = fmt::format("{:016x}", chunk.session());
+    std::string file = chunk.file() ? chunk.file()->str() : "";
+    if (options_.checkpoint_dir.empty()) {
+        refuse(routing, seq, CL_INVALID_OPERATION, "this daemon has no --checkpoint-dir");
+        return;
+    }
+    if (!data || chunk.session() == 0 || file.empty() || file[0] == '.' ||
+        file.find('/') != std::string::npos) {
+        refuse(routing, seq, CL_INVALID_VALUE, "malformed checkpoint chunk");
+        return;
+    }
+    if (sessions_.count(chunk.session()) || restoring_.count(chunk.session())) {
+        refuse(routing, seq, CL_INVALID_OPERATION, "the session is served here already");
+        return;
+    }
+    const std::string dir = options_.checkpoint_dir + "/" + name + ".incoming";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    std::fstream out(dir + "/" + file, std::ios::binary | std::ios::in | std::ios::out);
+    if (!out.is_open()) out.open(dir + "/" + file, std::ios::binary | std::ios::out);
+    out.seekp(static_cast<std::streamoff>(chunk.offset()));
+    out.write(static_cast<const char*>(data->data()), static_cast<std::streamsize>(data->size()));
+    if (!out) {
+        refuse(routing, seq, CL_OUT_OF_RESOURCES, "cannot write " + dir + "/" + file);
+        return;
+    }
+    flatbuffers::FlatBufferBuilder fbb;
+    send_reply(routing, fbb, wire::CreateReply(fbb, seq, CL_SUCCESS));
+}
+
+void Supervisor::handle_adopt(const std::string& routing, uint64_t seq,
+                              const wire::AdoptSession& adopt) {
+    const std::string name = fmt::format("{:016x}", adopt.session());
+    const std::string path = options_.checkpoint_dir + "/" + name;
+    std::error_code ec;
+    if (options_.checkpoint_dir.empty() || !std::filesystem::exists(path + ".incoming", ec)) {
+        refuse(routing, seq, CL_INVALID_VALUE, "no checkpoint of that session was sent");
+        return;
+    }
+    std::filesystem::remove_all(path, ec);
+    std::filesystem::rename(path + ".incoming", path, ec);
+    std::string error;
+    if (ec || !start_restore(name, &error)) {
+        if (ec) error = ec.message();
+        std::filesystem::remove_all(path, ec);
+        spdlog::warn("not adopting session {}: {}", name, error);
+        refuse(routing, seq, CL_INVALID_OPERATION, error);
+        return;
+    }
+    flatbuffers::FlatBufferBuilder fbb;
+    send_reply(routing, fbb, wire::CreateReply(fbb, seq, CL_SUCCESS));
 }
 
 } // namespace rgpu::daemon

@@ -78,6 +78,19 @@ class Supervisor {
     /// Starts a worker for every session saved in the checkpoint directory; refuses (renames
     /// to *.refused, with a log line) what is not a checkpoint of this format.
     void load_checkpoints();
+    /// Starts a worker restoring the checkpoint DIR/`name` (a session id in hex); false (and
+    /// `error`) for what is not a checkpoint of this format or not for this daemon.
+    bool start_restore(const std::string& name, std::string* error);
+    /// Operator: MoveSession; daemon to daemon: AdoptChunk and AdoptSession.
+    void handle_move(const std::string& routing, uint64_t seq, const wire::MoveSession& move);
+    void handle_adopt_chunk(const std::string& routing, uint64_t seq, const wire::AdoptChunk& chunk,
+                            const zmq::message_t* data);
+    void handle_adopt(const std::string& routing, uint64_t seq, const wire::AdoptSession& adopt);
+    /// The moving session's worker saved it and exited: send the checkpoint to the target and
+    /// answer the operator; on failure the session is restored here again.
+    void finish_move(WorkerProcess& worker, bool saved);
+    /// Sends DIR/`name` to the daemon at `to` (AdoptChunk..., AdoptSession); empty or why not.
+    std::string send_checkpoint(const std::string& name, uint64_t session, const std::string& to);
     /// A worker started for a saved session is ready: it restores the session and serves it.
     void assign_restored(WorkerProcess& worker);
     /// The AssignSession control message for `worker`'s session.
@@ -115,6 +128,8 @@ class Supervisor {
     /// Saved sessions whose worker is still starting: their clients' resumes wait (unanswered,
     /// the client tries again) rather than hearing "unknown session".
     std::unordered_map<uint64_t, WorkerProcess*> restoring_;
+    /// Sessions moved to other daemons: their clients are sent there (kStatusMoved).
+    std::unordered_map<uint64_t, std::string> moved_;
     std::deque<PendingHello> pending_;
     uint32_t failed_starts_ = 0; ///< workers that died before WorkerReady, in a row
     std::chrono::steady_clock::time_point next_spawn_{};

@@ -62,6 +62,10 @@ class WorkerProcess {
     uint64_t device_bytes = 0;
     uint64_t commands_in_flight = 0;
     uint64_t bytes_in_flight = 0;
+    /// Being moved (MoveSession): where to, and the operator request to answer when done.
+    std::string moving_to;
+    std::string move_routing;
+    uint64_t move_seq = 0;
     /// Started to restore a saved session (session, resume_token and client set from it).
     bool restore = false;
     /// False while the session is released (no client connected or heard from lately).

@@ -221,10 +221,14 @@ bool CheckpointWriter::finish(Session& session, uint64_t resume_token, std::stri
                 fbb, fbb.CreateVector(static_cast<const uint8_t*>(f.data()), f.size())));
         kept.push_back(checkpoint::CreateKeptMessage(fbb, seq, fbb.CreateVector(saved)));
     });
+    std::vector<flatbuffers::Offset<flatbuffers::String>> names;
+    for (const auto& d : session.devices)
+        names.push_back(fbb.CreateString(d.name));
     auto state = checkpoint::CreateSession(
         fbb, kFormat, session.id(), resume_token, fbb.CreateString(session.client()),
         session.next_recv_seq, executed_seq_, fbb.CreateVector(objects_),
-        fbb.CreateVector(failed_events_), fbb.CreateVector(kept), session.replay.next_seq());
+        fbb.CreateVector(failed_events_), fbb.CreateVector(kept), session.replay.next_seq(),
+        fbb.CreateVector(names));
     checkpoint::FinishSessionBuffer(fbb, state);
     const std::string path = dir_ + kStateFile;
     if (!write_file(path + ".tmp", fbb.GetBufferPointer(), fbb.GetSize(), error)) return false;
@@ -478,6 +482,26 @@ bool restore_checkpoint(Session& session, const std::string& dir, const checkpoi
         }
     session.replay.set_next_seq(state.next_message_seq());
     return true;
+}
+
+std::string devices_missing(const checkpoint::Session& state,
+                            const std::vector<LocalDevice>& devices) {
+    if (!state.objects()) return {};
+    for (const auto* object : *state.objects()) {
+        const auto* context = object->state_as_Context();
+        if (!context || !context->devices()) continue;
+        for (uint32_t index : *context->devices()) {
+            std::string wanted = state.device_names() && index < state.device_names()->size()
+                                     ? state.device_names()->Get(index)->str()
+                                     : "";
+            if (index >= devices.size())
+                return "no device " + std::to_string(index) + " ('" + wanted + "') here";
+            if (!wanted.empty() && devices[index].name != wanted)
+                return "device " + std::to_string(index) + " is '" + devices[index].name +
+                       "' here, the session used '" + wanted + "'";
+        }
+    }
+    return {};
 }
 
 } // namespace rgpu::daemon

@@ -5,6 +5,8 @@
 // the client had not confirmed) and one file per buffer's contents.
 #pragma once
 
+#include "devices.h"
+
 #include <rgpu/wire/checkpoint_generated.h>
 
 #include <cstdint>
@@ -53,5 +55,10 @@ bool read_checkpoint(const std::string& dir, std::vector<uint8_t>& bytes, Checkp
 /// `error`) if a saved object cannot be recreated on this daemon's devices.
 bool restore_checkpoint(Session& session, const std::string& dir, const checkpoint::Session& state,
                         std::string* error);
+
+/// Why this daemon's `devices` cannot serve the saved session (a context uses a device index
+/// it lacks, or one of another name); empty when they can.
+std::string devices_missing(const checkpoint::Session& state,
+                            const std::vector<LocalDevice>& devices);
 
 } // namespace rgpu::daemon

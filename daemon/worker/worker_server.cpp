@@ -104,7 +104,7 @@ int WorkerServer::run(const std::atomic<bool>& stop) {
                                {nullptr, control_.fd(), ZMQ_POLLIN, 0}};
     auto last_check = clock::now();
     bool supervisor_gone = false;
-    while (!stop.load()) {
+    while (!stop.load() && !save_requested_) {
         poll_items(items, 3, std::chrono::milliseconds(250));
         // Control first: AssignSession is written before the client hears of this worker, so
         // it is always read before the client's Attach.
@@ -226,6 +226,10 @@ bool WorkerServer::read_control() {
             return false;
         case ControlChannel::Status::Message:
             break;
+        }
+        if (message->body_as_SaveSession()) {
+            save_requested_ = true; // the loop ends; the session is saved on the way out
+            continue;
         }
         if (message->body_as_ReleaseClient()) {
             for (auto& [id, session] : sessions_)
@@ -686,7 +690,7 @@ void WorkerServer::finish_checkpoint(Session& session) {
     if (error.empty()) {
         spdlog::info("worker {}: session {:016x} ({}) saved to {}", getpid(), session.id(),
                      session.client(), session.checkpoint_writer()->dir());
-        close_reason_ = "saved for a restart";
+        close_reason_ = save_requested_ ? "saved for a move" : "saved for a restart";
     } else {
         spdlog::error("worker {}: session {:016x} ({}) could not be saved: {}", getpid(),
                       session.id(), session.client(), error);

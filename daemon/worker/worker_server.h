@@ -90,6 +90,8 @@ class WorkerServer {
     int session_timeout_ms_ = 0; ///< the lease
     /// --checkpoint-dir of the daemon (empty: sessions are not saved when it stops).
     std::string checkpoint_dir_;
+    /// The supervisor asked for the session to be saved (a move): serving ends.
+    bool save_requested_ = false;
     /// This session's checkpoint directory.
     std::string session_dir() const;
     /// Restores the session from its checkpoint; false (session closing) if it cannot be.

@@ -177,3 +177,79 @@ TEST_CASE("a corrupt checkpoint is refused with a log line" * doctest::test_suit
     CHECK(daemon.stop() == 0);
     remove_temp_dir(checkpoints);
 }
+
+namespace {
+/// The id of the only session on `daemon`.
+uint64_t only_session(const DaemonProcess& daemon) {
+    std::string error;
+    auto list = rgpu::list_sessions(daemon.endpoint(), std::chrono::seconds(5), &error);
+    REQUIRE_MESSAGE(list.has_value(), error);
+    REQUIRE(list->size() == 1);
+    return list->front().id;
+}
+} // namespace
+
+TEST_CASE("a session moved to another daemon goes on there" * doctest::test_suite("reconnect")) {
+    VendorsDir vendors;
+    REQUIRE(vendors.has_rgpu());
+    const std::string dir_a = make_temp_dir("rgpu-e2e-checkpoints-");
+    const std::string dir_b = make_temp_dir("rgpu-e2e-checkpoints-");
+    DaemonProcess::Options options;
+    options.log_level = "info";
+    options.extra_args = {"--checkpoint-dir", dir_a};
+    DaemonProcess a(options);
+    options.extra_args = {"--checkpoint-dir", dir_b};
+    DaemonProcess b(options);
+    ChildProcess client({client_path(), "survive-restart"}, client_env(a, vendors),
+                        SpawnOptions{"", true, SIGKILL});
+    expect_line(client, "ready");
+    const uint64_t id = only_session(a);
+    std::string error;
+    REQUIRE_MESSAGE(
+        rgpu::move_session(a.endpoint(), id, b.endpoint(), std::chrono::seconds(60), &error),
+        error << "; A: " << a.log_tail(4000) << "; B: " << b.log_tail(4000));
+    // The session is B's now; the client follows it there and finds every result.
+    CHECK(only_session(b) == id);
+    kill(client.pid(), SIGUSR1);
+    check_exit(client, "the client of the moved session", kClientOk, &b);
+    const std::string log = b.log_tail(8000);
+    CHECK_MESSAGE(log.find("client reattached") != std::string::npos, log);
+    std::string ignored;
+    auto left = rgpu::list_sessions(a.endpoint(), std::chrono::seconds(5), &ignored);
+    REQUIRE(left.has_value());
+    CHECK(left->empty());
+    CHECK(a.stop() == 0);
+    CHECK(b.stop() == 0);
+    remove_temp_dir(dir_a);
+    remove_temp_dir(dir_b);
+}
+
+TEST_CASE("a move the target refuses leaves the session where it was" *
+          doctest::test_suite("reconnect")) {
+    VendorsDir vendors;
+    REQUIRE(vendors.has_rgpu());
+    const std::string dir_a = make_temp_dir("rgpu-e2e-checkpoints-");
+    DaemonProcess::Options options;
+    options.extra_args = {"--checkpoint-dir", dir_a};
+    DaemonProcess a(options);
+    DaemonProcess b; // no --checkpoint-dir: nowhere to put a session
+    DaemonProcess c; // nor here, as the source
+    std::string error;
+    CHECK_FALSE(
+        rgpu::move_session(a.endpoint(), 0x1234, b.endpoint(), std::chrono::seconds(5), &error));
+    CHECK(error.find("no such session") != std::string::npos);
+    ChildProcess client({client_path(), "survive-restart"}, client_env(a, vendors),
+                        SpawnOptions{"", true, SIGKILL});
+    expect_line(client, "ready");
+    const uint64_t id = only_session(a);
+    CHECK_FALSE(
+        rgpu::move_session(a.endpoint(), id, b.endpoint(), std::chrono::seconds(60), &error));
+    CHECK_MESSAGE(error.find("this daemon has no --checkpoint-dir") != std::string::npos, error);
+    // Restored where it was: the client goes on there.
+    kill(client.pid(), SIGUSR1);
+    check_exit(client, "the client whose session stayed", kClientOk, &a);
+    CHECK(a.stop() == 0);
+    CHECK(b.stop() == 0);
+    CHECK(c.stop() == 0);
+    remove_temp_dir(dir_a);
+}
