@@ -187,6 +187,18 @@ uint64_t only_session(const DaemonProcess& daemon) {
     REQUIRE(list->size() == 1);
     return list->front().id;
 }
+/// Waits (10 s at most) until `daemon` lists session `id` as attached (restored, client back).
+void wait_until_attached(const DaemonProcess& daemon, uint64_t id) {
+    std::string error;
+    for (int i = 0; i < 200; ++i) {
+        auto list = rgpu::list_sessions(daemon.endpoint(), std::chrono::seconds(5), &error);
+        if (list && list->size() == 1 && list->front().id == id &&
+            list->front().state == "attached")
+            return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    FAIL_CHECK("session " << id << " is not attached at " << daemon.endpoint());
+}
 } // namespace
 
 TEST_CASE("a session moved to another daemon goes on there" * doctest::test_suite("reconnect")) {
@@ -234,6 +246,12 @@ TEST_CASE("a move the target refuses leaves the session where it was" *
     DaemonProcess a(options);
     DaemonProcess b; // no --checkpoint-dir: nowhere to put a session
     DaemonProcess c; // nor here, as the source
+    // Devices of another kind (POCL's "basic" device instead of "pthread").
+    const std::string dir_d = make_temp_dir("rgpu-e2e-checkpoints-");
+    DaemonProcess::Options other;
+    other.extra_args = {"--checkpoint-dir", dir_d};
+    other.extra_env = {"POCL_DEVICES=basic"};
+    DaemonProcess d(other);
     std::string error;
     CHECK_FALSE(
         rgpu::move_session(a.endpoint(), 0x1234, b.endpoint(), std::chrono::seconds(5), &error));
@@ -243,13 +261,24 @@ TEST_CASE("a move the target refuses leaves the session where it was" *
     expect_line(client, "ready");
     const uint64_t id = only_session(a);
     CHECK_FALSE(
+        rgpu::move_session(c.endpoint(), id, b.endpoint(), std::chrono::seconds(5), &error));
+    CHECK_MESSAGE(error.find("no such session") != std::string::npos, error);
+    CHECK_FALSE(
         rgpu::move_session(a.endpoint(), id, b.endpoint(), std::chrono::seconds(60), &error));
     CHECK_MESSAGE(error.find("this daemon has no --checkpoint-dir") != std::string::npos, error);
+    // Restored at A again; then a target whose device is of another kind refuses it too.
+    wait_until_attached(a, id);
+    CHECK_FALSE(
+        rgpu::move_session(a.endpoint(), id, d.endpoint(), std::chrono::seconds(60), &error));
+    CHECK_MESSAGE(error.find("device 0 is 'basic-") != std::string::npos, error);
+    wait_until_attached(a, id);
     // Restored where it was: the client goes on there.
     kill(client.pid(), SIGUSR1);
     check_exit(client, "the client whose session stayed", kClientOk, &a);
     CHECK(a.stop() == 0);
     CHECK(b.stop() == 0);
     CHECK(c.stop() == 0);
+    CHECK(d.stop() == 0);
     remove_temp_dir(dir_a);
+    remove_temp_dir(dir_d);
 }
