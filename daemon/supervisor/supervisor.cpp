@@ -330,6 +330,18 @@ void Supervisor::watch_workers() {
     for (auto& w : workers_) {
         if (w->reaped() || w->state != WorkerProcess::State::Serving || !w->kill_reason.empty())
             continue;
+        // A session that cannot drain (a kernel that never ends) cannot be saved: a move gets
+        // the grace period (at least 30 s), like a stop, and then ends the session.
+        auto move_limit =
+            std::max<std::chrono::milliseconds>(options_.grace, std::chrono::seconds(30));
+        if (!w->moving_to.empty() && clock::now() - w->move_started > move_limit) {
+            w->kill_reason = fmt::format("it could not be drained for a move in {} s",
+                                         move_limit.count() / 1000);
+            spdlog::warn("session {:016x} ({}): {}; killing it", w->session, w->client,
+                         w->kill_reason);
+            w->signal(SIGKILL);
+            continue;
+        }
         uint64_t threads = process_threads(w->pid());
         if (threads <= options_.max_worker_threads) continue;
         w->kill_reason =
@@ -816,13 +828,16 @@ void Supervisor::handle_move(const std::string& routing, uint64_t seq,
     w.moving_to = to;
     w.move_routing = routing;
     w.move_seq = seq;
+    w.move_started = clock::now();
     spdlog::info("session {:016x} ({}): moving to {}", w.session, w.client, printable(to, 200));
 }
 
 void Supervisor::finish_move(WorkerProcess& worker, bool saved) {
     const std::string name = fmt::format("{:016x}", worker.session);
-    std::string error = saved ? send_checkpoint(name, worker.session, worker.moving_to)
-                              : "the session could not be saved: " + worker.close_reason;
+    std::string error =
+        saved ? send_checkpoint(name, worker.session, worker.moving_to)
+              : "the session could not be saved: " +
+                    (worker.kill_reason.empty() ? worker.close_reason : worker.kill_reason);
     if (error.empty()) {
         moved_[worker.session] = worker.moving_to;
         std::error_code ignored;

@@ -66,6 +66,7 @@ class WorkerProcess {
     std::string moving_to;
     std::string move_routing;
     uint64_t move_seq = 0;
+    std::chrono::steady_clock::time_point move_started;
     /// Started to restore a saved session (session, resume_token and client set from it).
     bool restore = false;
     /// False while the session is released (no client connected or heard from lately).
