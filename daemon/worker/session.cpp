@@ -173,10 +173,11 @@ void Session::run() {
         if (closing()) break;
     }
     exec.lock(); // an inline run may still be going
-    if (checkpoint_ && !close_requested_.load())
+    // A session that ended meanwhile (the client said Goodbye, or it was closed) is not saved.
+    if (checkpoint_ && !ending())
         save_checkpoint();
     else if (checkpoint_)
-        checkpoint_error_ = "the session was closed first";
+        checkpoint_error_ = "the session ended first";
     teardown();
     finished_.store(true);
     outbox.wake(); // let the I/O thread reap us promptly

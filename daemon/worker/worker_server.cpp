@@ -685,6 +685,7 @@ bool WorkerServer::restore(Session& session) {
 void WorkerServer::finish_checkpoint(Session& session) {
     // The executor is done: every completion it caused is in the outbox; keep them too.
     drain_outbox();
+    if (session.closing()) return; // its client said Goodbye while it drained: nothing to save
     std::string error = session.checkpoint_error();
     if (error.empty()) session.checkpoint_writer()->finish(session, resume_token_, &error);
     if (error.empty()) {
