@@ -288,13 +288,6 @@ cl_int CL_API_CALL rgpu_clEnqueueFillImage(cl_command_queue command_queue, cl_me
     return CL_INVALID_OPERATION;
 }
 
-cl_int CL_API_CALL rgpu_clEnqueueMigrateMemObjects(
-    cl_command_queue command_queue, cl_uint num_mem_objects, const cl_mem* mem_objects,
-    cl_mem_migration_flags flags, cl_uint num_events_in_wait_list, const cl_event* event_wait_list,
-    cl_event* event) {
-    return CL_INVALID_OPERATION;
-}
-
 cl_mem CL_API_CALL rgpu_clCreateFromGLTexture(cl_context context, cl_mem_flags flags,
                                               cl_GLenum target, cl_GLint miplevel,
                                               cl_GLuint texture, cl_int* errcode_ret) {

@@ -196,4 +196,37 @@ cl_int CL_API_CALL rgpu_clEnqueueWaitForEvents(cl_command_queue queue, cl_uint n
     return enqueue_marker(queue, num_events, event_list, nullptr, true, CL_COMMAND_BARRIER);
 }
 
+cl_int CL_API_CALL rgpu_clEnqueueMigrateMemObjects(cl_command_queue queue, cl_uint num_mems,
+                                                   const cl_mem* mems, cl_mem_migration_flags flags,
+                                                   cl_uint num_events, const cl_event* wait_list,
+                                                   cl_event* event) {
+    return guard([&] {
+        Queue* q = checked<Queue>(queue);
+        if (!q) return CL_INVALID_COMMAND_QUEUE;
+        if (num_mems == 0 || !mems) return CL_INVALID_VALUE;
+        if (flags & ~cl_mem_migration_flags(CL_MIGRATE_MEM_OBJECT_HOST |
+                                            CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED))
+            return CL_INVALID_VALUE;
+        for (cl_uint i = 0; i < num_mems; ++i) {
+            Mem* m = checked<Mem>(mems[i]);
+            if (!m) return CL_INVALID_MEM_OBJECT;
+            if (m->context != q->context) return CL_INVALID_CONTEXT;
+        }
+        std::vector<uint64_t> wait;
+        cl_int err = check_wait_list(q->context, num_events, wait_list, wait);
+        if (err != CL_SUCCESS) return err;
+        // A buffer lives on the one device of the queue's daemon already, and its host side is
+        // the ICD's: there is nothing to move, but the command orders like one (its wait list,
+        // its event, the queue's order), so it travels as a marker. (On an out-of-order queue
+        // without a wait list a marker also waits for earlier commands: correct, less parallel.)
+        Event* e = event ? new_command_event(q, CL_COMMAND_MIGRATE_MEM_OBJECTS) : nullptr;
+        uint64_t eid = e ? e->id : 0;
+        q->context->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+            return body(wire::CreateMarker(fbb, q->id, eid, fbb.CreateVector(wait), false));
+        });
+        if (event) *event = e;
+        return CL_SUCCESS;
+    });
+}
+
 } // namespace rgpu::icd

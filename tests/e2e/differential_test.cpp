@@ -396,6 +396,24 @@ TEST_CASE("zero-sized launch is a no-op" * doctest::test_suite("e2e")) {
     });
 }
 
+TEST_CASE("migrating memory objects" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::migrate_mem_objects, {
+        check_fact(r, "migration complete before the user event", "false");
+        for (const char* e : {"migration", "migration to the host", "undefined migration"}) {
+            check_fact(r, std::string("status ") + e, "CL_COMPLETE");
+            check_fact(r, std::string("command type ") + e, hex(CL_COMMAND_MIGRATE_MEM_OBJECTS));
+        }
+        CHECK(r.code("no queue") == CL_INVALID_COMMAND_QUEUE);
+        CHECK(r.code("no objects") == CL_INVALID_VALUE);
+        CHECK(r.code("null list") == CL_INVALID_VALUE);
+        CHECK(r.code("unknown flag") == CL_INVALID_VALUE);
+        CHECK(r.code("null object") == CL_INVALID_MEM_OBJECT);
+        CHECK(r.code("object of another context") == CL_INVALID_CONTEXT);
+        CHECK(r.code("null event in the wait list") == CL_INVALID_EVENT_WAIT_LIST);
+        CHECK(r.code("wait list without events") == CL_INVALID_EVENT_WAIT_LIST);
+    });
+}
+
 TEST_CASE("markers and barriers" * doctest::test_suite("e2e")) {
     DIFFERENTIAL_SUBCASES(sc::markers_and_barriers, {
         check_clean(r);

@@ -135,6 +135,9 @@ ScenarioResult writes_behind_user_event(cl_platform_id platform);
 ScenarioResult zero_sized_launch(cl_platform_id platform);
 // clEnqueueMarkerWithWaitList / clEnqueueBarrierWithWaitList and the 1.1 marker and barrier.
 ScenarioResult markers_and_barriers(cl_platform_id platform);
+// clEnqueueMigrateMemObjects: ordering behind a user event, its event, contents kept, and every
+// argument error.
+ScenarioResult migrate_mem_objects(cl_platform_id platform);
 // Reference counts after retain/release of objects POCL counts predictably.
 ScenarioResult reference_counts(cl_platform_id platform);
 // clGetDeviceInfo values that must be the same for the device served remotely.

@@ -409,6 +409,81 @@ ScenarioResult markers_and_barriers(cl_platform_id platform) {
     return r;
 }
 
+ScenarioResult migrate_mem_objects(cl_platform_id platform) {
+    ScenarioResult r;
+    Device d;
+    if (!open(r, platform, d)) return r;
+    cl_int err;
+    const size_t n = 64, bytes = n * sizeof(cl_int);
+    std::vector<cl_int> host(n);
+    for (size_t i = 0; i < n; ++i)
+        host[i] = static_cast<cl_int>(i * 7 + 3);
+    Mem a(clCreateBuffer(d.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, host.data(),
+                         &err));
+    SETUP("clCreateBuffer a", err);
+    Mem b(clCreateBuffer(d.context, CL_MEM_READ_WRITE, bytes, nullptr, &err));
+    SETUP("clCreateBuffer b", err);
+    Event gate(clCreateUserEvent(d.context, &err));
+    SETUP("clCreateUserEvent", err);
+    UserEventGuard guard(gate, d.queue);
+
+    cl_mem both[2] = {a, b};
+    cl_event gate_event = gate;
+    Event migrated, to_host, undefined;
+    SETUP("migrate behind a user event",
+          clEnqueueMigrateMemObjects(d.queue, 2, both, 0, 1, &gate_event, migrated.out()));
+    SETUP("clFlush", clFlush(d.queue));
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    r.fact("migration complete before the user event", event_status(migrated) == CL_COMPLETE);
+    SETUP("clSetUserEventStatus", clSetUserEventStatus(gate, CL_COMPLETE));
+    guard.done();
+    SETUP("migrate to the host",
+          clEnqueueMigrateMemObjects(d.queue, 1, both, CL_MIGRATE_MEM_OBJECT_HOST, 0, nullptr,
+                                     to_host.out()));
+    SETUP("migrate with contents undefined",
+          clEnqueueMigrateMemObjects(d.queue, 1, &both[1],
+                                     CL_MIGRATE_MEM_OBJECT_HOST |
+                                         CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED,
+                                     0, nullptr, undefined.out()));
+    SETUP("clFinish", clFinish(d.queue));
+    for (const auto& [name, event] : {std::pair{"migration", migrated.get()},
+                                      {"migration to the host", to_host.get()},
+                                      {"undefined migration", undefined.get()}}) {
+        status_fact(r, name, event);
+        command_type_fact(r, name, event);
+    }
+    // Contents survive a migration that keeps them.
+    std::vector<cl_int> back(n, -1);
+    SETUP("clEnqueueReadBuffer",
+          clEnqueueReadBuffer(d.queue, a, CL_TRUE, 0, bytes, back.data(), 0, nullptr, nullptr));
+    r.put("a", back);
+
+    // Argument errors, one at a time.
+    Device other;
+    if (!open(r, platform, other)) return r;
+    Mem foreign(clCreateBuffer(other.context, CL_MEM_READ_WRITE, bytes, nullptr, &err));
+    SETUP("clCreateBuffer in another context", err);
+    cl_mem with_foreign[2] = {a, foreign};
+    cl_mem with_null[2] = {a, nullptr};
+    cl_event null_event = nullptr;
+    r.record("no queue", clEnqueueMigrateMemObjects(nullptr, 1, both, 0, 0, nullptr, nullptr));
+    r.record("no objects", clEnqueueMigrateMemObjects(d.queue, 0, both, 0, 0, nullptr, nullptr));
+    r.record("null list", clEnqueueMigrateMemObjects(d.queue, 1, nullptr, 0, 0, nullptr, nullptr));
+    r.record("unknown flag",
+             clEnqueueMigrateMemObjects(d.queue, 1, both, cl_mem_migration_flags(1) << 7, 0,
+                                        nullptr, nullptr));
+    r.record("null object",
+             clEnqueueMigrateMemObjects(d.queue, 2, with_null, 0, 0, nullptr, nullptr));
+    r.record("object of another context",
+             clEnqueueMigrateMemObjects(d.queue, 2, with_foreign, 0, 0, nullptr, nullptr));
+    r.record("null event in the wait list",
+             clEnqueueMigrateMemObjects(d.queue, 1, both, 0, 1, &null_event, nullptr));
+    r.record("wait list without events",
+             clEnqueueMigrateMemObjects(d.queue, 1, both, 0, 1, nullptr, nullptr));
+    SETUP("clFinish at the end", clFinish(d.queue));
+    return r;
+}
+
 ScenarioResult reference_counts(cl_platform_id platform) {
     ScenarioResult r;
     Device d;
