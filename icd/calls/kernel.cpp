@@ -283,6 +283,11 @@ cl_int CL_API_CALL rgpu_clEnqueueNDRangeKernel(cl_command_queue queue, cl_kernel
             for (cl_uint i = 0; i < 3; ++i)
                 if ((i < work_dim ? local_size[i] : 1) != desc.compile_work_group_size[i])
                     return CL_INVALID_WORK_GROUP_SIZE;
+        // No local size for a kernel declared with reqd_work_group_size: OpenCL 1.2's rule, which
+        // the POCL runtimes rgpu serves apply, refuses the launch at once. (OpenCL 3.0 devices
+        // that run it with the required size would need this answer from the daemon.)
+        if (!empty && !local_size && desc.compile_work_group_size[0] != 0)
+            return CL_INVALID_WORK_GROUP_SIZE;
         {
             std::lock_guard lock(k->mutex);
             for (bool set : k->arg_set)

@@ -531,6 +531,15 @@ TEST_CASE("error local size differs from reqd_work_group_size" * doctest::test_s
                           check_error(r, CL_INVALID_WORK_GROUP_SIZE));
 }
 
+TEST_CASE("required work-group size without a local size" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::required_size_without_local, {
+        CHECK(r.code("global 64, no local size") == CL_INVALID_WORK_GROUP_SIZE);
+        CHECK(r.get<cl_int>("local sizes") == std::vector<cl_int>(64, 0));
+        CHECK(r.code("global 6, no local size") == CL_INVALID_WORK_GROUP_SIZE);
+        CHECK(r.code("clFinish") == CL_SUCCESS);
+    });
+}
+
 TEST_CASE("error work dim zero" * doctest::test_suite("e2e")) {
     DIFFERENTIAL_SUBCASES(sc::error_work_dim_zero, {
         check_error(r, CL_INVALID_WORK_DIMENSION, {"work_dim 4"});

@@ -159,6 +159,9 @@ ScenarioResult error_unset_kernel_arg(cl_platform_id platform);
 ScenarioResult error_read_out_of_bounds(cl_platform_id platform);
 ScenarioResult error_global_not_multiple_of_local(cl_platform_id platform);
 ScenarioResult error_local_differs_from_required(cl_platform_id platform);
+// A kernel with reqd_work_group_size launched without a local size: refused at the call, as
+// natively, whether or not the required size divides the global size; nothing runs.
+ScenarioResult required_size_without_local(cl_platform_id platform);
 ScenarioResult error_work_dim_zero(cl_platform_id platform);
 ScenarioResult error_null_queue(cl_platform_id platform);
 ScenarioResult error_wait_list_null(cl_platform_id platform);

@@ -158,27 +158,58 @@ ScenarioResult error_read_out_of_bounds(cl_platform_id platform) {
     return r;
 }
 
-ScenarioResult error_local_differs_from_required(cl_platform_id platform) {
+namespace {
+/// A kernel declared with reqd_work_group_size(4, 1, 1) that writes get_local_size(0) at each
+/// work-item, and its buffer of 64 ints; `launch` runs the launches under test.
+template <class Launch>
+ScenarioResult with_required_size(cl_platform_id platform, Launch&& launch) {
     ScenarioResult r;
     Device d;
     if (!open(r, platform, d)) return r;
     static const char* const source =
         "__kernel __attribute__((reqd_work_group_size(4, 1, 1))) void k(__global int* x) {"
-        " x[get_global_id(0)] = 1; }";
+        " x[get_global_id(0)] = (int)get_local_size(0); }";
     Program program;
     if (!build(r, d, program, source, "")) return r;
     cl_int err;
     Kernel kernel(clCreateKernel(program, "k", &err));
     SETUP("clCreateKernel", err);
-    Mem buffer(clCreateBuffer(d.context, CL_MEM_READ_WRITE, 64 * sizeof(cl_int), nullptr, &err));
+    std::vector<cl_int> zeros(64, 0);
+    Mem buffer(clCreateBuffer(d.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
+                              zeros.size() * sizeof(cl_int), zeros.data(), &err));
     SETUP("clCreateBuffer", err);
     cl_mem arg = buffer;
     SETUP("clSetKernelArg", clSetKernelArg(kernel, 0, sizeof arg, &arg));
-    const size_t global = 64, local = 8;
-    r.record("under test", clEnqueueNDRangeKernel(d.queue, kernel, 1, nullptr, &global, &local, 0,
-                                                  nullptr, nullptr));
+    launch(r, d, kernel.get(), buffer.get());
     r.record("clFinish", clFinish(d.queue));
     return r;
+}
+} // namespace
+
+ScenarioResult error_local_differs_from_required(cl_platform_id platform) {
+    return with_required_size(platform, [](ScenarioResult& r, Device& d, cl_kernel k, cl_mem) {
+        const size_t global = 64, local = 8;
+        r.record("under test", clEnqueueNDRangeKernel(d.queue, k, 1, nullptr, &global, &local, 0,
+                                                      nullptr, nullptr));
+    });
+}
+
+ScenarioResult required_size_without_local(cl_platform_id platform) {
+    return with_required_size(platform, [](ScenarioResult& r, Device& d, cl_kernel k, cl_mem m) {
+        // No local size for a kernel with a required one: refused at once by the POCL oracle
+        // (OpenCL 1.2's rule); nothing runs.
+        const size_t global = 64, ragged = 6;
+        r.record("global 64, no local size", clEnqueueNDRangeKernel(d.queue, k, 1, nullptr, &global,
+                                                                    nullptr, 0, nullptr, nullptr));
+        std::vector<cl_int> sizes(64, -1);
+        r.record("clEnqueueReadBuffer",
+                 clEnqueueReadBuffer(d.queue, m, CL_TRUE, 0, sizes.size() * sizeof(cl_int),
+                                     sizes.data(), 0, nullptr, nullptr));
+        r.put("local sizes", sizes);
+        // A global size the required work-group size does not divide.
+        r.record("global 6, no local size", clEnqueueNDRangeKernel(d.queue, k, 1, nullptr, &ragged,
+                                                                   nullptr, 0, nullptr, nullptr));
+    });
 }
 
 ScenarioResult error_global_not_multiple_of_local(cl_platform_id platform) {
