@@ -401,11 +401,6 @@ cl_int CL_API_CALL rgpu_clGetKernelSubGroupInfoKHR(cl_kernel in_kernel, cl_devic
     return CL_INVALID_OPERATION;
 }
 
-cl_kernel CL_API_CALL rgpu_clCloneKernel(cl_kernel source_kernel, cl_int* errcode_ret) {
-    if (errcode_ret) *errcode_ret = CL_INVALID_OPERATION;
-    return nullptr;
-}
-
 cl_program CL_API_CALL rgpu_clCreateProgramWithIL(cl_context context, const void* il, size_t length,
                                                   cl_int* errcode_ret) {
     if (errcode_ret) *errcode_ret = CL_INVALID_OPERATION;

@@ -113,6 +113,31 @@ cl_int CL_API_CALL rgpu_clCreateKernelsInProgram(cl_program program, cl_uint num
     });
 }
 
+cl_kernel CL_API_CALL rgpu_clCloneKernel(cl_kernel source_kernel, cl_int* errcode_ret) {
+    return guard_create<cl_kernel>(errcode_ret, [&](cl_int& err) -> cl_kernel {
+        Kernel* source = checked<Kernel>(source_kernel);
+        if (!source) return err = CL_INVALID_KERNEL, nullptr;
+        Program* p = source->program;
+        auto* k = new Kernel();
+        k->program = p;
+        k->id = p->context->connection->new_id();
+        k->desc = source->desc;
+        {
+            // A copy of the arguments as they are now; later changes to either stay its own.
+            std::lock_guard lock(source->mutex);
+            k->arg_set = source->arg_set;
+            k->arg_mems = source->arg_mems;
+        }
+        hold(p);
+        p->live_kernels.fetch_add(1);
+        uint64_t id = k->id, from = source->id;
+        p->context->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+            return body(wire::CreateCloneKernel(fbb, id, from));
+        });
+        return k;
+    });
+}
+
 cl_int CL_API_CALL rgpu_clRetainKernel(cl_kernel kernel) {
     return retain_handle<Kernel>(kernel, CL_INVALID_KERNEL);
 }

@@ -414,6 +414,18 @@ TEST_CASE("migrating memory objects" * doctest::test_suite("e2e")) {
     });
 }
 
+TEST_CASE("cloning a kernel" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::clone_kernel, {
+        CHECK(r.code("clCloneKernel") == CL_SUCCESS);
+        // a: x2 by the clone as cloned, then x5 by the original; b: x3 by the clone.
+        CHECK(r.get<cl_int>("a") == std::vector<cl_int>(32, 10));
+        CHECK(r.get<cl_int>("b") == std::vector<cl_int>(32, 3));
+        check_fact(r, "clone's name", "scale");
+        CHECK(r.code("clone of no kernel") == CL_INVALID_KERNEL);
+        check_fact(r, "clone of no kernel returned null", "true");
+    });
+}
+
 TEST_CASE("markers and barriers" * doctest::test_suite("e2e")) {
     DIFFERENTIAL_SUBCASES(sc::markers_and_barriers, {
         check_clean(r);

@@ -133,6 +133,8 @@ ScenarioResult user_event_failure(cl_platform_id platform);
 // and staging bounds): facts "last write ...", "every write landed".
 ScenarioResult writes_behind_user_event(cl_platform_id platform);
 ScenarioResult zero_sized_launch(cl_platform_id platform);
+// clCloneKernel: the clone has the original's arguments, then each its own.
+ScenarioResult clone_kernel(cl_platform_id platform);
 // clEnqueueMarkerWithWaitList / clEnqueueBarrierWithWaitList and the 1.1 marker and barrier.
 ScenarioResult markers_and_barriers(cl_platform_id platform);
 // clEnqueueMigrateMemObjects: ordering behind a user event, its event, contents kept, and every

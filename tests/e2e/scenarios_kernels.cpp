@@ -448,6 +448,61 @@ __kernel void third(__global int* x, int v) { x[2] = v; }
     return r;
 }
 
+ScenarioResult clone_kernel(cl_platform_id platform) {
+    ScenarioResult r;
+    Device d;
+    if (!open(r, platform, d)) return r;
+    static const char* const source =
+        "__kernel void scale(__global int* x, int factor) { x[get_global_id(0)] *= factor; }";
+    Program program;
+    if (!build(r, d, program, source, "")) return r;
+    cl_int err;
+    Kernel original(clCreateKernel(program, "scale", &err));
+    SETUP("clCreateKernel", err);
+    const size_t n = 32, bytes = n * sizeof(cl_int);
+    std::vector<cl_int> ones(n, 1);
+    Mem a(clCreateBuffer(d.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, ones.data(),
+                         &err));
+    SETUP("clCreateBuffer a", err);
+    Mem b(clCreateBuffer(d.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, ones.data(),
+                         &err));
+    SETUP("clCreateBuffer b", err);
+    cl_mem arg = a;
+    cl_int two = 2, three = 3, five = 5;
+    SETUP("clSetKernelArg 0", clSetKernelArg(original, 0, sizeof arg, &arg));
+    SETUP("clSetKernelArg 1", clSetKernelArg(original, 1, sizeof two, &two));
+    // The clone starts with the original's arguments...
+    Kernel clone(clCloneKernel(original, &err));
+    r.record("clCloneKernel", err);
+    if (err != CL_SUCCESS) return r;
+    SETUP("launch the clone as cloned",
+          clEnqueueNDRangeKernel(d.queue, clone, 1, nullptr, &n, nullptr, 0, nullptr, nullptr));
+    // ...and from then on each keeps its own.
+    arg = b;
+    SETUP("clSetKernelArg clone 0", clSetKernelArg(clone, 0, sizeof arg, &arg));
+    SETUP("clSetKernelArg clone 1", clSetKernelArg(clone, 1, sizeof three, &three));
+    SETUP("clSetKernelArg original 1", clSetKernelArg(original, 1, sizeof five, &five));
+    SETUP("launch the original",
+          clEnqueueNDRangeKernel(d.queue, original, 1, nullptr, &n, nullptr, 0, nullptr, nullptr));
+    SETUP("launch the clone",
+          clEnqueueNDRangeKernel(d.queue, clone, 1, nullptr, &n, nullptr, 0, nullptr, nullptr));
+    std::vector<cl_int> ha(n), hb(n);
+    SETUP("read a",
+          clEnqueueReadBuffer(d.queue, a, CL_TRUE, 0, bytes, ha.data(), 0, nullptr, nullptr));
+    SETUP("read b",
+          clEnqueueReadBuffer(d.queue, b, CL_TRUE, 0, bytes, hb.data(), 0, nullptr, nullptr));
+    r.put("a", ha);
+    r.put("b", hb);
+    char name[32] = {};
+    SETUP("clGetKernelInfo name",
+          clGetKernelInfo(clone, CL_KERNEL_FUNCTION_NAME, sizeof name, name, nullptr));
+    r.fact("clone's name", name);
+    cl_kernel none = clCloneKernel(nullptr, &err);
+    r.record("clone of no kernel", err);
+    r.fact("clone of no kernel returned null", none == nullptr);
+    return r;
+}
+
 ScenarioResult zero_sized_launch(cl_platform_id platform) {
     ScenarioResult r;
     Device d;

@@ -34,6 +34,7 @@ cl_int handle_create_program_with_binary(ExecContext&, const wire::CreateProgram
 cl_int handle_build_program(ExecContext&, const wire::BuildProgram&);
 // kernel.cpp
 cl_int handle_create_kernel(ExecContext&, const wire::CreateKernel&);
+cl_int handle_clone_kernel(ExecContext&, const wire::CloneKernel&);
 cl_int handle_set_kernel_arg(ExecContext&, const wire::SetKernelArg&);
 cl_int handle_ndrange_kernel(ExecContext&, const wire::NDRangeKernel&);
 /// What kind of value each argument of `kernel` takes (from the kernel's argument info).

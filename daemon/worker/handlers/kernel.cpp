@@ -58,6 +58,25 @@ void remember_mem(KernelObject& kernel, uint32_t index, uint64_t mem) {
 }
 } // namespace
 
+cl_int handle_clone_kernel(ExecContext& ctx, const wire::CloneKernel& req) {
+    auto* source = ctx.session.objects.find<KernelObject>(req.source());
+    if (!source) return ctx.fail("unknown kernel " + std::to_string(req.source()));
+    cl_int err = CL_SUCCESS;
+    cl_kernel clone = clCloneKernel(source->kernel.get(), &err);
+    if (err != CL_SUCCESS) return err;
+    // The arguments come along natively; the daemon's record of them (launch checks,
+    // checkpoints) is copied with them.
+    KernelObject object;
+    object.kernel = KernelRef(clone);
+    object.program = source->program;
+    object.args = source->args;
+    object.arg_mems = source->arg_mems;
+    object.saved_args = source->saved_args;
+    if (!ctx.session.objects.insert(req.id(), std::move(object)))
+        return ctx.insert_refused(req.id());
+    return CL_SUCCESS;
+}
+
 namespace {
 cl_int set_kernel_arg(ExecContext& ctx, const wire::SetKernelArg& req);
 } // namespace

@@ -35,6 +35,7 @@ constexpr std::array<Handler, kTypes> make_table() {
         adapt<wire::CreateProgramWithBinary, handle_create_program_with_binary>);
     set(R::BuildProgram, adapt<wire::BuildProgram, handle_build_program>);
     set(R::CreateKernel, adapt<wire::CreateKernel, handle_create_kernel>);
+    set(R::CloneKernel, adapt<wire::CloneKernel, handle_clone_kernel>);
     set(R::SetKernelArg, adapt<wire::SetKernelArg, handle_set_kernel_arg>);
     set(R::NDRangeKernel, adapt<wire::NDRangeKernel, handle_ndrange_kernel>);
     set(R::CreateUserEvent, adapt<wire::CreateUserEvent, handle_create_user_event>);
