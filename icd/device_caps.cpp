@@ -144,6 +144,14 @@ void hide_unsupported(std::map<cl_uint, std::vector<uint8_t>>& info) {
     set_if_present(CL_DEVICE_IL_VERSION, c_string(""));
     set_if_present(CL_DEVICE_ILS_WITH_VERSION, {});
     info[CL_DEVICE_PARTITION_TYPE] = {};
+    // Native kernels are host functions of the application: they cannot run on the daemon.
+    if (auto it = info.find(CL_DEVICE_EXECUTION_CAPABILITIES);
+        it != info.end() && it->second.size() == sizeof(cl_device_exec_capabilities)) {
+        cl_device_exec_capabilities caps = 0;
+        std::memcpy(&caps, it->second.data(), sizeof caps);
+        it->second = bytes_of(cl_device_exec_capabilities{
+            caps & ~cl_device_exec_capabilities(CL_EXEC_NATIVE_KERNEL)});
+    }
     // Command buffers are hidden with their extension.
     for (cl_uint p = 0x1290; p <= 0x12B0; ++p)
         info.erase(p);

@@ -595,7 +595,8 @@ TEST_CASE("error device type not found" * doctest::test_suite("e2e")) {
 }
 
 TEST_CASE("rgpu hides what it cannot carry" * doctest::test_suite("e2e")) {
-    // Images, SVM and command buffers have no wire path yet: the device must not claim them.
+    // Images, SVM, command buffers and native kernels have no wire path (yet): the device must
+    // not claim them.
     auto& env = TestEnvironment::get();
     REQUIRE_MESSAGE(env.rgpu_unavailable().empty(),
                     "rgpu cannot run here: " << env.rgpu_unavailable());
@@ -611,6 +612,12 @@ TEST_CASE("rgpu hides what it cannot carry" * doctest::test_suite("e2e")) {
     REQUIRE(clGetDeviceInfo(device, CL_DEVICE_SVM_CAPABILITIES, sizeof svm, &svm, nullptr) ==
             CL_SUCCESS);
     CHECK(svm == 0);
+    // Native kernels are the application's host functions: they cannot run on a daemon.
+    cl_device_exec_capabilities exec = 0;
+    REQUIRE(clGetDeviceInfo(device, CL_DEVICE_EXECUTION_CAPABILITIES, sizeof exec, &exec,
+                            nullptr) == CL_SUCCESS);
+    CHECK((exec & CL_EXEC_KERNEL) != 0);
+    CHECK((exec & CL_EXEC_NATIVE_KERNEL) == 0);
     cl_context context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, nullptr);
     REQUIRE(context != nullptr);
     cl_uint formats = 99;
