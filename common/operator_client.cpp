@@ -9,24 +9,24 @@
 #include <zmq.hpp>
 
 namespace rgpu {
-namespace {
 
-using Build = std::function<std::pair<wire::Request, flatbuffers::Offset<void>>(
-    flatbuffers::FlatBufferBuilder&)>;
+RequestChannel::RequestChannel(const std::string& endpoint, std::chrono::milliseconds timeout)
+    : endpoint_(endpoint), timeout_(timeout), context_(1),
+      socket_(context_, zmq::socket_type::dealer) {
+    socket_.set(zmq::sockopt::linger, 0);
+}
 
-/// Sends one sessionless request and hands the single reply to `read`; false with `error` set
-/// on timeout, a malformed answer, or a refusal.
-bool ask(const std::string& endpoint, std::chrono::milliseconds timeout, std::string* error,
-         const Build& build, const std::function<bool(const wire::Reply&)>& read) {
+bool RequestChannel::ask(const Build& build, const std::function<bool(const wire::Reply&)>& read,
+                         std::string* error, const void* data, size_t size) {
     auto fail = [&](std::string why) {
         if (error) *error = std::move(why);
         return false;
     };
     try {
-        zmq::context_t context(1);
-        zmq::socket_t socket(context, zmq::socket_type::dealer);
-        socket.set(zmq::sockopt::linger, 0);
-        socket.connect(endpoint);
+        if (!connected_) {
+            socket_.connect(endpoint_);
+            connected_ = true;
+        }
         flatbuffers::FlatBufferBuilder fbb;
         auto [type, body] = build(fbb);
         std::vector<flatbuffers::Offset<wire::Command>> commands{
@@ -34,11 +34,19 @@ bool ask(const std::string& endpoint, std::chrono::milliseconds timeout, std::st
         fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, 0, 0,
                                              fbb.CreateVector(commands)),
                    proto::kFileIdentifier);
-        socket.send(zmq::buffer(fbb.GetBufferPointer(), fbb.GetSize()), zmq::send_flags::none);
-        zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
-        if (zmq::poll(&item, 1, timeout) == 0) return fail("no answer from " + endpoint);
+        socket_.send(zmq::buffer(fbb.GetBufferPointer(), fbb.GetSize()),
+                     data ? zmq::send_flags::sndmore : zmq::send_flags::none);
+        if (data) socket_.send(zmq::buffer(data, size), zmq::send_flags::none);
+        zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+        if (zmq::poll(&item, 1, timeout_) == 0) return fail("no answer from " + endpoint_);
         zmq::message_t frame;
-        if (!socket.recv(frame)) return fail("no answer from " + endpoint);
+        if (!socket_.recv(frame)) return fail("no answer from " + endpoint_);
+        // Replies are one frame: skip anything more, so the next answer starts clean.
+        for (bool more = frame.more(); more;) {
+            zmq::message_t extra;
+            (void)socket_.recv(extra);
+            more = extra.more();
+        }
         proto::align_frame(frame);
         auto decoded = proto::decode_daemon_message(frame.data(), frame.size());
         if (!decoded) return fail("invalid answer: " + decoded.error);
@@ -54,6 +62,15 @@ bool ask(const std::string& endpoint, std::chrono::milliseconds timeout, std::st
     } catch (const zmq::error_t& e) {
         return fail(e.what());
     }
+}
+
+namespace {
+
+/// Sends one sessionless request and hands the single reply to `read`; false with `error` set
+/// on timeout, a malformed answer, or a refusal.
+bool ask(const std::string& endpoint, std::chrono::milliseconds timeout, std::string* error,
+         const RequestChannel::Build& build, const std::function<bool(const wire::Reply&)>& read) {
+    return RequestChannel(endpoint, timeout).ask(build, read, error);
 }
 
 } // namespace

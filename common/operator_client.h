@@ -3,13 +3,38 @@
 // rgpu-ctl and tests. Each opens its own DEALER socket and is bounded by `timeout`.
 #pragma once
 
+#include <rgpu/wire/messages_generated.h>
+
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+#include <zmq.hpp>
 
 namespace rgpu {
+
+/// Sessionless requests to a daemon over one DEALER connection, each answered before the next
+/// is sent (operator requests; a checkpoint's chunks, daemon to daemon).
+class RequestChannel {
+  public:
+    using Build = std::function<std::pair<wire::Request, flatbuffers::Offset<void>>(
+        flatbuffers::FlatBufferBuilder&)>;
+    /// Connects at the first request; each waits at most `timeout` for its answer.
+    RequestChannel(const std::string& endpoint, std::chrono::milliseconds timeout);
+    /// Sends the request `build` makes (with `data` as its bulk frame, if given) and hands its
+    /// reply to `read`; false with `error` set on timeout, a malformed answer, or a refusal.
+    bool ask(const Build& build, const std::function<bool(const wire::Reply&)>& read,
+             std::string* error, const void* data = nullptr, size_t size = 0);
+
+  private:
+    std::string endpoint_;
+    std::chrono::milliseconds timeout_;
+    zmq::context_t context_;
+    zmq::socket_t socket_;
+    bool connected_ = false;
+};
 
 struct DaemonStatus {
     uint32_t sessions = 0;

@@ -5,6 +5,7 @@
 #include "checkpoint.h"
 
 #include <decode.h>
+#include <operator_client.h>
 #include <printable.h>
 #include <protocol.h>
 #include <secure_random.h>
@@ -22,7 +23,6 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
-#include <zmq_addon.hpp>
 
 namespace rgpu::daemon {
 
@@ -861,39 +861,11 @@ void Supervisor::finish_move(WorkerProcess& worker, bool saved) {
 std::string Supervisor::send_checkpoint(const std::string& name, uint64_t session,
                                         const std::string& to) {
     const std::string dir = options_.checkpoint_dir + "/" + name;
-    zmq::socket_t peer(context_, zmq::socket_type::dealer);
-    peer.set(zmq::sockopt::linger, 0);
-    try {
-        peer.connect(to);
-    } catch (const zmq::error_t& e) {
-        return "cannot connect to " + to + ": " + e.what();
-    }
     // One request at a time, each answered before the next (bounded waits): a move blocks this
     // supervisor for as long as the transfer takes.
-    auto ask = [&](auto&& build, const void* data, size_t size) -> std::string {
-        flatbuffers::FlatBufferBuilder fbb;
-        auto [type, body] = build(fbb);
-        std::vector<flatbuffers::Offset<wire::Command>> commands{
-            wire::CreateCommand(fbb, type, body, true)};
-        fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, 0, 0,
-                                             fbb.CreateVector(commands)),
-                   proto::kFileIdentifier);
-        peer.send(zmq::buffer(fbb.GetBufferPointer(), fbb.GetSize()),
-                  data ? zmq::send_flags::sndmore : zmq::send_flags::none);
-        if (data) peer.send(zmq::buffer(data, size), zmq::send_flags::none);
-        zmq::pollitem_t item{peer.handle(), 0, ZMQ_POLLIN, 0};
-        zmq::poll(&item, 1, std::chrono::seconds(30));
-        if (!(item.revents & ZMQ_POLLIN)) return to + " did not answer";
-        std::vector<zmq::message_t> reply;
-        (void)zmq::recv_multipart(peer, std::back_inserter(reply));
-        proto::align_frame(reply[0]);
-        auto decoded = proto::decode_daemon_message(reply[0].data(), reply[0].size());
-        if (!decoded || !decoded.message->replies() || decoded.message->replies()->size() != 1)
-            return to + " sent an invalid answer";
-        const auto* r = decoded.message->replies()->Get(0);
-        if (r->status() == CL_SUCCESS) return {};
-        return to + " refused: " + (r->message() ? r->message()->str() : "no reason given");
-    };
+    RequestChannel peer(to, std::chrono::seconds(30));
+    auto answered = [](const wire::Reply&) { return true; };
+    std::string error;
     constexpr size_t kChunk = 512 * 1024; // below the supervisor's frame limit
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
@@ -904,25 +876,22 @@ std::string Supervisor::send_checkpoint(const std::string& name, uint64_t sessio
         do {
             in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
             size_t got = static_cast<size_t>(in.gcount());
-            std::string error = ask(
-                [&](flatbuffers::FlatBufferBuilder& fbb) {
-                    return std::make_pair(
-                        wire::Request::AdoptChunk,
-                        wire::CreateAdoptChunk(fbb, session, fbb.CreateString(file), offset)
-                            .Union());
-                },
-                chunk.data(), got);
-            if (!error.empty()) return error;
+            auto build = [&](flatbuffers::FlatBufferBuilder& fbb) {
+                return std::make_pair(
+                    wire::Request::AdoptChunk,
+                    wire::CreateAdoptChunk(fbb, session, fbb.CreateString(file), offset).Union());
+            };
+            if (!peer.ask(build, answered, &error, chunk.data(), got)) return to + ": " + error;
             offset += got;
         } while (in);
     }
     if (ec) return "cannot read " + dir + ": " + ec.message();
-    return ask(
-        [&](flatbuffers::FlatBufferBuilder& fbb) {
-            return std::make_pair(wire::Request::AdoptSession,
-                                  wire::CreateAdoptSession(fbb, session).Union());
-        },
-        nullptr, 0);
+    auto adopt = [&](flatbuffers::FlatBufferBuilder& fbb) {
+        return std::make_pair(wire::Request::AdoptSession,
+                              wire::CreateAdoptSession(fbb, session).Union());
+    };
+    if (!peer.ask(adopt, answered, &error)) return to + ": " + error;
+    return {};
 }
 
 void Supervisor::handle_adopt_chunk(const std::string& routing, uint64_t seq,
@@ -945,12 +914,19 @@ void Supervisor::handle_adopt_chunk(const std::string& routing, uint64_t seq,
     const std::string dir = options_.checkpoint_dir + "/" + name + ".incoming";
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
-    std::fstream out(dir + "/" + file, std::ios::binary | std::ios::in | std::ios::out);
-    if (!out.is_open()) out.open(dir + "/" + file, std::ios::binary | std::ios::out);
-    out.seekp(static_cast<std::streamoff>(chunk.offset()));
+    // Chunks come in order: the first starts the file afresh (whatever an earlier, failed move
+    // left), each later one where the file ends, so no chunk can make a sparse file of any size.
+    const std::string path = dir + "/" + file;
+    auto size = std::filesystem::file_size(path, ec);
+    if (chunk.offset() != 0 && (ec || chunk.offset() != size)) {
+        refuse(routing, seq, CL_INVALID_VALUE, "checkpoint chunk out of order");
+        return;
+    }
+    std::ofstream out(path,
+                      std::ios::binary | (chunk.offset() == 0 ? std::ios::trunc : std::ios::app));
     out.write(static_cast<const char*>(data->data()), static_cast<std::streamsize>(data->size()));
     if (!out) {
-        refuse(routing, seq, CL_OUT_OF_RESOURCES, "cannot write " + dir + "/" + file);
+        refuse(routing, seq, CL_OUT_OF_RESOURCES, "cannot write " + path);
         return;
     }
     flatbuffers::FlatBufferBuilder fbb;
