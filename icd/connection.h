@@ -239,6 +239,8 @@ class Connection {
     void seal_locked(); // send_mutex_ held
 
     static void configure(zmq::socket_t& socket);
+    /// The worker's endpoint as announced ("tcp://*:PORT": the supervisor's host, that port).
+    static std::string resolve_worker(const std::string& announced, const std::string& supervisor);
     /// Hello to the supervisor (a new session, or `resume` this one); on Answered `*reply` is
     /// a Welcome pointing into `frames`; on Moved `*error` is where the session went.
     Exchange say_hello(Deadline deadline, bool resume, std::vector<zmq::message_t>& frames,

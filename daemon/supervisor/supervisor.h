@@ -95,6 +95,8 @@ class Supervisor {
     void assign_restored(WorkerProcess& worker);
     /// The AssignSession control message for `worker`'s session.
     bool send_assignment(WorkerProcess& worker, bool restore);
+    /// Spawns one worker process (throws std::system_error when it cannot).
+    std::unique_ptr<WorkerProcess> start_worker();
     /// Starts workers until the warm pool is full (bounded by the session limit).
     void fill_pool();
     /// Reaps ended workers and ends their sessions.
@@ -131,6 +133,7 @@ class Supervisor {
     /// Sessions moved to other daemons: their clients are sent there (kStatusMoved).
     std::unordered_map<uint64_t, std::string> moved_;
     std::deque<PendingHello> pending_;
+    uint64_t worker_serial_ = 0; ///< numbers workers' ipc paths
     uint32_t failed_starts_ = 0; ///< workers that died before WorkerReady, in a row
     std::chrono::steady_clock::time_point next_spawn_{};
     uint64_t rejected_ = 0; ///< by the supervisor itself

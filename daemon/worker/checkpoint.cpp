@@ -309,13 +309,7 @@ struct Restorer {
             clCreateCommandQueue(context->context.get(), session.devices[q.device()].device,
                                  static_cast<cl_command_queue_properties>(q.properties()), &err);
         if (err != CL_SUCCESS) return fail("clCreateCommandQueue: " + std::to_string(err));
-        QueueObject object;
-        object.queue = QueueRef(queue);
-        object.context = q.context();
-        object.device = q.device();
-        object.properties = q.properties();
-        object.profiling = (q.properties() & CL_QUEUE_PROFILING_ENABLE) != 0;
-        return insert(q.id(), std::move(object));
+        return insert(q.id(), queue_object(queue, q.context(), q.device(), q.properties()));
     }
     bool operator()(const checkpoint::Buffer& b) {
         auto* context = session.objects.find<ContextObject>(b.context());
@@ -378,12 +372,7 @@ struct Restorer {
         cl_int err = CL_SUCCESS;
         cl_kernel kernel = clCreateKernel(program->program.get(), k.name()->c_str(), &err);
         if (err != CL_SUCCESS) return fail("clCreateKernel: " + std::to_string(err));
-        KernelObject object;
-        object.kernel = KernelRef(kernel);
-        object.program = k.program();
-        object.args = classify_kernel_args(kernel);
-        object.arg_mems.assign(object.args.size(), 0);
-        object.saved_args.resize(object.args.size());
+        KernelObject object = kernel_object(kernel, k.program());
         if (k.args())
             for (const auto* a : *k.args()) {
                 if (a->index() >= object.args.size()) return fail("kernel argument index");

@@ -37,8 +37,12 @@ cl_int handle_create_kernel(ExecContext&, const wire::CreateKernel&);
 cl_int handle_clone_kernel(ExecContext&, const wire::CloneKernel&);
 cl_int handle_set_kernel_arg(ExecContext&, const wire::SetKernelArg&);
 cl_int handle_ndrange_kernel(ExecContext&, const wire::NDRangeKernel&);
-/// What kind of value each argument of `kernel` takes (from the kernel's argument info).
-std::vector<ArgClass> classify_kernel_args(cl_kernel kernel);
+/// A session's record of a new native kernel of program `program`: its arguments classified
+/// (from the kernel's argument info), none set yet.
+KernelObject kernel_object(cl_kernel kernel, uint64_t program);
+/// A session's record of a new native queue (takes ownership of `queue`).
+QueueObject queue_object(cl_command_queue queue, uint64_t context, uint32_t device,
+                         uint64_t properties);
 // event.cpp
 cl_int handle_create_user_event(ExecContext&, const wire::CreateUserEvent&);
 cl_int handle_set_user_event_status(ExecContext&, const wire::SetUserEventStatus&);

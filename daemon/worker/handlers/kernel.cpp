@@ -7,6 +7,7 @@
 
 namespace rgpu::daemon {
 
+namespace {
 std::vector<ArgClass> classify_kernel_args(cl_kernel kernel) {
     cl_uint count = 0;
     clGetKernelInfo(kernel, CL_KERNEL_NUM_ARGS, sizeof count, &count, nullptr);
@@ -31,6 +32,17 @@ std::vector<ArgClass> classify_kernel_args(cl_kernel kernel) {
     }
     return out;
 }
+} // namespace
+
+KernelObject kernel_object(cl_kernel kernel, uint64_t program) {
+    KernelObject object;
+    object.kernel = KernelRef(kernel);
+    object.program = program;
+    object.args = classify_kernel_args(kernel);
+    object.arg_mems.assign(object.args.size(), 0);
+    object.saved_args.resize(object.args.size());
+    return object;
+}
 
 cl_int handle_create_kernel(ExecContext& ctx, const wire::CreateKernel& req) {
     auto* program = ctx.session.objects.find<ProgramObject>(req.program());
@@ -39,14 +51,7 @@ cl_int handle_create_kernel(ExecContext& ctx, const wire::CreateKernel& req) {
     cl_int err = CL_SUCCESS;
     cl_kernel kernel = clCreateKernel(program->program.get(), req.name()->c_str(), &err);
     if (err != CL_SUCCESS) return err;
-    std::vector<ArgClass> args = classify_kernel_args(kernel);
-    KernelObject object;
-    object.kernel = KernelRef(kernel);
-    object.program = req.program();
-    object.arg_mems.assign(args.size(), 0);
-    object.saved_args.resize(args.size());
-    object.args = std::move(args);
-    if (!ctx.session.objects.insert(req.id(), std::move(object)))
+    if (!ctx.session.objects.insert(req.id(), kernel_object(kernel, req.program())))
         return ctx.insert_refused(req.id());
     return CL_SUCCESS;
 }

@@ -5,6 +5,17 @@
 
 namespace rgpu::daemon {
 
+QueueObject queue_object(cl_command_queue queue, uint64_t context, uint32_t device,
+                         uint64_t properties) {
+    QueueObject object;
+    object.queue = QueueRef(queue);
+    object.context = context;
+    object.device = device;
+    object.properties = properties;
+    object.profiling = (properties & CL_QUEUE_PROFILING_ENABLE) != 0;
+    return object;
+}
+
 cl_int handle_create_queue(ExecContext& ctx, const wire::CreateQueue& req) {
     auto* context = ctx.session.objects.find<ContextObject>(req.context());
     if (!context) return ctx.fail("unknown context " + std::to_string(req.context()));
@@ -14,13 +25,8 @@ cl_int handle_create_queue(ExecContext& ctx, const wire::CreateQueue& req) {
         clCreateCommandQueue(context->context.get(), ctx.session.devices[req.device()].device,
                              static_cast<cl_command_queue_properties>(req.properties()), &err);
     if (err != CL_SUCCESS) return err;
-    QueueObject object;
-    object.queue = QueueRef(queue);
-    object.context = req.context();
-    object.device = req.device();
-    object.properties = req.properties();
-    object.profiling = (req.properties() & CL_QUEUE_PROFILING_ENABLE) != 0;
-    if (!ctx.session.objects.insert(req.id(), std::move(object)))
+    if (!ctx.session.objects.insert(
+            req.id(), queue_object(queue, req.context(), req.device(), req.properties())))
         return ctx.insert_refused(req.id());
     return CL_SUCCESS;
 }
