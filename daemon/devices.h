@@ -11,10 +11,21 @@
 
 namespace rgpu::daemon {
 
+/// How work sent to a pooled device is spread over its members.
+enum class Placement : uint8_t { PerLaunch, PerQueue };
+
 struct LocalDevice {
     uint32_t index = 0; ///< How clients name this device.
     cl_platform_id platform = nullptr;
+    /// The native device; for a pool its first member (what device-wide queries ask).
     cl_device_id device = nullptr;
+    /// A pooled device's members (empty for a plain device): contexts hold all of them, and
+    /// work is placed on one by `policy` (a loadbalance policy name), per `placement`.
+    std::vector<cl_device_id> members;
+    std::vector<std::string> member_names;
+    Placement placement = Placement::PerLaunch;
+    std::string policy;
+    bool pooled() const { return !members.empty(); }
     std::string name;
     std::string platform_name;
     /// Every clGetDeviceInfo parameter that answered, with its raw bytes (handle-valued ones left

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // rgpu-daemon: serves the local OpenCL devices to rgpu clients over ZeroMQ. Started by an
 // operator it is the supervisor; it starts copies of itself (--worker-fd) as session workers.
+#include "device_pool.h"
 #include "devices.h"
 #include "supervisor.h"
 #include "worker_server.h"
 
+#include <policy.h>
 #include <protocol.h>
 
 #include <CLI/CLI.hpp>
@@ -42,7 +44,8 @@ void install_signal_handlers() {
     signal(SIGPIPE, SIG_IGN);
 }
 
-int run_worker(int control_fd, const std::string& bind, pid_t supervisor) {
+int run_worker(int control_fd, const std::string& bind, pid_t supervisor,
+               const rgpu::daemon::PoolSettings& pool) {
     spdlog::set_pattern(fmt::format("%Y-%m-%d %H:%M:%S.%e %^%l%$ rgpu-worker[{}]: %v", getpid()));
     // A worker must not outlive its supervisor: nobody could stop it any more.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -52,6 +55,10 @@ int run_worker(int control_fd, const std::string& bind, pid_t supervisor) {
     mallopt(M_MMAP_THRESHOLD, 64 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
     auto devices = rgpu::daemon::discover_devices(false);
+    if (std::string error; !rgpu::daemon::serve_devices(devices, pool, error)) {
+        spdlog::error("{}", error);
+        return 2;
+    }
     rgpu::daemon::WorkerOptions options;
     options.bind = bind;
     options.control_fd = control_fd;
@@ -95,6 +102,27 @@ int main(int argc, char** argv) {
                    "save every session here when stopped (SIGTERM: queues drained first, within "
                    "--grace) and restore the sessions saved here at start; clients reconnect to "
                    "them by themselves");
+    std::string pool_text, placement_text = "per-launch", policy = "locality";
+    auto* pool_option =
+        app.add_option("--pool", pool_text,
+                       "serve the local devices (or those listed: --pool 0,2) as one pooled "
+                       "device; its members must share one platform. Indexes as the daemon "
+                       "logs them at start without --pool")
+            ->expected(0, 1);
+    app.add_option("--placement", placement_text,
+                   "how work sent to the pooled device is spread: per-launch (each kernel "
+                   "launch placed anew) or per-queue (each command queue placed once)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"per-launch", "per-queue"}));
+    app.add_option("--policy", policy,
+                   std::string("placement policy of the pooled device: ") +
+                       std::string(rgpu::loadbalance::policy_names()))
+        ->capture_default_str()
+        ->check([](const std::string& name) {
+            return rgpu::loadbalance::make_policy(name)
+                       ? std::string()
+                       : "unknown policy; known: " + std::string(rgpu::loadbalance::policy_names());
+        });
     app.add_option("--warm-workers", options.warm_workers,
                    "worker processes started ahead of time so sessions start fast")
         ->capture_default_str()
@@ -161,6 +189,19 @@ int main(int argc, char** argv) {
     app.add_option("--worker-bind", worker_bind)->group("");
     app.add_option("--supervisor-pid", supervisor_pid)->group("");
     CLI11_PARSE(app, argc, argv);
+    rgpu::daemon::PoolSettings pool;
+    pool.enabled = pool_option->count() > 0;
+    pool.policy = policy;
+    rgpu::daemon::parse_placement(placement_text, pool.placement);
+    if (std::string error; !rgpu::daemon::parse_pool_members(pool_text, pool.members, error)) {
+        std::fprintf(stderr, "rgpu-daemon: %s\n", error.c_str());
+        return 2;
+    }
+    if (pool.enabled) {
+        // Workers build the same served list from the same flags.
+        options.worker_args = {"--pool",       pool_text,  "--placement",
+                               placement_text, "--policy", policy};
+    }
     options.session_timeout_ms = static_cast<int>(std::min(lease_s, 86400.0 * 7) * 1000);
     options.grace = std::chrono::milliseconds(static_cast<int64_t>(grace_s * 1000));
     options.log_level = level;
@@ -172,9 +213,17 @@ int main(int argc, char** argv) {
     // rgpu through rgpu would loop.
     setenv("RGPU_DAEMON", "1", 1);
 
-    if (worker_fd >= 0) return run_worker(worker_fd, worker_bind, supervisor_pid);
+    if (worker_fd >= 0) return run_worker(worker_fd, worker_bind, supervisor_pid, pool);
 
     auto devices = rgpu::daemon::discover_devices(true);
+    if (std::string error; !rgpu::daemon::serve_devices(devices, pool, error)) {
+        spdlog::error("{}", error);
+        return 2;
+    }
+    for (const auto& d : devices)
+        if (d.pooled())
+            spdlog::info("serving pooled device {}: {} members, placement {}, policy {}", d.index,
+                         d.members.size(), placement_text, d.policy);
     if (devices.empty()) spdlog::warn("no OpenCL device to serve; clients will see none");
 
     rgpu::daemon::Supervisor supervisor(options, std::move(devices));

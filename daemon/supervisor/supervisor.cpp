@@ -79,6 +79,7 @@ Supervisor::Supervisor(SupervisorOptions options, std::vector<LocalDevice> devic
     router_.set(zmq::sockopt::router_mandatory, 1);
     launch_.executable = self_executable();
     launch_.log_level = options_.log_level;
+    launch_.args = options_.worker_args;
     if (options_.limits.max_device_memory == 0) {
         // No quota configured: a session may hold what the largest device has, no more.
         for (const auto& d : devices_)

@@ -41,6 +41,8 @@ struct SupervisorOptions {
     /// Where sessions are saved when the daemon stops (SIGTERM) and restored from at start;
     /// empty: sessions end with the daemon.
     std::string checkpoint_dir;
+    /// Flags every worker gets too (the pool's).
+    std::vector<std::string> worker_args;
 };
 
 class Supervisor {

@@ -29,6 +29,7 @@ WorkerProcess::WorkerProcess(const WorkerLaunch& launch) {
         launch.executable, "--worker-fd",      std::to_string(kWorkerControlFd),
         "--worker-bind",   launch.bind,        "--log-level",
         launch.log_level,  "--supervisor-pid", parent};
+    args.insert(args.end(), launch.args.begin(), launch.args.end());
     std::vector<char*> argv;
     for (auto& a : args)
         argv.push_back(a.data());

@@ -20,6 +20,7 @@ struct WorkerLaunch {
     std::string executable; ///< this program (/proc/self/exe resolved)
     std::string bind;       ///< endpoint the worker binds for its client
     std::string log_level;
+    std::vector<std::string> args; ///< more flags (the pool's), as the supervisor got them
 };
 
 class WorkerProcess {

@@ -3,6 +3,7 @@
 #include "checkpoint.h"
 
 #include "handlers/handlers.h"
+#include "pool_queue.h"
 #include "session.h"
 
 #include <spdlog/spdlog.h>
@@ -67,9 +68,8 @@ cl_command_queue transfer_queue(Session& session, ContextObject& context) {
 }
 
 uint32_t device_index(const Session& session, cl_device_id device) {
-    for (uint32_t i = 0; i < session.devices.size(); ++i)
-        if (session.devices[i].device == device) return i;
-    return UINT32_MAX;
+    int64_t index = session.served_index(device);
+    return index < 0 ? UINT32_MAX : static_cast<uint32_t>(index);
 }
 
 } // namespace
@@ -158,10 +158,16 @@ bool CheckpointWriter::save_objects(Session& session, std::string* error) {
             clGetProgramInfo(native, CL_PROGRAM_BINARIES, count * sizeof(unsigned char*),
                              pointers.data(), nullptr);
             std::vector<flatbuffers::Offset<checkpoint::DeviceBinary>> saved;
-            for (cl_uint i = 0; i < count; ++i)
-                if (!binaries[i].empty())
-                    saved.push_back(checkpoint::CreateDeviceBinary(
-                        fbb, device_index(session, devices[i]), fbb.CreateVector(binaries[i])));
+            std::vector<uint32_t> saved_for; // one binary per served device (a pool's first)
+            for (cl_uint i = 0; i < count; ++i) {
+                uint32_t index = device_index(session, devices[i]);
+                if (binaries[i].empty() ||
+                    std::find(saved_for.begin(), saved_for.end(), index) != saved_for.end())
+                    continue;
+                saved_for.push_back(index);
+                saved.push_back(
+                    checkpoint::CreateDeviceBinary(fbb, index, fbb.CreateVector(binaries[i])));
+            }
             auto state = checkpoint::CreateProgram(
                 fbb, id, p.context, fbb.CreateString(native_string(native, CL_PROGRAM_SOURCE)),
                 fbb.CreateString(options), built, fbb.CreateVector(saved));
@@ -287,7 +293,8 @@ struct Restorer {
         for (uint32_t index : *c.devices()) {
             if (index >= session.devices.size())
                 return fail("device " + std::to_string(index) + " is not served here");
-            devices.push_back(session.devices[index].device);
+            for (cl_device_id native : session.native_devices(index))
+                devices.push_back(native);
         }
         cl_context_properties props[] = {
             CL_CONTEXT_PLATFORM,
@@ -304,12 +311,10 @@ struct Restorer {
     bool operator()(const checkpoint::Queue& q) {
         auto* context = session.objects.find<ContextObject>(q.context());
         if (!context || q.device() >= session.devices.size()) return fail("queue's parent");
-        cl_int err = CL_SUCCESS;
-        cl_command_queue queue =
-            clCreateCommandQueue(context->context.get(), session.devices[q.device()].device,
-                                 static_cast<cl_command_queue_properties>(q.properties()), &err);
+        QueueObject queue;
+        cl_int err = make_queue(session, *context, q.context(), q.device(), q.properties(), queue);
         if (err != CL_SUCCESS) return fail("clCreateCommandQueue: " + std::to_string(err));
-        return insert(q.id(), queue_object(queue, q.context(), q.device(), q.properties()));
+        return insert(q.id(), std::move(queue));
     }
     bool operator()(const checkpoint::Buffer& b) {
         auto* context = session.objects.find<ContextObject>(b.context());
@@ -343,9 +348,11 @@ struct Restorer {
             for (const auto* b : *p.binaries()) {
                 if (b->device() >= session.devices.size() || !b->bytes())
                     return fail("program binary for an unknown device");
-                devices.push_back(session.devices[b->device()].device);
-                binaries.push_back(b->bytes()->data());
-                lengths.push_back(b->bytes()->size());
+                for (cl_device_id native : session.native_devices(b->device())) {
+                    devices.push_back(native);
+                    binaries.push_back(b->bytes()->data());
+                    lengths.push_back(b->bytes()->size());
+                }
             }
             program = clCreateProgramWithBinary(
                 context->context.get(), static_cast<cl_uint>(devices.size()), devices.data(),

@@ -19,17 +19,42 @@ struct ContextObject {
     QueueRef internal_queue;
 };
 struct QueueObject {
-    QueueRef queue;
+    QueueRef queue; ///< On the pooled device: the native queue of the current member.
     uint64_t context = 0;
     uint32_t device = 0;
     uint64_t properties = 0; ///< as created (a checkpoint restores the queue with them)
     bool profiling = false;
     bool dirty = false; ///< Commands enqueued since the last clFlush.
+
+    // On the pooled device only (see pool_queue.h).
+    bool pooled = false;
+    uint32_t member = 0; ///< The member `queue` is on.
+    /// One native queue per member, made when work is first placed there; `queue` holds its own
+    /// reference to the current one.
+    std::vector<QueueRef> member_queues;
+    /// Out-of-order queues: the last barrier, which commands later placed on another member
+    /// must also wait for; barrier_seen[m] is the barrier count member m's queue has waited for.
+    EventRef last_barrier;
+    uint64_t barriers = 0;
+    std::vector<uint64_t> barrier_seen;
+    bool in_order() const { return (properties & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE) == 0; }
+    /// Every native queue the client queue's commands went to.
+    template <class F> void for_each_native(F&& f) {
+        if (!pooled) {
+            f(queue.get());
+            return;
+        }
+        for (auto& q : member_queues)
+            if (q) f(q.get());
+    }
 };
 struct MemObject {
     MemRef mem;
     uint64_t context = 0;
     uint64_t size = 0;
+    /// On the pooled device: the members holding the newest contents (bit m for member m;
+    /// 0 = none yet, e.g. just created).
+    uint64_t resident = 0;
 };
 struct ProgramObject {
     ProgramRef program;

@@ -26,6 +26,8 @@ Session::Session(uint64_t id, std::string client, const std::vector<LocalDevice>
             clGetDeviceInfo(d.device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global, &global, nullptr);
             device_quota = std::max<uint64_t>(device_quota, global);
         }
+    for (const auto& d : devices)
+        if (d.pooled()) pool = std::make_unique<DevicePool>(d);
     executor_ = std::thread([this] { run(); });
 }
 
@@ -117,7 +119,8 @@ void Session::save_checkpoint() {
     }
     flush_dirty_queues();
     objects.for_each([](uint64_t, Object& object) {
-        if (auto* q = std::get_if<QueueObject>(&object)) clFinish(q->queue.get());
+        if (auto* q = std::get_if<QueueObject>(&object))
+            q->for_each_native([](cl_command_queue native) { clFinish(native); });
     });
     std::string error;
     if (!checkpoint_->save_objects(*this, &error)) checkpoint_error_ = error;
@@ -250,7 +253,10 @@ void Session::execute(WorkItem& item) {
 void Session::flush_dirty_queues() {
     for (uint64_t id : dirty_queues_) {
         if (auto* q = objects.find<QueueObject>(id); q && q->dirty) {
-            clFlush(q->queue.get());
+            if (q->pooled)
+                pool->driver(q->member).flush(q->queue.get());
+            else
+                clFlush(q->queue.get());
             q->dirty = false;
         }
     }
@@ -301,7 +307,8 @@ void Session::teardown() {
     // drain so no native callback outlives what it points at.
     release_user_events(CL_INVALID_EVENT);
     objects.for_each([](uint64_t, Object& object) {
-        if (auto* q = std::get_if<QueueObject>(&object)) clFinish(q->queue.get());
+        if (auto* q = std::get_if<QueueObject>(&object))
+            q->for_each_native([](cl_command_queue native) { clFinish(native); });
     });
     write_chunks.clear();
     orphaned_user_events.clear();
@@ -325,8 +332,10 @@ cl_int handle_goodbye(ExecContext& ctx, const wire::Goodbye&) {
 
 cl_int handle_release(ExecContext& ctx, const wire::Release& req) {
     if (ctx.session.failed_events.erase(req.id())) return CL_SUCCESS;
-    if (auto* mem = ctx.session.objects.find<MemObject>(req.id()))
+    if (auto* mem = ctx.session.objects.find<MemObject>(req.id())) {
         ctx.session.device_bytes -= mem->size;
+        if (ctx.session.pool) ctx.session.pool->forget(*mem);
+    }
     if (auto* e = ctx.session.objects.find<EventObject>(req.id()); e && e->user) {
         cl_int status = CL_COMPLETE;
         clGetEventInfo(e->event.get(), CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status,

@@ -6,6 +6,7 @@
 #include "log_limiter.h"
 #include "object_table.h"
 #include "outbox.h"
+#include "pool.h"
 #include "replay_log.h"
 #include "session_limits.h"
 #include "staging_budget.h"
@@ -147,6 +148,25 @@ class Session {
     ObjectTable objects;
     const std::vector<LocalDevice>& devices;
     Outbox& outbox;
+    /// The pooled device's placement and member threads (null when no device is pooled).
+    std::unique_ptr<DevicePool> pool;
+    /// The native devices served device `index` stands for (a pool's members, else itself).
+    std::vector<cl_device_id> native_devices(uint32_t index) const {
+        const LocalDevice& d = devices[index];
+        return d.pooled() ? d.members : std::vector<cl_device_id>{d.device};
+    }
+    /// The served device a native device belongs to (a pool member: the pool); -1 if none.
+    int64_t served_index(cl_device_id native) const {
+        for (const auto& d : devices)
+            if (d.device == native ||
+                std::find(d.members.begin(), d.members.end(), native) != d.members.end())
+                return d.index;
+        return -1;
+    }
+    /// Marks `mem` as written by a command on `queue` (where its newest contents now are).
+    void written_by(const QueueObject& queue, MemObject& mem) {
+        if (queue.pooled) pool->written_on(mem, queue.member);
+    }
     /// Client events that failed before reaching the device, with their status.
     std::unordered_map<uint64_t, cl_int> failed_events;
     /// User events the client released before setting them: commands may still wait on them,

@@ -472,6 +472,13 @@ TestEnvironment::TestEnvironment() : vendors_(std::make_unique<VendorsDir>()) {
             for (std::string word; words >> word;)
                 options.extra_args.push_back(word);
         }
+        // RGPU_TEST_DAEMON_ENV: NAME=value entries (';'-separated) for the daemon only, e.g.
+        // the POCL devices a pool is made of, while the native oracle keeps its own.
+        if (const char* env = std::getenv("RGPU_TEST_DAEMON_ENV")) {
+            std::istringstream entries(env);
+            for (std::string entry; std::getline(entries, entry, ';');)
+                if (!entry.empty()) options.extra_env.push_back(entry);
+        }
         daemon_ = std::make_unique<DaemonProcess>(options);
         setenv("RGPU_SERVERS", daemon_->endpoint().c_str(), 1);
     } catch (const std::exception& e) {

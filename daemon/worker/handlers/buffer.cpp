@@ -124,6 +124,7 @@ cl_int handle_write_buffer(ExecContext& ctx, const wire::WriteBuffer& req) {
                                req.size(), source->data.data(), static_cast<cl_uint>(wait.size()),
                                wait.data(), &event);
     if (err != CL_SUCCESS) return fail(err);
+    ctx.session.written_by(*queue, *mem);
     if (!req.last_chunk()) {
         clRetainEvent(event);
         ctx.session.write_chunks.emplace_back(event);
@@ -149,6 +150,7 @@ cl_int handle_read_buffer(ExecContext& ctx, const wire::ReadBuffer& req) {
     std::vector<cl_event> wait;
     cl_int err = resolve_wait_list(ctx, req.wait(), wait);
     if (err != CL_SUCCESS) return fail(err);
+    if (queue->pooled) ctx.session.pool->read_on(*mem, queue->member);
 
     // One native read per chunk, each answered as soon as it lands, so the client copies
     // chunk i while chunk i+1 is still on the wire.
@@ -200,6 +202,7 @@ cl_int handle_copy_buffer(ExecContext& ctx, const wire::CopyBuffer& req) {
                               req.dst_offset(), req.size(), static_cast<cl_uint>(wait.size()),
                               wait.data(), req.event() ? &event : nullptr);
     if (err != CL_SUCCESS) return fail(err);
+    ctx.session.written_by(*queue, *dst);
     return publish_event(ctx, req.queue(), *queue, req.event(), event);
 }
 
@@ -221,6 +224,7 @@ cl_int handle_fill_buffer(ExecContext& ctx, const wire::FillBuffer& req) {
                               static_cast<cl_uint>(wait.size()), wait.data(),
                               req.event() ? &event : nullptr);
     if (err != CL_SUCCESS) return fail(err);
+    ctx.session.written_by(*queue, *mem);
     return publish_event(ctx, req.queue(), *queue, req.event(), event);
 }
 

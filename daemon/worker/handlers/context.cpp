@@ -2,6 +2,8 @@
 // Context creation on the daemon.
 #include "handlers.h"
 
+#include <algorithm>
+
 namespace rgpu::daemon {
 
 cl_int handle_create_context(ExecContext& ctx, const wire::CreateContext& req) {
@@ -15,7 +17,9 @@ cl_int handle_create_context(ExecContext& ctx, const wire::CreateContext& req) {
         const LocalDevice& d = ctx.session.devices[index];
         if (platform && platform != d.platform) return CL_INVALID_DEVICE;
         platform = d.platform;
-        devices.push_back(d.device);
+        for (cl_device_id native : ctx.session.native_devices(index))
+            if (std::find(devices.begin(), devices.end(), native) == devices.end())
+                devices.push_back(native);
         indices.push_back(index);
     }
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM,

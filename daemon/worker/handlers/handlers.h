@@ -40,9 +40,6 @@ cl_int handle_ndrange_kernel(ExecContext&, const wire::NDRangeKernel&);
 /// A session's record of a new native kernel of program `program`: its arguments classified
 /// (from the kernel's argument info), none set yet.
 KernelObject kernel_object(cl_kernel kernel, uint64_t program);
-/// A session's record of a new native queue (takes ownership of `queue`).
-QueueObject queue_object(cl_command_queue queue, uint64_t context, uint32_t device,
-                         uint64_t properties);
 // event.cpp
 cl_int handle_create_user_event(ExecContext&, const wire::CreateUserEvent&);
 cl_int handle_set_user_event_status(ExecContext&, const wire::SetUserEventStatus&);

@@ -2,6 +2,7 @@
 // clGet*Info queries the client cannot answer from its caches.
 #include "handlers.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -39,6 +40,26 @@ bool names_process_memory(wire::InfoKind kind, cl_uint param) {
     default:
         return false;
     }
+}
+
+/// Positions in a program's native device list that the client sees: on a pooled device the
+/// members stand for one device, reported by the first.
+std::vector<size_t> client_positions(const Session& session, cl_program program) {
+    cl_uint count = 0;
+    clGetProgramInfo(program, CL_PROGRAM_NUM_DEVICES, sizeof count, &count, nullptr);
+    std::vector<cl_device_id> devices(count);
+    if (count)
+        clGetProgramInfo(program, CL_PROGRAM_DEVICES, count * sizeof(cl_device_id), devices.data(),
+                         nullptr);
+    std::vector<size_t> positions;
+    std::vector<int64_t> seen;
+    for (size_t i = 0; i < devices.size(); ++i) {
+        int64_t index = session.served_index(devices[i]);
+        if (std::find(seen.begin(), seen.end(), index) != seen.end()) continue;
+        seen.push_back(index);
+        positions.push_back(i);
+    }
+    return positions;
 }
 
 } // namespace
@@ -115,8 +136,21 @@ cl_int handle_get_info(ExecContext& ctx, const wire::GetInfo& req) {
             }
             err = clGetProgramInfo(o->program.get(), CL_PROGRAM_BINARIES,
                                    count * sizeof(unsigned char*), pointers.data(), nullptr);
-            for (auto& b : binaries)
-                value.insert(value.end(), b.begin(), b.end());
+            for (size_t i : client_positions(ctx.session, o->program.get()))
+                if (i < binaries.size())
+                    value.insert(value.end(), binaries[i].begin(), binaries[i].end());
+            break;
+        }
+        if (param == CL_PROGRAM_BINARY_SIZES && ctx.session.pool) {
+            std::vector<uint8_t> all;
+            err =
+                query([&](size_t n, void* v,
+                          size_t* r) { return clGetProgramInfo(o->program.get(), param, n, v, r); },
+                      all);
+            for (size_t i : client_positions(ctx.session, o->program.get()))
+                if ((i + 1) * sizeof(size_t) <= all.size())
+                    value.insert(value.end(), all.begin() + i * sizeof(size_t),
+                                 all.begin() + (i + 1) * sizeof(size_t));
             break;
         }
         err = query([&](size_t n, void* v,

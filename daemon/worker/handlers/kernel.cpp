@@ -3,6 +3,10 @@
 #include "enqueue.h"
 #include "handlers.h"
 
+#include "../pool_queue.h"
+
+#include <algorithm>
+
 #include <string_view>
 
 namespace rgpu::daemon {
@@ -176,6 +180,77 @@ cl_int set_kernel_arg(ExecContext& ctx, const wire::SetKernelArg& req) {
 
 } // namespace
 
+namespace {
+
+std::string kernel_name(cl_kernel kernel) {
+    char name[256] = {0};
+    clGetKernelInfo(kernel, CL_KERNEL_FUNCTION_NAME, sizeof name - 1, name, nullptr);
+    return name;
+}
+
+/// The buffers a launch of `kernel` uses (each once).
+std::vector<MemObject*> launch_buffers(Session& session, const KernelObject& kernel) {
+    std::vector<MemObject*> out;
+    for (uint64_t id : kernel.arg_mems)
+        if (auto* mem = id ? session.objects.find<MemObject>(id) : nullptr;
+            mem && std::find(out.begin(), out.end(), mem) == out.end())
+            out.push_back(mem);
+    return out;
+}
+
+/// Per-launch placement on the pooled device: picks the member, moves the queue there (keeping
+/// its order) and brings over the buffers whose newest contents are on another member.
+cl_int place_launch(ExecContext& ctx, QueueObject& queue, KernelObject& kernel,
+                    std::vector<cl_event>& wait, std::vector<EventRef>& keep) {
+    DevicePool& pool = *ctx.session.pool;
+    auto buffers = launch_buffers(ctx.session, kernel);
+    if (pool.per_launch()) {
+        auto* context = ctx.session.objects.find<ContextObject>(queue.context);
+        if (!context) return ctx.fail("queue without its context");
+        std::vector<const MemObject*> view(buffers.begin(), buffers.end());
+        uint32_t m = pool.place_launch(kernel_name(kernel.kernel.get()), view);
+        if (cl_int err = switch_member(ctx.session, *context, queue, m, wait, keep);
+            err != CL_SUCCESS)
+            return err;
+    }
+    std::vector<cl_mem> elsewhere;
+    uint64_t bytes = 0;
+    uint64_t here = uint64_t{1} << queue.member;
+    for (MemObject* mem : buffers)
+        if (mem->resident != 0 && !(mem->resident & here)) {
+            elsewhere.push_back(mem->mem.get());
+            bytes += mem->size;
+        }
+    if (elsewhere.empty()) return CL_SUCCESS;
+    // After what the launch waits for (the writer of the contents), before the launch.
+    cl_event moved = nullptr;
+    cl_int err = clEnqueueMigrateMemObjects(
+        queue.queue.get(), static_cast<cl_uint>(elsewhere.size()), elsewhere.data(), 0,
+        static_cast<cl_uint>(wait.size()), wait.data(), &moved);
+    if (err != CL_SUCCESS) return err;
+    pool.migrated(queue.member, elsewhere.size(), bytes, moved);
+    keep.emplace_back(moved);
+    wait.push_back(moved);
+    return CL_SUCCESS;
+}
+
+/// Notes the launch for the pool's estimates and where its buffers' contents now are.
+void launched_on_member(Session& session, QueueObject& queue, KernelObject& kernel,
+                        cl_event event) {
+    DevicePool& pool = *session.pool;
+    pool.launched(queue.member, kernel_name(kernel.kernel.get()), event);
+    for (MemObject* mem : launch_buffers(session, kernel)) {
+        cl_mem_flags flags = 0;
+        clGetMemObjectInfo(mem->mem.get(), CL_MEM_FLAGS, sizeof flags, &flags, nullptr);
+        if (flags & CL_MEM_READ_ONLY)
+            pool.read_on(*mem, queue.member);
+        else
+            pool.written_on(*mem, queue.member);
+    }
+}
+
+} // namespace
+
 cl_int handle_ndrange_kernel(ExecContext& ctx, const wire::NDRangeKernel& req) {
     auto fail = [&](cl_int err) {
         fail_event(ctx, req.event(), err);
@@ -204,12 +279,25 @@ cl_int handle_ndrange_kernel(ExecContext& ctx, const wire::NDRangeKernel& req) {
     std::vector<cl_event> wait;
     cl_int err = resolve_wait_list(ctx, req.wait(), wait);
     if (err != CL_SUCCESS) return fail(err);
+    std::vector<EventRef> keep;
+    if (queue->pooled) {
+        err = place_launch(ctx, *queue, *kernel, wait, keep);
+        if (err != CL_SUCCESS) return fail(err);
+    }
     cl_event event = nullptr;
     err = clEnqueueNDRangeKernel(queue->queue.get(), kernel->kernel.get(), dims,
                                  has_offset ? offset : nullptr, global, has_local ? local : nullptr,
                                  static_cast<cl_uint>(wait.size()), wait.data(),
-                                 req.event() ? &event : nullptr);
+                                 req.event() || queue->pooled ? &event : nullptr);
     if (err != CL_SUCCESS) return fail(err);
+    if (queue->pooled) {
+        launched_on_member(ctx.session, *queue, *kernel, event);
+        if (!req.event()) { // the pool watches it; the client did not ask for it
+            ctx.session.mark_dirty(req.queue(), *queue);
+            clReleaseEvent(event);
+            return CL_SUCCESS;
+        }
+    }
     return publish_event(ctx, req.queue(), *queue, req.event(), event);
 }
 

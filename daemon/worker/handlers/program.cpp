@@ -123,9 +123,12 @@ cl_int handle_create_program_with_binary(ExecContext& ctx,
         if (index >= ctx.session.devices.size()) return CL_INVALID_DEVICE;
         auto* blob = req.binaries()->Get(i)->bytes();
         if (!blob || blob->size() == 0) return CL_INVALID_VALUE;
-        devices.push_back(ctx.session.devices[index].device);
-        binaries.push_back(blob->data());
-        lengths.push_back(blob->size());
+        // A pool's members are alike: each gets the client's binary.
+        for (cl_device_id native : ctx.session.native_devices(index)) {
+            devices.push_back(native);
+            binaries.push_back(blob->data());
+            lengths.push_back(blob->size());
+        }
     }
     std::vector<cl_int> status(devices.size());
     cl_int err = CL_SUCCESS;
@@ -148,10 +151,11 @@ cl_int handle_build_program(ExecContext& ctx, const wire::BuildProgram& req) {
         indices.assign(req.devices()->begin(), req.devices()->end());
     else
         indices = context->devices;
-    std::vector<cl_device_id> devices;
+    std::vector<cl_device_id> devices; // native: a pool's members all build
     for (uint32_t index : indices) {
         if (index >= ctx.session.devices.size()) return CL_INVALID_DEVICE;
-        devices.push_back(ctx.session.devices[index].device);
+        for (cl_device_id native : ctx.session.native_devices(index))
+            devices.push_back(native);
     }
     // Argument info lets both sides check kernel arguments; the client reports its own options.
     std::string options = req.options() ? req.options()->str() : "";
@@ -163,18 +167,28 @@ cl_int handle_build_program(ExecContext& ctx, const wire::BuildProgram& req) {
     cl_program native = program->program.get();
     ctx.reply(status, wire::ReplyBody::BuildReply, [&](flatbuffers::FlatBufferBuilder& fbb) {
         std::vector<flatbuffers::Offset<wire::DeviceBuild>> builds;
-        for (size_t i = 0; i < devices.size(); ++i) {
+        for (size_t i = 0; i < indices.size(); ++i) {
+            // A pool reports the member whose build failed, else its first member.
+            cl_device_id device = nullptr;
             cl_build_status build_status = CL_BUILD_NONE;
-            clGetProgramBuildInfo(native, devices[i], CL_PROGRAM_BUILD_STATUS, sizeof build_status,
-                                  &build_status, nullptr);
+            for (cl_device_id member : ctx.session.native_devices(indices[i])) {
+                cl_build_status member_status = CL_BUILD_NONE;
+                clGetProgramBuildInfo(native, member, CL_PROGRAM_BUILD_STATUS, sizeof member_status,
+                                      &member_status, nullptr);
+                if (!device ||
+                    (build_status == CL_BUILD_SUCCESS && member_status != build_status)) {
+                    device = member;
+                    build_status = member_status;
+                }
+            }
             cl_program_binary_type binary_type = CL_PROGRAM_BINARY_TYPE_NONE;
-            clGetProgramBuildInfo(native, devices[i], CL_PROGRAM_BINARY_TYPE, sizeof binary_type,
+            clGetProgramBuildInfo(native, device, CL_PROGRAM_BINARY_TYPE, sizeof binary_type,
                                   &binary_type, nullptr);
             auto log = get_string([&](size_t n, void* v, size_t* r) {
-                return clGetProgramBuildInfo(native, devices[i], CL_PROGRAM_BUILD_LOG, n, v, r);
+                return clGetProgramBuildInfo(native, device, CL_PROGRAM_BUILD_LOG, n, v, r);
             });
             auto opts = get_string([&](size_t n, void* v, size_t* r) {
-                return clGetProgramBuildInfo(native, devices[i], CL_PROGRAM_BUILD_OPTIONS, n, v, r);
+                return clGetProgramBuildInfo(native, device, CL_PROGRAM_BUILD_OPTIONS, n, v, r);
             });
             builds.push_back(wire::CreateDeviceBuild(fbb, indices[i], build_status,
                                                      fbb.CreateString(log), fbb.CreateString(opts),
