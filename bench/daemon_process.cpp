@@ -54,6 +54,9 @@ DaemonProcess::DaemonProcess(const DaemonOptions& options)
                   ready_file.string(),         "--log-level", "warn"};
     spawn.env["OCL_ICD_VENDORS"] = std::nullopt; // the daemon sees only the system ICDs
     spawn.env["RGPU_SERVERS"] = std::nullopt;
+    spawn.argv.insert(spawn.argv.end(), options.args.begin(), options.args.end());
+    for (const auto& [name, value] : options.env)
+        spawn.env[name] = value;
     spawn.stdout_fd = log_fd;
     spawn.stderr_fd = log_fd;
     spawn.parent_death_signal = SIGTERM;

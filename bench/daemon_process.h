@@ -6,7 +6,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace rgpu::bench {
 
@@ -15,6 +18,8 @@ struct DaemonOptions {
     std::string transport;         // "tcp" or "ipc"
     std::filesystem::path scratch; // ready file, ipc socket and daemon.log live here
     std::chrono::seconds ready_timeout{30};
+    std::vector<std::string> args;                         ///< more daemon flags
+    std::map<std::string, std::optional<std::string>> env; ///< more environment edits
 };
 
 class DaemonProcess {

@@ -72,7 +72,11 @@ int run_bench(const Options& opt, const BenchConfig& config,
         } else {
             std::cerr << "rgpu-bench: starting " << opt.daemon << "...\n";
             try {
-                daemon.emplace(DaemonOptions{opt.daemon, opt.transport, scratch.path()});
+                DaemonOptions options;
+                options.executable = opt.daemon;
+                options.transport = opt.transport;
+                options.scratch = scratch.path();
+                daemon.emplace(options);
                 run.endpoint = daemon->endpoint();
                 setenv("RGPU_SERVERS", run.endpoint.c_str(), 1);
             } catch (const std::exception& e) {

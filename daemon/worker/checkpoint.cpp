@@ -195,12 +195,20 @@ bool CheckpointWriter::save_objects(Session& session, std::string* error) {
         },
         [&](uint64_t id, EventObject& e) {
             cl_int status = CL_COMPLETE;
-            clGetEventInfo(e.event.get(), CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status,
-                           nullptr);
+            cl_event native = e.native();
+            if (!native)
+                status = e.deferred->error(); // failed before reaching the device
+            else
+                clGetEventInfo(native, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status,
+                               nullptr);
             cl_context context = nullptr;
-            clGetEventInfo(e.event.get(), CL_EVENT_CONTEXT, sizeof context, &context, nullptr);
-            auto state = checkpoint::CreateEvent(fbb, id, std::min(status, CL_COMPLETE), e.user,
-                                                 context_ids[context]);
+            if (native) clGetEventInfo(native, CL_EVENT_CONTEXT, sizeof context, &context, nullptr);
+            // A command that failed on a pool member never had a native event: any context of
+            // the session holds its (failed) replacement.
+            uint64_t context_id =
+                native || context_ids.empty() ? context_ids[context] : context_ids.begin()->second;
+            auto state =
+                checkpoint::CreateEvent(fbb, id, std::min(status, CL_COMPLETE), e.user, context_id);
             objects_.push_back(
                 checkpoint::CreateObject(fbb, checkpoint::ObjectState::Event, state.Union()));
         },
@@ -425,7 +433,7 @@ struct Restorer {
         if (err != CL_SUCCESS) return fail("clCreateUserEvent: " + std::to_string(err));
         EventRef ref(event);
         clSetUserEventStatus(event, e.status());
-        return insert(e.id(), EventObject{std::move(ref), e.user()});
+        return insert(e.id(), EventObject{std::move(ref), e.user(), nullptr});
     }
 };
 

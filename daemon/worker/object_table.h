@@ -4,8 +4,11 @@
 
 #include "native.h"
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -81,10 +84,54 @@ struct KernelObject {
     /// The buffer id each argument names (0 for other kinds): checked at every launch, since
     /// the native kernel would hold a dangling handle once the buffer is released.
     std::vector<uint64_t> arg_mems;
+    /// On the pooled device: one native kernel per member, made at its first launch there and
+    /// used by that member's thread only (it sets the launch's arguments, then enqueues).
+    std::vector<KernelRef> member_kernels;
 };
+/// The event of a command handed to a pool member's thread, which enqueues it there (see
+/// pool.h): the native event exists once that thread has enqueued the command.
+class DeferredEvent {
+  public:
+    /// Member thread: the command is enqueued (`native`, adopted) or failed (`error`).
+    void set(cl_event native, cl_int error) {
+        {
+            std::lock_guard lock(mutex_);
+            native_ = EventRef(native);
+            error_ = error;
+            done_ = true;
+        }
+        cv_.notify_all();
+    }
+    /// Blocks until set(); the native event, or null when the command failed (error()).
+    cl_event wait() {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return done_; });
+        return native_.get();
+    }
+    bool done() {
+        std::lock_guard lock(mutex_);
+        return done_;
+    }
+    cl_int error() {
+        std::lock_guard lock(mutex_);
+        return error_;
+    }
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    EventRef native_;
+    cl_int error_ = CL_SUCCESS;
+};
+
 struct EventObject {
     EventRef event;
     bool user = false;
+    /// Set instead of `event` for a command a pool member's thread enqueues.
+    std::shared_ptr<DeferredEvent> deferred;
+    /// The native event (waiting for a member thread to enqueue it); null if it failed there.
+    cl_event native() { return deferred ? deferred->wait() : event.get(); }
 };
 
 using Object =

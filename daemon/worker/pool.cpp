@@ -10,9 +10,9 @@
 
 namespace rgpu::daemon {
 
-MemberDriver::MemberDriver() : thread_([this] { run(); }) {}
+MemberThread::MemberThread() : thread_([this] { run(); }) {}
 
-MemberDriver::~MemberDriver() {
+MemberThread::~MemberThread() {
     {
         std::lock_guard lock(mutex_);
         stop_ = true;
@@ -21,31 +21,41 @@ MemberDriver::~MemberDriver() {
     thread_.join();
 }
 
-void MemberDriver::flush(cl_command_queue queue) {
-    clRetainCommandQueue(queue);
+void MemberThread::post(std::function<void()> work) {
     {
         std::lock_guard lock(mutex_);
-        pending_.push_back(queue);
+        pending_.push_back(std::move(work));
     }
     cv_.notify_one();
 }
 
-void MemberDriver::run() {
+void MemberThread::flush(cl_command_queue queue) {
+    clRetainCommandQueue(queue);
+    post([queue] {
+        clFlush(queue);
+        clReleaseCommandQueue(queue);
+    });
+}
+
+void MemberThread::settle() {
+    std::unique_lock lock(mutex_);
+    idle_cv_.wait(lock, [&] { return pending_.empty() && !busy_; });
+}
+
+void MemberThread::run() {
     std::unique_lock lock(mutex_);
     for (;;) {
         cv_.wait(lock, [&] { return stop_ || !pending_.empty(); });
         if (pending_.empty()) return; // stopping, nothing left
-        cl_command_queue queue = pending_.front();
+        auto work = std::move(pending_.front());
         pending_.pop_front();
-        // The same queue flushed twice in a row needs it once.
-        while (!pending_.empty() && pending_.front() == queue) {
-            pending_.pop_front();
-            clReleaseCommandQueue(queue);
-        }
+        busy_ = true;
         lock.unlock();
-        clFlush(queue);
-        clReleaseCommandQueue(queue);
+        work();
+        work = nullptr; // what it held goes before the thread counts as idle
         lock.lock();
+        busy_ = false;
+        if (pending_.empty()) idle_cv_.notify_all();
     }
 }
 
@@ -85,19 +95,35 @@ DevicePool::DevicePool(const LocalDevice& pool)
         clGetDeviceInfo(pool.members[m], CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global, &global,
                         nullptr);
         members_[m].global_memory = global;
-        members_[m].driver = std::make_unique<MemberDriver>();
+        members_[m].thread = std::make_unique<MemberThread>();
     }
 }
 
 void DevicePool::retire() {
     for (auto& member : members_) {
         auto& launches = member.launches;
-        while (!launches.empty() && execution_status(launches.front().event.get()) <= CL_COMPLETE) {
+        auto complete = [](Launch& launch) {
+            if (!launch.event->done()) return false;
+            cl_event native = launch.event->wait();
+            return !native || execution_status(native) <= CL_COMPLETE;
+        };
+        while (!launches.empty() && complete(launches.front())) {
             Launch& done = launches.front();
-            if (double ns = measured_ns(done.event.get()); ns > 0) {
+            cl_event native = done.event->wait();
+            if (double ns = native ? measured_ns(native) : 0; ns > 0) {
                 double& average = member.kernel_ns[done.kernel];
                 average = average == 0 ? ns : average + kAverageWeight * (ns - average);
                 member.figures.busy_ns += static_cast<uint64_t>(ns);
+            }
+            if (cl_event moved = done.migration ? done.migration->wait() : nullptr) {
+                double ns = measured_ns(moved);
+                if (ns > 0 && done.migrated_bytes > 0) {
+                    double rate = static_cast<double>(done.migrated_bytes) / ns * 1e9;
+                    member.transfer_rate =
+                        member.transfer_rate == 0
+                            ? rate
+                            : member.transfer_rate + kAverageWeight * (rate - member.transfer_rate);
+                }
             }
             launches.pop_front();
         }
@@ -105,22 +131,12 @@ void DevicePool::retire() {
         // device runs few at once), count the rest as queued.
         member.figures.running = 0;
         size_t looked = std::min<size_t>(launches.size(), 64);
-        for (size_t i = 0; i < looked; ++i)
-            if (execution_status(launches[i].event.get()) == CL_RUNNING) ++member.figures.running;
-        member.figures.queued = launches.size() - member.figures.running;
-        auto& migrations = member.migrations;
-        while (!migrations.empty() &&
-               execution_status(migrations.front().event.get()) <= CL_COMPLETE) {
-            double ns = measured_ns(migrations.front().event.get());
-            if (ns > 0 && migrations.front().bytes > 0) {
-                double rate = static_cast<double>(migrations.front().bytes) / ns * 1e9;
-                member.transfer_rate =
-                    member.transfer_rate == 0
-                        ? rate
-                        : member.transfer_rate + kAverageWeight * (rate - member.transfer_rate);
-            }
-            migrations.pop_front();
+        for (size_t i = 0; i < looked; ++i) {
+            if (!launches[i].event->done()) continue;
+            cl_event native = launches[i].event->wait();
+            if (native && execution_status(native) == CL_RUNNING) ++member.figures.running;
         }
+        member.figures.queued = launches.size() - member.figures.running;
     }
 }
 
@@ -185,17 +201,17 @@ uint32_t DevicePool::place_launch(const std::string& kernel,
     return static_cast<uint32_t>(policy_->place(devices, work).value_or(0));
 }
 
-void DevicePool::launched(uint32_t m, const std::string& kernel, cl_event event) {
-    clRetainEvent(event);
+void DevicePool::launched(uint32_t m, const std::string& kernel,
+                          std::shared_ptr<DeferredEvent> event,
+                          std::shared_ptr<DeferredEvent> migration, uint64_t migrated_bytes) {
     Member& member = members_[m];
-    member.launches.push_back(Launch{EventRef(event), kernel, estimate(m, kernel)});
+    member.launches.push_back(Launch{std::move(event), kernel, estimate(m, kernel),
+                                     std::move(migration), migrated_bytes});
     ++member.figures.placements;
     ++member.figures.queued;
 }
 
-void DevicePool::migrated(uint32_t m, uint64_t count, uint64_t bytes, cl_event event) {
-    clRetainEvent(event);
-    members_[m].migrations.push_back(Migration{EventRef(event), bytes});
+void DevicePool::migrated(uint32_t m, uint64_t count, uint64_t bytes) {
     members_[m].figures.migrations += count;
     members_[m].figures.migrated_bytes += bytes;
 }

@@ -6,12 +6,14 @@
 
 #include "devices.h"
 #include "native.h"
+#include "object_table.h"
 
 #include <policy.h>
 
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,26 +23,32 @@
 
 namespace rgpu::daemon {
 
-struct MemObject;
-
-/// Flushes the native queues of one member from a thread of its own. Some runtimes run commands
-/// on the thread that flushes them (POCL's basic device): members then run in parallel, and the
-/// session's executor never waits for a kernel.
-class MemberDriver {
+/// The thread that drives one member: it makes the member's native enqueue calls, in the order
+/// they were posted. Runtimes may run a command on the thread that enqueues or flushes it
+/// (POCL's basic device runs a ready command inside clEnqueue*): with one thread per member,
+/// members run in parallel and the session's executor goes on taking commands meanwhile.
+/// The executor touches a member's native queues itself only once the thread is idle (settle).
+class MemberThread {
   public:
-    MemberDriver();
-    ~MemberDriver(); ///< Flushes what is pending, then joins.
-    MemberDriver(const MemberDriver&) = delete;
-    MemberDriver& operator=(const MemberDriver&) = delete;
-    /// Flushes `queue` on the member's thread soon (retained until then).
+    MemberThread();
+    ~MemberThread(); ///< Runs what is posted, then joins.
+    MemberThread(const MemberThread&) = delete;
+    MemberThread& operator=(const MemberThread&) = delete;
+    /// Runs `work` on the member's thread after everything posted before.
+    void post(std::function<void()> work);
+    /// Flushes `queue` on the member's thread (retained until then).
     void flush(cl_command_queue queue);
+    /// Blocks until everything posted so far has run.
+    void settle();
 
   private:
     void run();
     std::mutex mutex_;
     std::condition_variable cv_;
-    std::deque<cl_command_queue> pending_; // guarded by mutex_, each retained
-    bool stop_ = false;                    // guarded by mutex_
+    std::condition_variable idle_cv_;
+    std::deque<std::function<void()>> pending_; // guarded by mutex_
+    bool busy_ = false;                         // guarded by mutex_
+    bool stop_ = false;                         // guarded by mutex_
     std::thread thread_;
 };
 
@@ -63,17 +71,24 @@ class DevicePool {
     const LocalDevice& device() const { return pool_; }
     cl_device_id member(uint32_t m) const { return members_[m].device; }
     bool per_launch() const { return pool_.placement == Placement::PerLaunch; }
-    MemberDriver& driver(uint32_t m) { return *members_[m].driver; }
+    MemberThread& thread(uint32_t m) { return *members_[m].thread; }
+    /// Waits until every member thread has run what was posted to it.
+    void settle_all() {
+        for (auto& member : members_)
+            member.thread->settle();
+    }
 
     /// Member for a new command queue.
     uint32_t place_queue();
     /// Member for a launch of `kernel` with `buffers` as arguments, placed by the policy.
     uint32_t place_launch(const std::string& kernel, const std::vector<const MemObject*>& buffers);
-    /// A launch placed on `member`: `event` (retained here) is watched until it completes, then
-    /// its measured time feeds the estimates.
-    void launched(uint32_t member, const std::string& kernel, cl_event event);
-    /// Buffers brought to `member` by a migration command (`event`, retained here).
-    void migrated(uint32_t member, uint64_t count, uint64_t bytes, cl_event event);
+    /// A launch placed on `member`: its event is watched until it completes, then its measured
+    /// time feeds the estimates. `migration`, when set, brought `migrated_bytes` there before it
+    /// (its measured time gives the member's transfer rate).
+    void launched(uint32_t member, const std::string& kernel, std::shared_ptr<DeferredEvent> event,
+                  std::shared_ptr<DeferredEvent> migration = nullptr, uint64_t migrated_bytes = 0);
+    /// Counts buffers brought to `member` from another member.
+    void migrated(uint32_t member, uint64_t count, uint64_t bytes);
 
     /// Buffer residency: `mem`'s newest contents are on `member` (written there), or also on
     /// it (read there). Keeps the members' resident bytes.
@@ -85,24 +100,21 @@ class DevicePool {
 
   private:
     struct Launch {
-        EventRef event;
+        std::shared_ptr<DeferredEvent> event;
         std::string kernel;
         double estimate_ns = 0;
-    };
-    struct Migration {
-        EventRef event;
-        uint64_t bytes = 0;
+        std::shared_ptr<DeferredEvent> migration;
+        uint64_t migrated_bytes = 0;
     };
     struct Member {
         cl_device_id device = nullptr;
         uint64_t global_memory = 0;
         std::deque<Launch> launches;
-        std::deque<Migration> migrations;
         /// Measured kernel times on this member (moving average per kernel name).
         std::unordered_map<std::string, double> kernel_ns;
         double transfer_rate = 0; ///< measured bytes per second into this member
         MemberFigures figures;
-        std::unique_ptr<MemberDriver> driver;
+        std::unique_ptr<MemberThread> thread;
     };
     /// Takes completed launches and migrations off the in-flight lists, measuring them.
     void retire();

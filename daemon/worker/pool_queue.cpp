@@ -64,6 +64,9 @@ cl_int switch_member(Session& session, const ContextObject& context, QueueObject
             return err;
     cl_int err = CL_SUCCESS;
     if (queue.in_order()) {
+        // The marker follows what the member thread was handed (out-of-order queues need no
+        // such wait: their commands are ordered by wait lists and barriers only).
+        session.pool->thread(queue.member).settle();
         cl_event before = nullptr;
         err = clEnqueueMarkerWithWaitList(queue.queue.get(), 0, nullptr, &before);
         if (err != CL_SUCCESS) return err;
@@ -71,13 +74,14 @@ cl_int switch_member(Session& session, const ContextObject& context, QueueObject
         wait.push_back(before);
     } else if (queue.last_barrier && queue.barrier_seen[m] < queue.barriers) {
         cl_event barrier = queue.last_barrier.get();
+        session.pool->thread(m).settle();
         err = clEnqueueBarrierWithWaitList(queue.member_queues[m].get(), 1, &barrier, nullptr);
         if (err != CL_SUCCESS) return err;
         queue.barrier_seen[m] = queue.barriers;
     }
     // What was enqueued on the member left behind must run even if nothing is enqueued there
     // again.
-    session.pool->driver(queue.member).flush(queue.queue.get());
+    session.pool->thread(queue.member).flush(queue.queue.get());
     make_current(queue, m);
     return CL_SUCCESS;
 }
@@ -93,13 +97,14 @@ bool fence_members(Session& session, QueueObject& queue, std::vector<cl_event>& 
     for (uint32_t m = 0; m < queue.member_queues.size(); ++m) {
         auto& q = queue.member_queues[m];
         if (!q) continue;
+        session.pool->thread(m).settle();
         cl_event marker = nullptr;
         err = clEnqueueMarkerWithWaitList(q.get(), 0, nullptr, &marker);
         if (err != CL_SUCCESS) return true;
         keep.emplace_back(marker);
         wait.push_back(marker);
         // The current queue is flushed with the batch; the others must be now.
-        if (m != queue.member) session.pool->driver(m).flush(q.get());
+        if (m != queue.member) session.pool->thread(m).flush(q.get());
     }
     return true;
 }

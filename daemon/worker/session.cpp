@@ -34,6 +34,8 @@ Session::Session(uint64_t id, std::string client, const std::vector<LocalDevice>
 Session::~Session() {
     close();
     if (executor_.joinable()) executor_.join();
+    // Member threads may still hold launches that report to this session.
+    if (pool) pool->settle_all();
 }
 
 namespace {
@@ -118,6 +120,7 @@ void Session::save_checkpoint() {
         return;
     }
     flush_dirty_queues();
+    if (pool) pool->settle_all(); // member threads enqueue what they were handed first
     objects.for_each([](uint64_t, Object& object) {
         if (auto* q = std::get_if<QueueObject>(&object))
             q->for_each_native([](cl_command_queue native) { clFinish(native); });
@@ -254,7 +257,7 @@ void Session::flush_dirty_queues() {
     for (uint64_t id : dirty_queues_) {
         if (auto* q = objects.find<QueueObject>(id); q && q->dirty) {
             if (q->pooled)
-                pool->driver(q->member).flush(q->queue.get());
+                pool->thread(q->member).flush(q->queue.get());
             else
                 clFlush(q->queue.get());
             q->dirty = false;
@@ -306,6 +309,7 @@ void Session::teardown() {
     // Unblock anything gated on a user event the client will never set, then let queues
     // drain so no native callback outlives what it points at.
     release_user_events(CL_INVALID_EVENT);
+    if (pool) pool->settle_all(); // member threads enqueue what they were handed first
     objects.for_each([](uint64_t, Object& object) {
         if (auto* q = std::get_if<QueueObject>(&object))
             q->for_each_native([](cl_command_queue native) { clFinish(native); });

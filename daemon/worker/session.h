@@ -163,6 +163,12 @@ class Session {
                 return d.index;
         return -1;
     }
+    /// The native queue for a command the executor enqueues itself. On the pooled device the
+    /// member's thread first enqueues everything handed to it: the queue keeps its order.
+    cl_command_queue native(QueueObject& queue) {
+        if (queue.pooled) pool->thread(queue.member).settle();
+        return queue.queue.get();
+    }
     /// Marks `mem` as written by a command on `queue` (where its newest contents now are).
     void written_by(const QueueObject& queue, MemObject& mem) {
         if (queue.pooled) pool->written_on(mem, queue.member);

@@ -412,7 +412,13 @@ DaemonProcess::~DaemonProcess() {
 }
 
 int DaemonProcess::stop(int signal) {
-    return child_->terminate(signal, 5s);
+    int status = child_->terminate(signal, 5s);
+    // RGPU_TEST_DAEMON_LOG=PATH keeps the daemon's log (its directory goes with the test).
+    if (const char* keep = std::getenv("RGPU_TEST_DAEMON_LOG")) {
+        std::error_code ec;
+        fs::copy_file(dir_ + "/daemon.log", keep, fs::copy_options::overwrite_existing, ec);
+    }
+    return status;
 }
 
 std::string DaemonProcess::log_tail(size_t max_bytes) const {

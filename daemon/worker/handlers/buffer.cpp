@@ -120,7 +120,7 @@ cl_int handle_write_buffer(ExecContext& ctx, const wire::WriteBuffer& req) {
             return ctx.session.staging->charge(req.size(), patience, over);
         });
     cl_event event = nullptr;
-    err = clEnqueueWriteBuffer(queue->queue.get(), mem->mem.get(), CL_FALSE, req.offset(),
+    err = clEnqueueWriteBuffer(ctx.session.native(*queue), mem->mem.get(), CL_FALSE, req.offset(),
                                req.size(), source->data.data(), static_cast<cl_uint>(wait.size()),
                                wait.data(), &event);
     if (err != CL_SUCCESS) return fail(err);
@@ -171,9 +171,9 @@ cl_int handle_read_buffer(ExecContext& ctx, const wire::ReadBuffer& req) {
                 return ctx.session.staging->stage(n, patience, over);
             });
         cl_event event = nullptr;
-        err = clEnqueueReadBuffer(queue->queue.get(), mem->mem.get(), CL_FALSE, req.offset() + done,
-                                  n, record->data.data(), static_cast<cl_uint>(wait.size()),
-                                  wait.data(), &event);
+        err = clEnqueueReadBuffer(ctx.session.native(*queue), mem->mem.get(), CL_FALSE,
+                                  req.offset() + done, n, record->data.data(),
+                                  static_cast<cl_uint>(wait.size()), wait.data(), &event);
         if (err != CL_SUCCESS) return fail(err);
         record->native = EventRef(event);
         err = watch_command(ctx, record, last ? req.event() : 0);
@@ -198,9 +198,10 @@ cl_int handle_copy_buffer(ExecContext& ctx, const wire::CopyBuffer& req) {
     cl_int err = resolve_wait_list(ctx, req.wait(), wait);
     if (err != CL_SUCCESS) return fail(err);
     cl_event event = nullptr;
-    err = clEnqueueCopyBuffer(queue->queue.get(), src->mem.get(), dst->mem.get(), req.src_offset(),
-                              req.dst_offset(), req.size(), static_cast<cl_uint>(wait.size()),
-                              wait.data(), req.event() ? &event : nullptr);
+    err = clEnqueueCopyBuffer(ctx.session.native(*queue), src->mem.get(), dst->mem.get(),
+                              req.src_offset(), req.dst_offset(), req.size(),
+                              static_cast<cl_uint>(wait.size()), wait.data(),
+                              req.event() ? &event : nullptr);
     if (err != CL_SUCCESS) return fail(err);
     ctx.session.written_by(*queue, *dst);
     return publish_event(ctx, req.queue(), *queue, req.event(), event);
@@ -219,7 +220,7 @@ cl_int handle_fill_buffer(ExecContext& ctx, const wire::FillBuffer& req) {
     cl_int err = resolve_wait_list(ctx, req.wait(), wait);
     if (err != CL_SUCCESS) return fail(err);
     cl_event event = nullptr;
-    err = clEnqueueFillBuffer(queue->queue.get(), mem->mem.get(), req.pattern()->data(),
+    err = clEnqueueFillBuffer(ctx.session.native(*queue), mem->mem.get(), req.pattern()->data(),
                               req.pattern()->size(), req.offset(), req.size(),
                               static_cast<cl_uint>(wait.size()), wait.data(),
                               req.event() ? &event : nullptr);

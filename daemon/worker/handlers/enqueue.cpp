@@ -5,7 +5,8 @@
 namespace rgpu::daemon {
 
 cl_int resolve_wait_list(ExecContext& ctx, const flatbuffers::Vector<uint64_t>* wait,
-                         std::vector<cl_event>& out) {
+                         std::vector<cl_event>& out,
+                         std::vector<std::shared_ptr<DeferredEvent>>* deferred) {
     out.clear();
     if (!wait) return CL_SUCCESS;
     out.reserve(wait->size());
@@ -15,7 +16,13 @@ cl_int resolve_wait_list(ExecContext& ctx, const flatbuffers::Vector<uint64_t>* 
             return CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
         auto* event = ctx.session.objects.find<EventObject>(id);
         if (!event) return ctx.fail("wait list names unknown event " + std::to_string(id));
-        out.push_back(event->event.get());
+        if (event->deferred && deferred) {
+            deferred->push_back(event->deferred);
+            continue;
+        }
+        cl_event native = event->native(); // waits for a pool member's thread to enqueue it
+        if (!native) return CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
+        out.push_back(native);
     }
     return CL_SUCCESS;
 }
@@ -26,7 +33,8 @@ cl_int watch_command(ExecContext& ctx, const std::shared_ptr<CompletionRecord>& 
     if (client_event != 0) {
         cl_event native = record->native.get();
         clRetainEvent(native);
-        if (ctx.session.objects.insert(client_event, EventObject{EventRef(native), false})) {
+        if (ctx.session.objects.insert(client_event,
+                                       EventObject{EventRef(native), false, nullptr})) {
             record->client_event = client_event;
         } else {
             // The command runs anyway; only its event cannot be kept. Fail the client's event so

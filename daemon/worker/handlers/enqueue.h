@@ -10,8 +10,11 @@ namespace rgpu::daemon {
 
 /// Maps client event ids to native events. Returns CL_SUCCESS, kProtocolError for an unknown
 /// id, or CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST when a listed event already failed.
+/// Events of commands a pool member's thread enqueues go to `deferred` when given (for a
+/// command handed to a member thread too); otherwise their native events are waited for.
 cl_int resolve_wait_list(ExecContext& ctx, const flatbuffers::Vector<uint64_t>* wait,
-                         std::vector<cl_event>& out);
+                         std::vector<cl_event>& out,
+                         std::vector<std::shared_ptr<DeferredEvent>>* deferred = nullptr);
 
 /// After a successful native enqueue that produced `native`: stores it as client event
 /// `client_event` (if non-zero) and arranges the completion notice; `keep_alive` is held until

@@ -10,7 +10,7 @@ cl_int handle_create_user_event(ExecContext& ctx, const wire::CreateUserEvent& r
     cl_int err = CL_SUCCESS;
     cl_event event = clCreateUserEvent(context->context.get(), &err);
     if (err != CL_SUCCESS) return err;
-    if (!ctx.session.objects.insert(req.id(), EventObject{EventRef(event), true}))
+    if (!ctx.session.objects.insert(req.id(), EventObject{EventRef(event), true, nullptr}))
         return ctx.insert_refused(req.id());
     return CL_SUCCESS;
 }

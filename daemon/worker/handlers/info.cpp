@@ -203,10 +203,12 @@ cl_int handle_get_info(ExecContext& ctx, const wire::GetInfo& req) {
         auto* o = objects.find<EventObject>(req.id());
         if (!o) return fail_unknown();
         bool profiling = req.kind() == wire::InfoKind::EventProfiling;
+        cl_event native = o->native();
+        if (!native) return CL_INVALID_EVENT; // its command failed on a pool member
         err = query(
             [&](size_t n, void* v, size_t* r) {
-                return profiling ? clGetEventProfilingInfo(o->event.get(), param, n, v, r)
-                                 : clGetEventInfo(o->event.get(), param, n, v, r);
+                return profiling ? clGetEventProfilingInfo(native, param, n, v, r)
+                                 : clGetEventInfo(native, param, n, v, r);
             },
             value);
         break;

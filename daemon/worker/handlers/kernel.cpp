@@ -6,6 +6,7 @@
 #include "../pool_queue.h"
 
 #include <algorithm>
+#include <array>
 
 #include <string_view>
 
@@ -198,55 +199,172 @@ std::vector<MemObject*> launch_buffers(Session& session, const KernelObject& ker
     return out;
 }
 
-/// Per-launch placement on the pooled device: picks the member, moves the queue there (keeping
-/// its order) and brings over the buffers whose newest contents are on another member.
-cl_int place_launch(ExecContext& ctx, QueueObject& queue, KernelObject& kernel,
-                    std::vector<cl_event>& wait, std::vector<EventRef>& keep) {
-    DevicePool& pool = *ctx.session.pool;
-    auto buffers = launch_buffers(ctx.session, kernel);
+/// A launch on the pooled device: placed on a member (per launch, or where its queue is), then
+/// handed to that member's thread, which enqueues it (with the buffers whose newest contents are
+/// on another member migrated first). The executor goes on meanwhile: on runtimes that run a
+/// command inside clEnqueue* (POCL's basic device) members run in parallel. The kernel's
+/// arguments are taken now, as the launch's own.
+cl_int launch_on_member(ExecContext& ctx, const wire::NDRangeKernel& req, QueueObject& queue,
+                        KernelObject& kernel, uint32_t dims, const size_t* offset,
+                        const size_t* global, const size_t* local) {
+    Session& session = ctx.session;
+    DevicePool& pool = *session.pool;
+    std::vector<cl_event> wait;
+    std::vector<std::shared_ptr<DeferredEvent>> deferred;
+    cl_int err = resolve_wait_list(ctx, req.wait(), wait, &deferred);
+    if (err != CL_SUCCESS) return err;
+    auto buffers = launch_buffers(session, kernel);
+    std::string name = kernel_name(kernel.kernel.get());
+    std::vector<EventRef> keep;
     if (pool.per_launch()) {
-        auto* context = ctx.session.objects.find<ContextObject>(queue.context);
+        auto* context = session.objects.find<ContextObject>(queue.context);
         if (!context) return ctx.fail("queue without its context");
         std::vector<const MemObject*> view(buffers.begin(), buffers.end());
-        uint32_t m = pool.place_launch(kernel_name(kernel.kernel.get()), view);
-        if (cl_int err = switch_member(ctx.session, *context, queue, m, wait, keep);
-            err != CL_SUCCESS)
-            return err;
+        err = switch_member(session, *context, queue, pool.place_launch(name, view), wait, keep);
+        if (err != CL_SUCCESS) return err;
     }
-    std::vector<cl_mem> elsewhere;
-    uint64_t bytes = 0;
-    uint64_t here = uint64_t{1} << queue.member;
-    for (MemObject* mem : buffers)
-        if (mem->resident != 0 && !(mem->resident & here)) {
-            elsewhere.push_back(mem->mem.get());
-            bytes += mem->size;
+    const uint32_t member = queue.member;
+    // The member's own kernel gets the arguments as they are now. (clCloneKernel would do, but
+    // POCL 3.1 crashes cloning a kernel with a NULL buffer argument.)
+    kernel.member_kernels.resize(pool.size());
+    if (!kernel.member_kernels[member]) {
+        auto* program = session.objects.find<ProgramObject>(kernel.program);
+        if (!program) return ctx.fail("kernel without its program");
+        cl_kernel made = clCreateKernel(program->program.get(), name.c_str(), &err);
+        if (err != CL_SUCCESS) return err;
+        kernel.member_kernels[member] = KernelRef(made);
+    }
+    cl_kernel member_kernel = kernel.member_kernels[member].get();
+    clRetainKernel(member_kernel);
+    std::vector<SavedArg> args = kernel.saved_args;
+    std::vector<cl_mem> arg_mems(args.size(), nullptr);
+    for (size_t i = 0; i < args.size(); ++i)
+        if (args[i].kind == SavedArg::Kind::Mem) {
+            auto* mem = session.objects.find<MemObject>(args[i].mem);
+            if (!mem) return CL_INVALID_KERNEL_ARGS; // checked by the caller already
+            arg_mems[i] = mem->mem.get();
+            clRetainMemObject(arg_mems[i]);
         }
-    if (elsewhere.empty()) return CL_SUCCESS;
-    // After what the launch waits for (the writer of the contents), before the launch.
-    cl_event moved = nullptr;
-    cl_int err = clEnqueueMigrateMemObjects(
-        queue.queue.get(), static_cast<cl_uint>(elsewhere.size()), elsewhere.data(), 0,
-        static_cast<cl_uint>(wait.size()), wait.data(), &moved);
-    if (err != CL_SUCCESS) return err;
-    pool.migrated(queue.member, elsewhere.size(), bytes, moved);
-    keep.emplace_back(moved);
-    wait.push_back(moved);
-    return CL_SUCCESS;
-}
 
-/// Notes the launch for the pool's estimates and where its buffers' contents now are.
-void launched_on_member(Session& session, QueueObject& queue, KernelObject& kernel,
-                        cl_event event) {
-    DevicePool& pool = *session.pool;
-    pool.launched(queue.member, kernel_name(kernel.kernel.get()), event);
-    for (MemObject* mem : launch_buffers(session, kernel)) {
+    // Where the contents go: migrated here unless already here; a launch writes what it may.
+    std::vector<cl_mem> elsewhere;
+    uint64_t migrated_bytes = 0;
+    for (MemObject* mem : buffers) {
+        if (mem->resident != 0 && !(mem->resident & (uint64_t{1} << member))) {
+            clRetainMemObject(mem->mem.get());
+            elsewhere.push_back(mem->mem.get());
+            migrated_bytes += mem->size;
+        }
         cl_mem_flags flags = 0;
         clGetMemObjectInfo(mem->mem.get(), CL_MEM_FLAGS, sizeof flags, &flags, nullptr);
         if (flags & CL_MEM_READ_ONLY)
-            pool.read_on(*mem, queue.member);
+            pool.read_on(*mem, member);
         else
-            pool.written_on(*mem, queue.member);
+            pool.written_on(*mem, member);
     }
+    if (!elsewhere.empty()) pool.migrated(member, elsewhere.size(), migrated_bytes);
+
+    auto event = std::make_shared<DeferredEvent>();
+    auto migration = elsewhere.empty() ? nullptr : std::make_shared<DeferredEvent>();
+    pool.launched(member, name, event, migration, migrated_bytes);
+    uint64_t client_event = req.event();
+    if (client_event != 0 &&
+        !session.objects.insert(client_event, EventObject{EventRef(), false, event})) {
+        // The launch runs anyway; only its event cannot be kept.
+        cl_int refused = ctx.insert_refused(client_event);
+        fail_event(ctx, client_event, refused == kProtocolError ? CL_OUT_OF_RESOURCES : refused);
+        client_event = 0;
+    }
+
+    // Everything the member thread uses is its own: the client may release any of it meanwhile.
+    for (cl_event e : wait)
+        clRetainEvent(e);
+    cl_command_queue native_queue = queue.queue.get();
+    clRetainCommandQueue(native_queue);
+    std::array<size_t, 3> offsets{}, globals{}, locals{};
+    for (uint32_t i = 0; i < dims; ++i) {
+        offsets[i] = offset ? offset[i] : 0;
+        globals[i] = global[i];
+        locals[i] = local ? local[i] : 0;
+    }
+    pool.thread(member).post([&session, native_queue, member_kernel, args = std::move(args),
+                              arg_mems = std::move(arg_mems), dims, offsets, globals, locals,
+                              has_offset = offset != nullptr, has_local = local != nullptr,
+                              wait = std::move(wait), deferred = std::move(deferred),
+                              elsewhere = std::move(elsewhere), event, migration, client_event,
+                              queue_id = req.queue(), profiling = queue.profiling,
+                              keep = std::make_shared<std::vector<EventRef>>(std::move(keep))] {
+        std::vector<cl_event> all = wait;
+        cl_int status = CL_SUCCESS;
+        for (cl_uint i = 0; i < args.size() && status == CL_SUCCESS; ++i) {
+            const SavedArg& arg = args[i];
+            switch (arg.kind) {
+            case SavedArg::Kind::Value:
+                status = clSetKernelArg(member_kernel, i, arg.value.size(), arg.value.data());
+                break;
+            case SavedArg::Kind::Mem:
+                status = clSetKernelArg(member_kernel, i, sizeof(cl_mem), &arg_mems[i]);
+                break;
+            case SavedArg::Kind::NullMem:
+                status = clSetKernelArg(member_kernel, i, sizeof(cl_mem), nullptr);
+                break;
+            case SavedArg::Kind::Local:
+                status = clSetKernelArg(member_kernel, i, arg.local_size, nullptr);
+                break;
+            case SavedArg::Kind::Unset:
+                break;
+            }
+        }
+        for (const auto& earlier : deferred) {
+            cl_event native = earlier->wait(); // enqueued by another member's thread
+            if (!native) status = CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
+            all.push_back(native);
+        }
+        if (status == CL_SUCCESS && !elsewhere.empty()) {
+            cl_event moved = nullptr;
+            status = clEnqueueMigrateMemObjects(
+                native_queue, static_cast<cl_uint>(elsewhere.size()), elsewhere.data(), 0,
+                static_cast<cl_uint>(all.size()), all.data(), &moved);
+            migration->set(status == CL_SUCCESS ? moved : nullptr, status);
+            if (status == CL_SUCCESS) all.push_back(moved);
+        } else if (migration) {
+            migration->set(nullptr, status);
+        }
+        cl_event done = nullptr;
+        if (status == CL_SUCCESS)
+            status = clEnqueueNDRangeKernel(native_queue, member_kernel, dims,
+                                            has_offset ? offsets.data() : nullptr, globals.data(),
+                                            has_local ? locals.data() : nullptr,
+                                            static_cast<cl_uint>(all.size()), all.data(), &done);
+        if (status == CL_SUCCESS) {
+            clFlush(native_queue);
+            if (client_event != 0) {
+                auto record = std::make_shared<CompletionRecord>();
+                record->session = session.id();
+                record->queue = queue_id;
+                record->profiling = profiling;
+                record->client_event = client_event;
+                clRetainEvent(done);
+                record->native = EventRef(done);
+                session.track(record);
+                session.outbox.watch(record);
+            }
+            event->set(done, CL_SUCCESS);
+        } else {
+            event->set(nullptr, status);
+            if (client_event != 0)
+                session.outbox.push(Outbox::FailedEvent{session.id(), client_event, status});
+        }
+        for (cl_event e : wait)
+            clReleaseEvent(e);
+        for (cl_mem m : elsewhere)
+            clReleaseMemObject(m);
+        for (cl_mem m : arg_mems)
+            if (m) clReleaseMemObject(m);
+        clReleaseKernel(member_kernel);
+        clReleaseCommandQueue(native_queue);
+    });
+    return CL_SUCCESS;
 }
 
 } // namespace
@@ -276,28 +394,21 @@ cl_int handle_ndrange_kernel(ExecContext& ctx, const wire::NDRangeKernel& req) {
         offset[i] = has_offset ? req.offset()->Get(i) : 0;
         local[i] = has_local ? req.local()->Get(i) : 0;
     }
+    if (queue->pooled) {
+        cl_int err =
+            launch_on_member(ctx, req, *queue, *kernel, dims, has_offset ? offset : nullptr, global,
+                             has_local ? local : nullptr);
+        return err == CL_SUCCESS ? err : fail(err);
+    }
     std::vector<cl_event> wait;
     cl_int err = resolve_wait_list(ctx, req.wait(), wait);
     if (err != CL_SUCCESS) return fail(err);
-    std::vector<EventRef> keep;
-    if (queue->pooled) {
-        err = place_launch(ctx, *queue, *kernel, wait, keep);
-        if (err != CL_SUCCESS) return fail(err);
-    }
     cl_event event = nullptr;
     err = clEnqueueNDRangeKernel(queue->queue.get(), kernel->kernel.get(), dims,
                                  has_offset ? offset : nullptr, global, has_local ? local : nullptr,
                                  static_cast<cl_uint>(wait.size()), wait.data(),
-                                 req.event() || queue->pooled ? &event : nullptr);
+                                 req.event() ? &event : nullptr);
     if (err != CL_SUCCESS) return fail(err);
-    if (queue->pooled) {
-        launched_on_member(ctx.session, *queue, *kernel, event);
-        if (!req.event()) { // the pool watches it; the client did not ask for it
-            ctx.session.mark_dirty(req.queue(), *queue);
-            clReleaseEvent(event);
-            return CL_SUCCESS;
-        }
-    }
     return publish_event(ctx, req.queue(), *queue, req.event(), event);
 }
 

@@ -31,8 +31,8 @@ cl_int handle_finish_queue(ExecContext& ctx, const wire::FinishQueue& req) {
     fence_members(ctx.session, *queue, members, keep, err);
     if (err != CL_SUCCESS) return err;
     cl_event marker = nullptr;
-    err = clEnqueueMarkerWithWaitList(queue->queue.get(), static_cast<cl_uint>(members.size()),
-                                      members.data(), &marker);
+    err = clEnqueueMarkerWithWaitList(
+        ctx.session.native(*queue), static_cast<cl_uint>(members.size()), members.data(), &marker);
     if (err != CL_SUCCESS) return err;
     ctx.session.mark_dirty(req.queue(), *queue);
     auto record = std::make_shared<CompletionRecord>();
@@ -62,8 +62,9 @@ cl_int handle_marker(ExecContext& ctx, const wire::Marker& req) {
         bool remember = req.barrier() && queue->pooled && !queue->in_order();
         cl_event* out = req.event() || remember ? &event : nullptr;
         auto n = static_cast<cl_uint>(wait.size());
-        err = req.barrier() ? clEnqueueBarrierWithWaitList(queue->queue.get(), n, wait.data(), out)
-                            : clEnqueueMarkerWithWaitList(queue->queue.get(), n, wait.data(), out);
+        err = req.barrier()
+                  ? clEnqueueBarrierWithWaitList(ctx.session.native(*queue), n, wait.data(), out)
+                  : clEnqueueMarkerWithWaitList(ctx.session.native(*queue), n, wait.data(), out);
         if (err == CL_SUCCESS && remember) {
             clRetainEvent(event);
             queue->last_barrier = EventRef(event);

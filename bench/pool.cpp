@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: Apache-2.0
+// rgpu-pool-bench: what the pooled device gives. Independent compute-bound kernels, launched
+// as fast as the client can, then one finish; throughput in kernels per second for:
+//   native       one POCL device, natively (the baseline)
+//   rgpu         the same device through rgpu, not pooled
+//   pool of 1    the same device pooled alone (what pooling costs)
+//   pool of 2    two POCL devices pooled: per-launch placement on one out-of-order queue, and
+//                per-queue placement on two in-order queues
+// Each configuration runs in a fresh process of this program (the ICD loader and POCL read their
+// environment once per process). POCL's `basic` devices run a command on the thread that
+// flushes it, so two of them in one daemon run in parallel exactly when the daemon drives them
+// from two threads.
+#include "daemon_process.h"
+#include "icd_environment.h"
+#include "process.h"
+
+#include <CL/cl.h>
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const char* kSource = R"CLC(
+__kernel void spin(__global float* out, int iterations) {
+    size_t i = get_global_id(0);
+    float x = (float)i * 0.001f, y = 1.0f;
+    for (int k = 0; k < iterations; ++k) {
+        y = y * 0.999f + x;
+        x = x * 1.0001f - y * 0.0001f;
+    }
+    out[i] = x + y;
+}
+)CLC";
+
+struct MeasureOptions {
+    std::string platform;
+    int queues = 1;
+    bool out_of_order = false;
+    int kernels = 32;
+    int iterations = 20000;
+    int items = 256;
+};
+
+#define CHECK_CL(call)                                                                             \
+    do {                                                                                           \
+        cl_int check_err_ = (call);                                                                \
+        if (check_err_ != CL_SUCCESS) {                                                            \
+            std::fprintf(stderr, "%s failed: %d\n", #call, check_err_);                            \
+            return 1;                                                                              \
+        }                                                                                          \
+    } while (0)
+
+/// Child mode: prints "kernels_per_second checksum".
+int measure(const MeasureOptions& o) {
+    cl_uint count = 0;
+    CHECK_CL(clGetPlatformIDs(0, nullptr, &count));
+    std::vector<cl_platform_id> platforms(count);
+    CHECK_CL(clGetPlatformIDs(count, platforms.data(), nullptr));
+    cl_platform_id platform = nullptr;
+    for (auto p : platforms) {
+        char name[256] = {0};
+        clGetPlatformInfo(p, CL_PLATFORM_NAME, sizeof name - 1, name, nullptr);
+        if (o.platform == name) platform = p;
+    }
+    if (!platform) {
+        std::fprintf(stderr, "platform '%s' not found\n", o.platform.c_str());
+        return 1;
+    }
+    cl_device_id device = nullptr;
+    CHECK_CL(clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 1, &device, nullptr));
+    cl_int err = CL_SUCCESS;
+    cl_context context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &err);
+    CHECK_CL(err);
+    cl_program program = clCreateProgramWithSource(context, 1, &kSource, nullptr, &err);
+    CHECK_CL(err);
+    CHECK_CL(clBuildProgram(program, 1, &device, "", nullptr, nullptr));
+    cl_kernel kernel = clCreateKernel(program, "spin", &err);
+    CHECK_CL(err);
+    std::vector<cl_command_queue> queues;
+    for (int q = 0; q < o.queues; ++q) {
+        cl_command_queue_properties props =
+            o.out_of_order ? CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE : 0;
+        queues.push_back(clCreateCommandQueue(context, device, props, &err));
+        CHECK_CL(err);
+    }
+    std::vector<cl_mem> outputs;
+    for (int k = 0; k < o.kernels; ++k) {
+        outputs.push_back(
+            clCreateBuffer(context, CL_MEM_WRITE_ONLY, o.items * sizeof(float), nullptr, &err));
+        CHECK_CL(err);
+    }
+    size_t global = static_cast<size_t>(o.items);
+    auto launch = [&](int k) {
+        cl_int e = clSetKernelArg(kernel, 0, sizeof(cl_mem), &outputs[k]);
+        if (e == CL_SUCCESS) e = clSetKernelArg(kernel, 1, sizeof(int), &o.iterations);
+        if (e == CL_SUCCESS)
+            e = clEnqueueNDRangeKernel(queues[k % queues.size()], kernel, 1, nullptr, &global,
+                                       nullptr, 0, nullptr, nullptr);
+        return e;
+    };
+    // Warm-up: the kernel compiled and measured once on every queue.
+    for (size_t q = 0; q < queues.size(); ++q)
+        CHECK_CL(launch(static_cast<int>(q)));
+    for (auto q : queues)
+        CHECK_CL(clFinish(q));
+    auto start = Clock::now();
+    for (int k = 0; k < o.kernels; ++k)
+        CHECK_CL(launch(k));
+    for (auto q : queues)
+        CHECK_CL(clFinish(q));
+    double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    double checksum = 0;
+    std::vector<float> host(o.items);
+    for (int k = 0; k < o.kernels; ++k) {
+        CHECK_CL(clEnqueueReadBuffer(queues[0], outputs[k], CL_TRUE, 0, host.size() * sizeof(float),
+                                     host.data(), 0, nullptr, nullptr));
+        for (float v : host)
+            checksum += v;
+    }
+    std::printf("%.3f %.6e\n", o.kernels / seconds, checksum);
+    for (auto m : outputs)
+        clReleaseMemObject(m);
+    for (auto q : queues)
+        clReleaseCommandQueue(q);
+    clReleaseKernel(kernel);
+    clReleaseProgram(program);
+    clReleaseContext(context);
+    return 0;
+}
+
+struct Result {
+    double kernels_per_second = 0;
+    double checksum = 0;
+    std::string error;
+};
+
+/// Runs this program in measure mode with `env` edits and parses its answer.
+Result run_child(const std::string& self, const MeasureOptions& o,
+                 const std::map<std::string, std::optional<std::string>>& env,
+                 const fs::path& scratch) {
+    using namespace rgpu::bench;
+    fs::path out_path = scratch / "child.out";
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    SpawnOptions spawn;
+    spawn.argv = {self,
+                  "--measure",
+                  o.platform,
+                  "--queues",
+                  std::to_string(o.queues),
+                  "--kernels",
+                  std::to_string(o.kernels),
+                  "--iterations",
+                  std::to_string(o.iterations),
+                  "--items",
+                  std::to_string(o.items)};
+    if (o.out_of_order) spawn.argv.push_back("--out-of-order");
+    spawn.env = env;
+    spawn.stdout_fd = out;
+    Result result;
+    try {
+        ChildProcess child = ChildProcess::spawn(spawn);
+        close(out);
+        if (!child.wait_for(std::chrono::seconds(300))) child.terminate(std::chrono::seconds(5));
+        FILE* f = std::fopen(out_path.c_str(), "r");
+        if (!f || std::fscanf(f, "%lf %lf", &result.kernels_per_second, &result.checksum) != 2)
+            result.error = "no result (wait status " +
+                           (child.status() ? std::to_string(*child.status()) : "?") + ")";
+        if (f) std::fclose(f);
+    } catch (const std::exception& e) {
+        close(out);
+        result.error = e.what();
+    }
+    return result;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"rgpu-pool-bench: independent kernels on a pooled device against one device"};
+    MeasureOptions o;
+    std::string measure_platform;
+    std::string daemon = RGPU_DAEMON_PATH;
+    std::string vendors = RGPU_VENDORS_DIR;
+    std::string pocl_device = "basic";
+    app.add_option("--measure", measure_platform)->group(""); // child mode
+    app.add_option("--queues", o.queues)->group("");
+    app.add_flag("--out-of-order", o.out_of_order)->group("");
+    app.add_option("--kernels", o.kernels, "kernels per measurement")->capture_default_str();
+    app.add_option("--iterations", o.iterations, "loop iterations per work-item (kernel length)")
+        ->capture_default_str();
+    app.add_option("--items", o.items, "work-items per kernel")->capture_default_str();
+    app.add_option("--pocl-device", pocl_device,
+                   "POCL device kind the members and the baseline use (basic, pthread)")
+        ->capture_default_str();
+    app.add_option("--daemon", daemon, "rgpu-daemon to run")->capture_default_str();
+    app.add_option("--vendors", vendors, "directory holding rgpu.icd")->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+    if (!measure_platform.empty()) {
+        o.platform = measure_platform;
+        return measure(o);
+    }
+
+    using namespace rgpu::bench;
+    ScratchDir scratch;
+    VendorDirs dirs = prepare_vendor_dirs(scratch.path(), vendors);
+    if (!dirs.rgpu_icd_error.empty() || !dirs.pocl_icd_error.empty()) {
+        std::fprintf(stderr, "%s %s\n", dirs.rgpu_icd_error.c_str(), dirs.pocl_icd_error.c_str());
+        return 1;
+    }
+    std::string self = fs::canonical("/proc/self/exe").string();
+    std::string one = pocl_device, two = pocl_device + " " + pocl_device;
+
+    struct Config {
+        std::string name;
+        std::string devices; // POCL_DEVICES of the daemon ("" = native run)
+        std::vector<std::string> daemon_args;
+        int queues;
+        bool out_of_order;
+    };
+    std::vector<Config> configs = {
+        {"native, 1 device", "", {}, 1, false},
+        {"rgpu, 1 device", one, {}, 1, false},
+        {"rgpu, pool of 1", one, {"--pool"}, 1, false},
+        {"rgpu, pool of 2, per-launch, 1 out-of-order queue", two, {"--pool"}, 1, true},
+        {"rgpu, pool of 2, per-queue, 2 queues",
+         two,
+         {"--pool", "--placement", "per-queue"},
+         2,
+         false},
+    };
+    std::printf("%d kernels of %d work-items x %d iterations; POCL '%s' devices\n", o.kernels,
+                o.items, o.iterations, pocl_device.c_str());
+    std::printf("%-52s %12s %9s  %s\n", "configuration", "kernels/s", "x native", "checksum");
+    double native = 0;
+    for (const auto& c : configs) {
+        MeasureOptions m = o;
+        m.queues = c.queues;
+        m.out_of_order = c.out_of_order;
+        Result r;
+        if (c.devices.empty()) {
+            m.platform = "Portable Computing Language";
+            r = run_child(self, m,
+                          {{"OCL_ICD_VENDORS", dirs.pocl_only.string()},
+                           {"POCL_DEVICES", one},
+                           {"RGPU_SERVERS", std::nullopt}},
+                          scratch.path());
+            native = r.kernels_per_second;
+        } else {
+            DaemonOptions d;
+            d.executable = daemon;
+            d.transport = "tcp";
+            d.scratch = scratch.path();
+            d.args = c.daemon_args;
+            d.env["POCL_DEVICES"] = c.devices;
+            try {
+                DaemonProcess process(d);
+                m.platform = "rgpu";
+                r = run_child(self, m,
+                              {{"OCL_ICD_VENDORS", dirs.combined.string()},
+                               {"RGPU_SERVERS", process.endpoint()}},
+                              scratch.path());
+            } catch (const std::exception& e) {
+                r.error = e.what();
+            }
+        }
+        if (!r.error.empty()) {
+            std::printf("%-52s failed: %s\n", c.name.c_str(), r.error.c_str());
+            continue;
+        }
+        std::printf("%-52s %12.2f %9.2f  %.6e\n", c.name.c_str(), r.kernels_per_second,
+                    native > 0 ? r.kernels_per_second / native : 0.0, r.checksum);
+    }
+    return 0;
+}
