@@ -119,6 +119,36 @@ list_sessions(const std::string& endpoint, std::chrono::milliseconds timeout, st
     return out;
 }
 
+std::optional<std::vector<DeviceInfo>>
+list_devices(const std::string& endpoint, std::chrono::milliseconds timeout, std::string* error) {
+    std::vector<DeviceInfo> out;
+    auto str = [](const flatbuffers::String* s) { return s ? s->str() : std::string(); };
+    bool ok = ask(
+        endpoint, timeout, error,
+        [](flatbuffers::FlatBufferBuilder& fbb) {
+            return std::make_pair(wire::Request::ListDevices, wire::CreateListDevices(fbb).Union());
+        },
+        [&](const wire::Reply& reply) {
+            const auto* list = reply.body_as_DeviceList();
+            if (!list) return false;
+            if (list->devices())
+                for (const auto* d : *list->devices()) {
+                    DeviceInfo info{
+                        d->index(), str(d->name()), str(d->placement()), str(d->policy()), {}};
+                    if (d->members())
+                        for (const auto* m : *d->members())
+                            info.members.push_back(DeviceInfo::Member{
+                                str(m->name()), m->queued(), m->running(), m->placements(),
+                                m->queues(), m->migrations(), m->migrated_bytes(), m->busy_ns(),
+                                m->resident_bytes()});
+                    out.push_back(std::move(info));
+                }
+            return true;
+        });
+    if (!ok) return std::nullopt;
+    return out;
+}
+
 bool kill_session(const std::string& endpoint, uint64_t id, std::chrono::milliseconds timeout,
                   std::string* error) {
     return ask(

@@ -55,6 +55,30 @@ struct SessionInfo {
     uint64_t bytes_in_flight = 0;
 };
 
+/// A served device; for a pooled device, its members with their load summed over sessions.
+struct DeviceInfo {
+    struct Member {
+        std::string name;
+        uint64_t queued = 0;
+        uint64_t running = 0;
+        uint64_t placements = 0;
+        uint64_t queues = 0;
+        uint64_t migrations = 0;
+        uint64_t migrated_bytes = 0;
+        uint64_t busy_ns = 0;
+        uint64_t resident_bytes = 0;
+    };
+    uint32_t index = 0;
+    std::string name;
+    std::string placement; ///< empty for a plain device
+    std::string policy;
+    std::vector<Member> members;
+};
+
+/// The daemon's devices, or nullopt with `error` set.
+std::optional<std::vector<DeviceInfo>>
+list_devices(const std::string& endpoint, std::chrono::milliseconds timeout, std::string* error);
+
 /// The daemon's status, or nullopt (and `error` set) when it does not answer within `timeout`.
 std::optional<DaemonStatus> query_status(const std::string& endpoint,
                                          std::chrono::milliseconds timeout, std::string* error);

@@ -12,6 +12,21 @@
 
 namespace rgpu::daemon {
 
+/// One session's use of one pool member, as its worker measures it and reports it to the
+/// supervisor (which sums the sessions for the operator and for every worker's placement).
+struct MemberLoad {
+    uint64_t queued = 0;  ///< Launches placed, not started.
+    uint64_t running = 0; ///< Launches started, not complete.
+    uint64_t placements = 0;
+    uint64_t queues = 0;
+    uint64_t migrations = 0; ///< Buffers brought from another member.
+    uint64_t migrated_bytes = 0;
+    uint64_t busy_ns = 0; ///< Measured kernel time of completed launches.
+    uint64_t resident_bytes = 0;
+    double queued_work_ns = 0; ///< Estimated time of the launches not complete.
+    bool operator==(const MemberLoad&) const = default;
+};
+
 struct PoolSettings {
     bool enabled = false;
     /// Indexes among the discovered devices; empty = every device.

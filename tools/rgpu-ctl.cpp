@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// rgpu-ctl: operator's tool for rgpu daemons: status, sessions, release, kill.
+// rgpu-ctl: operator's tool for rgpu daemons: status, sessions, devices, release, move, kill.
 #include <operator_client.h>
 
 #include <algorithm>
@@ -22,6 +22,10 @@ int main(int argc, char** argv) {
     auto* sessions =
         app.add_subcommand("sessions", "one line per session: id (hex), client, state, worker "
                                        "pid, age, objects, device bytes, what is in flight");
+    auto* devices = app.add_subcommand(
+        "devices", "the served devices; for a pooled device each member's queue depth "
+                   "(queued/running launches), placements, queues, migrations, busy time and "
+                   "resident bytes, over every session");
     auto* release = app.add_subcommand(
         "release", "drop a session's connection, keep the session: its client reconnects");
     auto* move = app.add_subcommand(
@@ -61,6 +65,25 @@ int main(int argc, char** argv) {
                         " in-flight %" PRIu64 " commands %" PRIu64 " bytes\n",
                         s.id, s.client.c_str(), s.state.c_str(), s.worker_pid, s.age_ms / 1000.0,
                         s.objects, s.device_bytes, s.commands_in_flight, s.bytes_in_flight);
+    } else if (devices->parsed()) {
+        auto list = rgpu::list_devices(server, timeout, &error);
+        if (!list) {
+            std::fprintf(stderr, "rgpu-ctl: %s\n", error.c_str());
+            return 1;
+        }
+        for (const auto& d : *list) {
+            std::printf("device %u: %s\n", d.index, d.name.c_str());
+            if (d.members.empty()) continue;
+            std::printf("  pool: placement %s, policy %s\n", d.placement.c_str(), d.policy.c_str());
+            for (size_t m = 0; m < d.members.size(); ++m) {
+                const auto& s = d.members[m];
+                std::printf("  member %zu: %s: queued %" PRIu64 " running %" PRIu64
+                            " placements %" PRIu64 " queues %" PRIu64 " migrations %" PRIu64
+                            " (%" PRIu64 " bytes) busy %.3fs resident-bytes %" PRIu64 "\n",
+                            m, s.name.c_str(), s.queued, s.running, s.placements, s.queues,
+                            s.migrations, s.migrated_bytes, s.busy_ns / 1e9, s.resident_bytes);
+            }
+        }
     } else if (kill->parsed() || release->parsed() || move->parsed()) {
         char* end = nullptr;
         uint64_t id = std::strtoull(kill_id.c_str(), &end, 16);

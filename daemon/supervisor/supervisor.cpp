@@ -164,6 +164,7 @@ int Supervisor::run(const std::atomic<bool>& stop) {
             watch_workers();
             last_watch = clock::now();
         }
+        share_pool_load();
         if (changed || clock::now() - last_check > std::chrono::milliseconds(200)) {
             reap();
             fill_pool();
@@ -274,6 +275,17 @@ void Supervisor::read_control(WorkerProcess& worker) {
             worker.commands_in_flight = stats->commands_in_flight();
             worker.bytes_in_flight = stats->bytes_in_flight();
             worker.attached = stats->attached();
+            std::vector<MemberLoad> members;
+            if (stats->members())
+                for (const auto* m : *stats->members())
+                    members.push_back(MemberLoad{m->queued(), m->running(), m->placements(),
+                                                 m->queues(), m->migrations(), m->migrated_bytes(),
+                                                 m->busy_ns(), m->resident_bytes(),
+                                                 m->queued_work_ns()});
+            if (members != worker.members) {
+                worker.members = std::move(members);
+                pool_load_changed_ = true;
+            }
         } else if (const auto* closed = message->body_as_SessionClosed();
                    closed && worker.state == WorkerProcess::State::Serving) {
             worker.closed_cleanly = true;
@@ -309,6 +321,7 @@ void Supervisor::reap() {
             spdlog::warn("warm worker {} ended: {}", w.pid(), describe_wait_status(*status));
         }
         rejected_by_ended_workers_ += w.rejected_messages;
+        retire_pool_load(w);
         it = workers_.erase(it);
     }
 }
@@ -453,6 +466,14 @@ void Supervisor::handle(std::vector<zmq::message_t>& frames) {
         return;
     }
     const auto type = command->body_type();
+    if (type == wire::Request::ListDevices) { // read-only, like StatusRequest
+        flatbuffers::FlatBufferBuilder fbb;
+        auto body = device_list(fbb);
+        send_reply(
+            routing, fbb,
+            wire::CreateReply(fbb, seq, CL_SUCCESS, wire::ReplyBody::DeviceList, body.Union()));
+        return;
+    }
     if (type == wire::Request::ListSessions || type == wire::Request::KillSession ||
         type == wire::Request::ReleaseSession || type == wire::Request::MoveSession ||
         type == wire::Request::AdoptChunk || type == wire::Request::AdoptSession) {

@@ -140,6 +140,18 @@ class Supervisor {
     std::chrono::steady_clock::time_point next_spawn_{};
     uint64_t rejected_ = 0; ///< by the supervisor itself
     uint64_t rejected_by_ended_workers_ = 0;
+
+    // The pooled device's load (pool_load.cpp).
+    /// Sends every serving worker the load the other sessions put on each member, when it
+    /// changed (at most every 100 ms).
+    void share_pool_load();
+    /// Keeps an ended session's counters (placements, migrations, busy time) in the totals.
+    void retire_pool_load(const WorkerProcess& worker);
+    /// The served devices, each pool member with its load summed over every session.
+    flatbuffers::Offset<wire::DeviceList> device_list(flatbuffers::FlatBufferBuilder& fbb);
+    std::vector<MemberLoad> ended_pool_load_;
+    bool pool_load_changed_ = false;
+    std::chrono::steady_clock::time_point pool_load_sent_;
     LogLimiter reject_log_;
 };
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "control_channel.h"
+#include "device_pool.h"
 
 #include <sys/types.h>
 
@@ -63,6 +64,8 @@ class WorkerProcess {
     uint64_t device_bytes = 0;
     uint64_t commands_in_flight = 0;
     uint64_t bytes_in_flight = 0;
+    /// The session's load on each member of the pooled device, as last reported.
+    std::vector<MemberLoad> members;
     /// Being moved (MoveSession): where to, and the operator request to answer when done.
     std::string moving_to;
     std::string move_routing;

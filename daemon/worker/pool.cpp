@@ -86,8 +86,10 @@ double measured_ns(cl_event event) {
 } // namespace
 
 DevicePool::DevicePool(const LocalDevice& pool)
-    : pool_(pool), policy_(loadbalance::make_policy(pool.policy)) {
-    if (!policy_) policy_ = loadbalance::make_data_locality();
+    : pool_(pool), queue_policy_(loadbalance::make_policy(pool.policy)),
+      launch_policy_(loadbalance::make_policy(pool.policy)) {
+    if (!queue_policy_) queue_policy_ = loadbalance::make_data_locality();
+    if (!launch_policy_) launch_policy_ = loadbalance::make_data_locality();
     members_.resize(pool.members.size());
     for (size_t m = 0; m < members_.size(); ++m) {
         members_[m].device = pool.members[m];
@@ -167,11 +169,19 @@ std::vector<loadbalance::DeviceStats> DevicePool::stats() {
                             ? member.global_memory - member.figures.resident_bytes
                             : 0;
         s.transfer_rate = member.transfer_rate;
+        if (m < others_.size()) { // the other sessions' load, as the supervisor last sent it
+            const MemberFigures& o = others_[m];
+            s.queued_commands += o.queued;
+            s.running_commands += o.running;
+            s.queued_work_ns += o.queued_work_ns;
+            s.free_memory -= std::min(s.free_memory, o.resident_bytes);
+        }
     }
     return out;
 }
 
 uint32_t DevicePool::place_queue() {
+    std::lock_guard lock(mutex_);
     auto devices = stats();
     // A queue is work to come: count the queues each member has like unmeasured launches.
     for (uint32_t m = 0; m < members_.size(); ++m) {
@@ -179,13 +189,14 @@ uint32_t DevicePool::place_queue() {
         devices[m].queued_commands += members_[m].figures.queues;
     }
     uint32_t chosen =
-        static_cast<uint32_t>(policy_->place(devices, loadbalance::Work{}).value_or(0));
+        static_cast<uint32_t>(queue_policy_->place(devices, loadbalance::Work{}).value_or(0));
     ++members_[chosen].figures.queues;
     return chosen;
 }
 
 uint32_t DevicePool::place_launch(const std::string& kernel,
                                   const std::vector<const MemObject*>& buffers) {
+    std::lock_guard lock(mutex_);
     auto devices = stats();
     loadbalance::Work work;
     work.resident_bytes.assign(members_.size(), 0);
@@ -198,12 +209,13 @@ uint32_t DevicePool::place_launch(const std::string& kernel,
     for (uint32_t m = 0; m < members_.size(); ++m)
         work.estimated_ns[m] = estimate(m, kernel);
     // A launch allocates nothing: its buffers exist. Let a full member still take it.
-    return static_cast<uint32_t>(policy_->place(devices, work).value_or(0));
+    return static_cast<uint32_t>(launch_policy_->place(devices, work).value_or(0));
 }
 
 void DevicePool::launched(uint32_t m, const std::string& kernel,
                           std::shared_ptr<DeferredEvent> event,
                           std::shared_ptr<DeferredEvent> migration, uint64_t migrated_bytes) {
+    std::lock_guard lock(mutex_);
     Member& member = members_[m];
     member.launches.push_back(Launch{std::move(event), kernel, estimate(m, kernel),
                                      std::move(migration), migrated_bytes});
@@ -212,6 +224,7 @@ void DevicePool::launched(uint32_t m, const std::string& kernel,
 }
 
 void DevicePool::migrated(uint32_t m, uint64_t count, uint64_t bytes) {
+    std::lock_guard lock(mutex_);
     members_[m].figures.migrations += count;
     members_[m].figures.migrated_bytes += bytes;
 }
@@ -227,24 +240,36 @@ void DevicePool::set_resident(MemObject& mem, uint64_t mask) {
 }
 
 void DevicePool::written_on(MemObject& mem, uint32_t m) {
+    std::lock_guard lock(mutex_);
     set_resident(mem, uint64_t{1} << m);
 }
 
 void DevicePool::read_on(MemObject& mem, uint32_t m) {
+    std::lock_guard lock(mutex_);
     set_resident(mem, mem.resident | (uint64_t{1} << m));
 }
 
 void DevicePool::forget(const MemObject& mem) {
+    std::lock_guard lock(mutex_);
     for (uint32_t m = 0; m < members_.size(); ++m)
         if (mem.resident & (uint64_t{1} << m)) members_[m].figures.resident_bytes -= mem.size;
 }
 
 std::vector<MemberFigures> DevicePool::figures() {
+    std::lock_guard lock(mutex_);
     retire();
     std::vector<MemberFigures> out;
-    for (const auto& member : members_)
+    for (const auto& member : members_) {
         out.push_back(member.figures);
+        for (const auto& launch : member.launches)
+            out.back().queued_work_ns += launch.estimate_ns;
+    }
     return out;
+}
+
+void DevicePool::set_others(std::vector<MemberFigures> others) {
+    std::lock_guard lock(mutex_);
+    others_ = std::move(others);
 }
 
 } // namespace rgpu::daemon

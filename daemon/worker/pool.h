@@ -4,6 +4,7 @@
 // and the per-member figures the operator sees.
 #pragma once
 
+#include "device_pool.h"
 #include "devices.h"
 #include "native.h"
 #include "object_table.h"
@@ -52,18 +53,11 @@ class MemberThread {
     std::thread thread_;
 };
 
-/// What a member did for this session, for the operator (rgpu-ctl devices).
-struct MemberFigures {
-    uint64_t queued = 0;  ///< Launches placed, not started.
-    uint64_t running = 0; ///< Launches started, not complete.
-    uint64_t placements = 0;
-    uint64_t queues = 0;
-    uint64_t migrations = 0; ///< Buffers brought from another member.
-    uint64_t migrated_bytes = 0;
-    uint64_t busy_ns = 0; ///< Measured kernel time of completed launches.
-    uint64_t resident_bytes = 0;
-};
+/// What a member did for this session (for the operator and the other sessions' placement).
+using MemberFigures = MemberLoad;
 
+/// The executor places and records work; the I/O thread reads figures and sets the others'
+/// load: every method but thread() and settle_all() takes the pool's lock.
 class DevicePool {
   public:
     explicit DevicePool(const LocalDevice& pool);
@@ -96,7 +90,11 @@ class DevicePool {
     void read_on(MemObject& mem, uint32_t member);
     void forget(const MemObject& mem);
 
+    /// Any thread: this session's figures per member (for the supervisor).
     std::vector<MemberFigures> figures();
+    /// Any thread: what every other session puts on each member (from the supervisor); the
+    /// policy sees it added to this session's own load.
+    void set_others(std::vector<MemberFigures> others);
 
   private:
     struct Launch {
@@ -123,8 +121,14 @@ class DevicePool {
     void set_resident(MemObject& mem, uint64_t mask);
 
     const LocalDevice& pool_;
+    /// Placement runs on the executor, figures() on the I/O thread.
+    std::mutex mutex_;
     std::vector<Member> members_;
-    std::unique_ptr<loadbalance::PlacementPolicy> policy_;
+    std::vector<MemberFigures> others_; // guarded by mutex_
+    /// Queues and launches are placed by instances of their own (a round robin of launches is
+    /// not shifted by queue creations).
+    std::unique_ptr<loadbalance::PlacementPolicy> queue_policy_;
+    std::unique_ptr<loadbalance::PlacementPolicy> launch_policy_;
 };
 
 } // namespace rgpu::daemon

@@ -180,25 +180,34 @@ int WorkerServer::run(const std::atomic<bool>& stop) {
 void WorkerServer::report_stats() {
     Session::Holdings now;
     bool attached = false;
+    std::vector<MemberFigures> members = members_reported_; // an ended session's counters stand
     if (!sessions_.empty()) {
         const Session& s = *sessions_.begin()->second;
+        if (s.pool) members = s.pool->figures();
         now = s.holdings();
         // A client heartbeats every second: a few missed means its connection is gone.
         attached = !s.routing_id.empty() &&
                    clock::now() - s.last_seen < std::chrono::milliseconds(3 * proto::kHeartbeatMs);
     }
     if (rejected_ == rejected_reported_ && now == holdings_reported_ &&
-        attached == attached_reported_)
+        attached == attached_reported_ && members == members_reported_)
         return;
     flatbuffers::FlatBufferBuilder fbb;
+    std::vector<flatbuffers::Offset<control::MemberLoad>> loads;
+    for (const auto& m : members)
+        loads.push_back(control::CreateMemberLoad(fbb, m.queued, m.running, m.queued_work_ns,
+                                                  m.placements, m.queues, m.migrations,
+                                                  m.migrated_bytes, m.busy_ns, m.resident_bytes));
     auto stats = control::CreateWorkerStats(fbb, rejected_, now.objects, now.device_bytes,
-                                            now.commands_in_flight, now.bytes_in_flight, attached);
+                                            now.commands_in_flight, now.bytes_in_flight, attached,
+                                            fbb.CreateVector(loads));
     fbb.Finish(control::CreateControlMessage(fbb, control::ControlBody::WorkerStats, stats.Union()),
                control::ControlMessageIdentifier());
     if (control_.send(fbb)) {
         rejected_reported_ = rejected_;
         holdings_reported_ = now;
         attached_reported_ = attached;
+        members_reported_ = std::move(members);
     }
 }
 
@@ -229,6 +238,21 @@ bool WorkerServer::read_control() {
         }
         if (message->body_as_SaveSession()) {
             save_requested_ = true; // the loop ends; the session is saved on the way out
+            continue;
+        }
+        if (const auto* load = message->body_as_PoolLoad()) {
+            std::vector<MemberFigures> others;
+            if (load->members())
+                for (const auto* m : *load->members()) {
+                    MemberFigures f;
+                    f.queued = m->queued();
+                    f.running = m->running();
+                    f.queued_work_ns = m->queued_work_ns();
+                    f.resident_bytes = m->resident_bytes();
+                    others.push_back(f);
+                }
+            for (auto& [id, session] : sessions_)
+                if (session->pool) session->pool->set_others(others);
             continue;
         }
         if (message->body_as_ReleaseClient()) {

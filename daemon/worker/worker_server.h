@@ -110,6 +110,7 @@ class WorkerServer {
     uint64_t rejected_reported_ = 0;
     Session::Holdings holdings_reported_;
     bool attached_reported_ = false;
+    std::vector<MemberFigures> members_reported_;
 };
 
 } // namespace rgpu::daemon
