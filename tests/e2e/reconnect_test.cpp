@@ -17,6 +17,7 @@
 #include <string>
 #include <sys/stat.h>
 #include <thread>
+#include <vector>
 
 using namespace rgpu::e2e;
 
@@ -122,13 +123,18 @@ TEST_CASE("the operator sees a session without its client as released" *
     CHECK(daemon.stop() == 0);
 }
 
-TEST_CASE("a session saved at SIGTERM is restored by the daemon started again" *
-          doctest::test_suite("reconnect")) {
+namespace {
+/// survive-restart against a daemon (with `extra_args` and `extra_env`) stopped with SIGTERM
+/// and started again on the same endpoint and checkpoint directory.
+void check_saved_and_restored(const std::vector<std::string>& extra_args,
+                              const std::vector<std::string>& extra_env) {
     VendorsDir vendors;
     REQUIRE(vendors.has_rgpu());
     const std::string checkpoints = make_temp_dir("rgpu-e2e-checkpoints-");
     DaemonProcess::Options options;
     options.extra_args = {"--checkpoint-dir", checkpoints};
+    options.extra_args.insert(options.extra_args.end(), extra_args.begin(), extra_args.end());
+    options.extra_env = extra_env;
     options.log_level = "info";
     auto first = std::make_unique<DaemonProcess>(options);
     const std::string endpoint = first->endpoint();
@@ -150,6 +156,18 @@ TEST_CASE("a session saved at SIGTERM is restored by the daemon started again" *
     CHECK_MESSAGE(log.find("client reattached") != std::string::npos, log);
     CHECK(second.stop() == 0);
     remove_temp_dir(checkpoints);
+}
+} // namespace
+
+TEST_CASE("a session saved at SIGTERM is restored by the daemon started again" *
+          doctest::test_suite("reconnect")) {
+    check_saved_and_restored({}, {});
+}
+
+TEST_CASE("a session on a pooled device is saved and restored, its work spread over members" *
+          doctest::test_suite("reconnect")) {
+    check_saved_and_restored({"--pool", "--policy", "round-robin"},
+                             {"POCL_DEVICES=pthread pthread"});
 }
 
 TEST_CASE("a corrupt checkpoint is refused with a log line" * doctest::test_suite("reconnect")) {
