@@ -145,43 +145,55 @@ struct Result {
     std::string error;
 };
 
-/// Runs this program in measure mode with `env` edits and parses its answer.
-Result run_child(const std::string& self, const MeasureOptions& o,
-                 const std::map<std::string, std::optional<std::string>>& env,
-                 const fs::path& scratch) {
+/// Runs this program in measure mode once per entry of `clients`, all at once, with `env`
+/// edits, and parses their answers.
+std::vector<Result> run_children(const std::string& self,
+                                 const std::vector<MeasureOptions>& clients,
+                                 const std::map<std::string, std::optional<std::string>>& env,
+                                 const fs::path& scratch) {
     using namespace rgpu::bench;
-    fs::path out_path = scratch / "child.out";
-    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    SpawnOptions spawn;
-    spawn.argv = {self,
-                  "--measure",
-                  o.platform,
-                  "--queues",
-                  std::to_string(o.queues),
-                  "--kernels",
-                  std::to_string(o.kernels),
-                  "--iterations",
-                  std::to_string(o.iterations),
-                  "--items",
-                  std::to_string(o.items)};
-    if (o.out_of_order) spawn.argv.push_back("--out-of-order");
-    spawn.env = env;
-    spawn.stdout_fd = out;
-    Result result;
-    try {
-        ChildProcess child = ChildProcess::spawn(spawn);
+    std::vector<Result> results(clients.size());
+    std::vector<ChildProcess> children(clients.size());
+    std::vector<fs::path> outputs;
+    for (size_t i = 0; i < clients.size(); ++i) {
+        const MeasureOptions& o = clients[i];
+        outputs.push_back(scratch / ("child" + std::to_string(i) + ".out"));
+        int out = open(outputs.back().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        SpawnOptions spawn;
+        spawn.argv = {self,
+                      "--measure",
+                      o.platform,
+                      "--queues",
+                      std::to_string(o.queues),
+                      "--kernels",
+                      std::to_string(o.kernels),
+                      "--iterations",
+                      std::to_string(o.iterations),
+                      "--items",
+                      std::to_string(o.items)};
+        if (o.out_of_order) spawn.argv.push_back("--out-of-order");
+        spawn.env = env;
+        spawn.stdout_fd = out;
+        try {
+            children[i] = ChildProcess::spawn(spawn);
+        } catch (const std::exception& e) {
+            results[i].error = e.what();
+        }
         close(out);
-        if (!child.wait_for(std::chrono::seconds(300))) child.terminate(std::chrono::seconds(5));
-        FILE* f = std::fopen(out_path.c_str(), "r");
-        if (!f || std::fscanf(f, "%lf %lf", &result.kernels_per_second, &result.checksum) != 2)
-            result.error = "no result (wait status " +
-                           (child.status() ? std::to_string(*child.status()) : "?") + ")";
-        if (f) std::fclose(f);
-    } catch (const std::exception& e) {
-        close(out);
-        result.error = e.what();
     }
-    return result;
+    for (size_t i = 0; i < clients.size(); ++i) {
+        if (!results[i].error.empty()) continue;
+        if (!children[i].wait_for(std::chrono::seconds(300)))
+            children[i].terminate(std::chrono::seconds(5));
+        FILE* f = std::fopen(outputs[i].c_str(), "r");
+        if (!f ||
+            std::fscanf(f, "%lf %lf", &results[i].kernels_per_second, &results[i].checksum) != 2)
+            results[i].error =
+                "no result (wait status " +
+                (children[i].status() ? std::to_string(*children[i].status()) : "?") + ")";
+        if (f) std::fclose(f);
+    }
+    return results;
 }
 
 } // namespace
@@ -221,41 +233,60 @@ int main(int argc, char** argv) {
     std::string self = fs::canonical("/proc/self/exe").string();
     std::string one = pocl_device, two = pocl_device + " " + pocl_device;
 
+    struct Client {
+        int queues = 1;
+        bool out_of_order = false;
+        int shorter = 1; ///< kernels this many times shorter
+    };
     struct Config {
         std::string name;
         std::string devices; // POCL_DEVICES of the daemon ("" = native run)
         std::vector<std::string> daemon_args;
-        int queues;
-        bool out_of_order;
+        std::vector<Client> clients;
     };
+    const std::vector<std::string> pool = {"--pool"};
+    const std::vector<std::string> per_queue = {"--pool", "--placement", "per-queue"};
     std::vector<Config> configs = {
-        {"native, 1 device", "", {}, 1, false},
-        {"rgpu, 1 device", one, {}, 1, false},
-        {"rgpu, pool of 1", one, {"--pool"}, 1, false},
-        {"rgpu, pool of 2, per-launch, 1 out-of-order queue", two, {"--pool"}, 1, true},
-        {"rgpu, pool of 2, per-queue, 2 queues",
+        {"native, 1 device", "", {}, {{}}},
+        {"rgpu, 1 device", one, {}, {{}}},
+        {"rgpu, pool of 1", one, pool, {{}}},
+        {"rgpu, pool of 2, per-launch, 1 out-of-order queue", two, pool, {{1, true}}},
+        {"rgpu, pool of 2, per-queue, 2 queues", two, per_queue, {{2, false}}},
+        // Sharing: two clients at once; then a client of 10x shorter kernels alone and beside one
+        // that floods the pool with long ones.
+        {"2 clients, pool of 2, per-queue, 1 queue each", two, per_queue, {{}, {}}},
+        {"2 clients, pool of 2, per-launch, 1 out-of-order queue each",
          two,
-         {"--pool", "--placement", "per-queue"},
-         2,
-         false},
+         pool,
+         {{1, true}, {1, true}}},
+        {"short kernels alone, pool of 2, per-launch", two, pool, {{1, false, 10}}},
+        {"short kernels beside long ones, pool of 2, per-launch",
+         two,
+         pool,
+         {{1, false, 10}, {1, true}}},
     };
     std::printf("%d kernels of %d work-items x %d iterations; POCL '%s' devices\n", o.kernels,
                 o.items, o.iterations, pocl_device.c_str());
-    std::printf("%-52s %12s %9s  %s\n", "configuration", "kernels/s", "x native", "checksum");
+    std::printf("%-62s %12s %9s  %s\n", "configuration", "kernels/s", "x native", "checksum");
     double native = 0;
     for (const auto& c : configs) {
-        MeasureOptions m = o;
-        m.queues = c.queues;
-        m.out_of_order = c.out_of_order;
-        Result r;
+        std::vector<MeasureOptions> clients;
+        for (const Client& client : c.clients) {
+            MeasureOptions m = o;
+            m.queues = client.queues;
+            m.out_of_order = client.out_of_order;
+            m.iterations = o.iterations / client.shorter;
+            m.platform = c.devices.empty() ? "Portable Computing Language" : "rgpu";
+            clients.push_back(m);
+        }
+        std::vector<Result> results;
         if (c.devices.empty()) {
-            m.platform = "Portable Computing Language";
-            r = run_child(self, m,
-                          {{"OCL_ICD_VENDORS", dirs.pocl_only.string()},
-                           {"POCL_DEVICES", one},
-                           {"RGPU_SERVERS", std::nullopt}},
-                          scratch.path());
-            native = r.kernels_per_second;
+            results = run_children(self, clients,
+                                   {{"OCL_ICD_VENDORS", dirs.pocl_only.string()},
+                                    {"POCL_DEVICES", one},
+                                    {"RGPU_SERVERS", std::nullopt}},
+                                   scratch.path());
+            native = results.front().kernels_per_second;
         } else {
             DaemonOptions d;
             d.executable = daemon;
@@ -265,21 +296,32 @@ int main(int argc, char** argv) {
             d.env["POCL_DEVICES"] = c.devices;
             try {
                 DaemonProcess process(d);
-                m.platform = "rgpu";
-                r = run_child(self, m,
-                              {{"OCL_ICD_VENDORS", dirs.combined.string()},
-                               {"RGPU_SERVERS", process.endpoint()}},
-                              scratch.path());
+                results = run_children(self, clients,
+                                       {{"OCL_ICD_VENDORS", dirs.combined.string()},
+                                        {"RGPU_SERVERS", process.endpoint()}},
+                                       scratch.path());
             } catch (const std::exception& e) {
-                r.error = e.what();
+                results.assign(clients.size(), Result{});
+                for (auto& r : results)
+                    r.error = e.what();
             }
         }
-        if (!r.error.empty()) {
-            std::printf("%-52s failed: %s\n", c.name.c_str(), r.error.c_str());
-            continue;
+        for (size_t i = 0; i < results.size(); ++i) {
+            const Result& r = results[i];
+            std::string name = c.name;
+            if (results.size() > 1)
+                name = "  client " + std::to_string(i) +
+                       (c.clients[i].shorter > 1 ? " (short kernels)" : "");
+            if (results.size() > 1 && i == 0) std::printf("%s\n", c.name.c_str());
+            if (!r.error.empty()) {
+                std::printf("%-62s failed: %s\n", name.c_str(), r.error.c_str());
+                continue;
+            }
+            // Short kernels do 1/shorter of the work: their ratio counts work, not launches.
+            double work = r.kernels_per_second / c.clients[i].shorter;
+            std::printf("%-62s %12.2f %9.2f  %.6e\n", name.c_str(), r.kernels_per_second,
+                        native > 0 ? work / native : 0.0, r.checksum);
         }
-        std::printf("%-52s %12.2f %9.2f  %.6e\n", c.name.c_str(), r.kernels_per_second,
-                    native > 0 ? r.kernels_per_second / native : 0.0, r.checksum);
     }
     return 0;
 }
