@@ -393,33 +393,29 @@ struct Restorer {
                 if (a->index() >= object.args.size()) return fail("kernel argument index");
                 SavedArg& saved = object.saved_args[a->index()];
                 saved.kind = static_cast<SavedArg::Kind>(a->kind());
-                cl_int set = CL_INVALID_ARG_VALUE;
+                cl_mem m = nullptr;
                 switch (saved.kind) {
                 case SavedArg::Kind::Value:
                     if (!a->value()) return fail("kernel argument value");
                     saved.value.assign(a->value()->begin(), a->value()->end());
-                    set =
-                        clSetKernelArg(kernel, a->index(), saved.value.size(), saved.value.data());
                     break;
                 case SavedArg::Kind::Mem: {
                     auto* mem = session.objects.find<MemObject>(a->mem());
                     if (!mem) return fail("kernel argument names a buffer that is gone");
-                    cl_mem m = mem->mem.get();
+                    m = mem->mem.get();
                     saved.mem = a->mem();
                     object.arg_mems[a->index()] = a->mem();
-                    set = clSetKernelArg(kernel, a->index(), sizeof m, &m);
                     break;
                 }
                 case SavedArg::Kind::NullMem:
-                    set = clSetKernelArg(kernel, a->index(), sizeof(cl_mem), nullptr);
                     break;
                 case SavedArg::Kind::Local:
                     saved.local_size = a->local_size();
-                    set = clSetKernelArg(kernel, a->index(), a->local_size(), nullptr);
                     break;
                 default:
                     return fail("kernel argument kind");
                 }
+                cl_int set = set_saved_arg(kernel, a->index(), saved, m);
                 if (set != CL_SUCCESS) return fail("clSetKernelArg: " + std::to_string(set));
             }
         return insert(k.id(), std::move(object));

@@ -76,6 +76,24 @@ struct SavedArg {
     uint64_t local_size = 0;
 };
 
+/// Sets argument `index` of native `kernel` as `arg` records it (`mem`: the native buffer a Mem
+/// argument names). Unset arguments are left alone.
+inline cl_int set_saved_arg(cl_kernel kernel, cl_uint index, const SavedArg& arg, cl_mem mem) {
+    switch (arg.kind) {
+    case SavedArg::Kind::Value:
+        return clSetKernelArg(kernel, index, arg.value.size(), arg.value.data());
+    case SavedArg::Kind::Mem:
+        return clSetKernelArg(kernel, index, sizeof mem, &mem);
+    case SavedArg::Kind::NullMem:
+        return clSetKernelArg(kernel, index, sizeof(cl_mem), nullptr);
+    case SavedArg::Kind::Local:
+        return clSetKernelArg(kernel, index, arg.local_size, nullptr);
+    case SavedArg::Kind::Unset:
+        break;
+    }
+    return CL_SUCCESS;
+}
+
 struct KernelObject {
     KernelRef kernel;
     uint64_t program = 0;

@@ -71,13 +71,30 @@ void remember_mem(KernelObject& kernel, uint32_t index, uint64_t mem) {
 cl_int handle_clone_kernel(ExecContext& ctx, const wire::CloneKernel& req) {
     auto* source = ctx.session.objects.find<KernelObject>(req.source());
     if (!source) return ctx.fail("unknown kernel " + std::to_string(req.source()));
+    auto* program = ctx.session.objects.find<ProgramObject>(source->program);
+    if (!program) return ctx.fail("kernel without its program");
+    // A new kernel of the same function with the recorded arguments set again: what
+    // clCloneKernel does, which POCL 3.1 cannot do for a kernel with a NULL buffer argument
+    // (it crashes).
+    char name[256] = {0};
+    clGetKernelInfo(source->kernel.get(), CL_KERNEL_FUNCTION_NAME, sizeof name - 1, name, nullptr);
     cl_int err = CL_SUCCESS;
-    cl_kernel clone = clCloneKernel(source->kernel.get(), &err);
+    cl_kernel clone = clCreateKernel(program->program.get(), name, &err);
     if (err != CL_SUCCESS) return err;
-    // The arguments come along natively; the daemon's record of them (launch checks,
-    // checkpoints) is copied with them.
+    KernelRef ref(clone);
+    for (cl_uint i = 0; i < source->saved_args.size(); ++i) {
+        const SavedArg& arg = source->saved_args[i];
+        cl_mem mem = nullptr;
+        if (arg.kind == SavedArg::Kind::Mem) {
+            auto* buffer = ctx.session.objects.find<MemObject>(arg.mem);
+            if (!buffer) continue; // released since: a launch of the clone is refused anyway
+            mem = buffer->mem.get();
+        }
+        if ((err = set_saved_arg(clone, i, arg, mem)) != CL_SUCCESS) return err;
+    }
+    // The daemon's record of them (launch checks, checkpoints) is copied with them.
     KernelObject object;
-    object.kernel = KernelRef(clone);
+    object.kernel = std::move(ref);
     object.program = source->program;
     object.args = source->args;
     object.arg_mems = source->arg_mems;
@@ -296,25 +313,8 @@ cl_int launch_on_member(ExecContext& ctx, const wire::NDRangeKernel& req, QueueO
                               keep = std::make_shared<std::vector<EventRef>>(std::move(keep))] {
         std::vector<cl_event> all = wait;
         cl_int status = CL_SUCCESS;
-        for (cl_uint i = 0; i < args.size() && status == CL_SUCCESS; ++i) {
-            const SavedArg& arg = args[i];
-            switch (arg.kind) {
-            case SavedArg::Kind::Value:
-                status = clSetKernelArg(member_kernel, i, arg.value.size(), arg.value.data());
-                break;
-            case SavedArg::Kind::Mem:
-                status = clSetKernelArg(member_kernel, i, sizeof(cl_mem), &arg_mems[i]);
-                break;
-            case SavedArg::Kind::NullMem:
-                status = clSetKernelArg(member_kernel, i, sizeof(cl_mem), nullptr);
-                break;
-            case SavedArg::Kind::Local:
-                status = clSetKernelArg(member_kernel, i, arg.local_size, nullptr);
-                break;
-            case SavedArg::Kind::Unset:
-                break;
-            }
-        }
+        for (cl_uint i = 0; i < args.size() && status == CL_SUCCESS; ++i)
+            status = set_saved_arg(member_kernel, i, args[i], arg_mems[i]);
         for (const auto& earlier : deferred) {
             cl_event native = earlier->wait(); // enqueued by another member's thread
             if (!native) status = CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
