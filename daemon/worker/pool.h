@@ -62,7 +62,6 @@ class DevicePool {
   public:
     explicit DevicePool(const LocalDevice& pool);
     size_t size() const { return members_.size(); }
-    const LocalDevice& device() const { return pool_; }
     cl_device_id member(uint32_t m) const { return members_[m].device; }
     bool per_launch() const { return pool_.placement == Placement::PerLaunch; }
     MemberThread& thread(uint32_t m) { return *members_[m].thread; }

@@ -54,6 +54,7 @@
 //   rgpu-e2e-client endless-kernel           starts a kernel that never ends, prints "running",
 //                                            expects clFinish to fail with CL_OUT_OF_RESOURCES
 //                                            (the test ends the session from outside)
+#include "client_fail.h"
 #include "client_pool.h"
 #include "client_reconnect.h"
 #include "harness.h"
@@ -69,11 +70,6 @@
 using namespace rgpu::e2e;
 
 namespace {
-
-int fail(int code, const std::string& what) {
-    std::fprintf(stderr, "rgpu-e2e-client: %s: %s\n", client_exit_name(code), what.c_str());
-    return code;
-}
 
 std::string listed_platforms() {
     std::string out;
@@ -101,12 +97,6 @@ int vector_add(cl_platform_id platform, int iterations) {
     }
     return kClientOk;
 }
-
-#define CLIENT_CHECK(call)                                                                         \
-    do {                                                                                           \
-        const cl_int status_ = (call);                                                             \
-        if (status_ != CL_SUCCESS) return fail(kClientClError, #call " -> " + describe(status_));  \
-    } while (0)
 
 /// What every mode starts with: the rgpu device, a context and an in-order queue.
 struct Basics {

@@ -3,6 +3,7 @@
 // commands are queued, in flight, or being answered; the application must notice nothing.
 #include "client_reconnect.h"
 
+#include "client_fail.h"
 #include "harness.h"
 
 #include <connection_cut.h>
@@ -25,17 +26,6 @@
 namespace rgpu::e2e {
 
 namespace {
-
-int fail(int code, const std::string& what) {
-    std::fprintf(stderr, "rgpu-e2e-client: %s: %s\n", client_exit_name(code), what.c_str());
-    return code;
-}
-
-#define CHECK_CL(call)                                                                             \
-    do {                                                                                           \
-        const cl_int status_ = (call);                                                             \
-        if (status_ != CL_SUCCESS) return fail(kClientClError, #call " -> " + describe(status_));  \
-    } while (0)
 
 /// This process's session on the daemon RGPU_SERVERS names, as the operator sees it.
 std::optional<SessionInfo> own_session(std::string* error) {
@@ -89,31 +79,31 @@ int survive_outages(cl_platform_id platform, Outage outage, int rounds) {
     cl_device_id device = first_device(platform, &err);
     if (!device) return fail(kClientNoDevice, describe(err));
     cl_context context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &err);
-    CHECK_CL(err);
+    CLIENT_CHECK(err);
     cl_command_queue queue = clCreateCommandQueue(context, device, 0, &err);
-    CHECK_CL(err);
+    CLIENT_CHECK(err);
     // One work-item adds one: the counter says exactly how often the kernel ran.
     const char* source = "__kernel void count(__global int* n) { n[0] += 1; }";
     cl_program program = clCreateProgramWithSource(context, 1, &source, nullptr, &err);
-    CHECK_CL(err);
-    CHECK_CL(clBuildProgram(program, 1, &device, nullptr, nullptr, nullptr));
+    CLIENT_CHECK(err);
+    CLIENT_CHECK(clBuildProgram(program, 1, &device, nullptr, nullptr, nullptr));
     cl_kernel kernel = clCreateKernel(program, "count", &err);
-    CHECK_CL(err);
+    CLIENT_CHECK(err);
     cl_int zero = 0;
     cl_mem counter = clCreateBuffer(context, CL_MEM_COPY_HOST_PTR, sizeof zero, &zero, &err);
-    CHECK_CL(err);
-    CHECK_CL(clSetKernelArg(kernel, 0, sizeof counter, &counter));
+    CLIENT_CHECK(err);
+    CLIENT_CHECK(clSetKernelArg(kernel, 0, sizeof counter, &counter));
     const size_t words = 8u << 20; // 32 MiB: a read of many chunks
     cl_mem data =
         clCreateBuffer(context, CL_MEM_READ_WRITE, words * sizeof(cl_uint), nullptr, &err);
-    CHECK_CL(err);
+    CLIENT_CHECK(err);
 
     const size_t one = 1;
     int launched = 0;
     auto launch = [&](int n) -> int {
         for (int i = 0; i < n; ++i)
-            CHECK_CL(clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &one, nullptr, 0, nullptr,
-                                            nullptr));
+            CLIENT_CHECK(clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &one, nullptr, 0,
+                                                nullptr, nullptr));
         launched += n;
         return kClientOk;
     };
@@ -123,9 +113,9 @@ int survive_outages(cl_platform_id platform, Outage outage, int rounds) {
             pattern[i] = static_cast<cl_uint>(i * 2654435761u + round);
         if (int s = launch(200); s != kClientOk) return s;
         cl_event written = nullptr;
-        CHECK_CL(clEnqueueWriteBuffer(queue, data, CL_FALSE, 0, words * sizeof(cl_uint),
-                                      pattern.data(), 0, nullptr, &written));
-        CHECK_CL(clFlush(queue));
+        CLIENT_CHECK(clEnqueueWriteBuffer(queue, data, CL_FALSE, 0, words * sizeof(cl_uint),
+                                          pattern.data(), 0, nullptr, &written));
+        CLIENT_CHECK(clFlush(queue));
         // Away while those are on their way or running; then more work is queued during the
         // outage, and a large blocking read waits through another one.
         if (auto why = take_connection_away(outage); !why.empty())
@@ -139,13 +129,13 @@ int survive_outages(cl_platform_id platform, Outage outage, int rounds) {
         cl_int read = clEnqueueReadBuffer(queue, data, CL_TRUE, 0, words * sizeof(cl_uint),
                                           back.data(), 0, nullptr, nullptr);
         away.join();
-        CHECK_CL(read);
+        CLIENT_CHECK(read);
         if (!second.empty())
             return fail(kClientClError, "round " + std::to_string(round) + ": " + second);
         cl_int status = CL_QUEUED;
-        CHECK_CL(clWaitForEvents(1, &written));
-        CHECK_CL(clGetEventInfo(written, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status,
-                                nullptr));
+        CLIENT_CHECK(clWaitForEvents(1, &written));
+        CLIENT_CHECK(clGetEventInfo(written, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status,
+                                    &status, nullptr));
         clReleaseEvent(written);
         if (status != CL_COMPLETE)
             return fail(kClientClError, "the write ended with " + describe(status));
@@ -153,9 +143,9 @@ int survive_outages(cl_platform_id platform, Outage outage, int rounds) {
             return fail(kClientWrongData, "round " + std::to_string(round) + ": data read back");
     }
     cl_int count = -1;
-    CHECK_CL(
+    CLIENT_CHECK(
         clEnqueueReadBuffer(queue, counter, CL_TRUE, 0, sizeof count, &count, 0, nullptr, nullptr));
-    CHECK_CL(clFinish(queue));
+    CLIENT_CHECK(clFinish(queue));
     if (count != launched)
         return fail(kClientWrongData, "the kernel ran " + std::to_string(count) + " times, " +
                                           std::to_string(launched) + " launched");
@@ -181,8 +171,8 @@ struct Counter {
     int launch(int n) {
         const size_t one = 1;
         for (int i = 0; i < n; ++i)
-            CHECK_CL(clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &one, nullptr, 0, nullptr,
-                                            nullptr));
+            CLIENT_CHECK(clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &one, nullptr, 0,
+                                                nullptr, nullptr));
         return kClientOk;
     }
     int open(cl_platform_id platform) {
@@ -190,19 +180,19 @@ struct Counter {
         cl_device_id device = first_device(platform, &err);
         if (!device) return fail(kClientNoDevice, describe(err));
         context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &err);
-        CHECK_CL(err);
+        CLIENT_CHECK(err);
         queue = clCreateCommandQueue(context, device, 0, &err);
-        CHECK_CL(err);
+        CLIENT_CHECK(err);
         const char* source = "__kernel void count(__global int* n) { n[0] += 1; }";
         program = clCreateProgramWithSource(context, 1, &source, nullptr, &err);
-        CHECK_CL(err);
-        CHECK_CL(clBuildProgram(program, 1, &device, nullptr, nullptr, nullptr));
+        CLIENT_CHECK(err);
+        CLIENT_CHECK(clBuildProgram(program, 1, &device, nullptr, nullptr, nullptr));
         kernel = clCreateKernel(program, "count", &err);
-        CHECK_CL(err);
+        CLIENT_CHECK(err);
         cl_int zero = 0;
         counter = clCreateBuffer(context, CL_MEM_COPY_HOST_PTR, sizeof zero, &zero, &err);
-        CHECK_CL(err);
-        CHECK_CL(clSetKernelArg(kernel, 0, sizeof counter, &counter));
+        CLIENT_CHECK(err);
+        CLIENT_CHECK(clSetKernelArg(kernel, 0, sizeof counter, &counter));
         return kClientOk;
     }
     ~Counter() {
@@ -229,8 +219,8 @@ bool session_state_becomes(const std::string& state) {
 
 int detach_and_attach(cl_platform_id platform) {
     char extensions[256] = {};
-    CHECK_CL(clGetPlatformInfo(platform, CL_PLATFORM_EXTENSIONS, sizeof extensions, extensions,
-                               nullptr));
+    CLIENT_CHECK(clGetPlatformInfo(platform, CL_PLATFORM_EXTENSIONS, sizeof extensions, extensions,
+                                   nullptr));
     if (!std::strstr(extensions, CL_RGPU_SESSION_EXTENSION_NAME))
         return fail(kClientClError, std::string("extensions: ") + extensions);
     auto detach = reinterpret_cast<clDetachRGPU_fn>(
@@ -243,10 +233,10 @@ int detach_and_attach(cl_platform_id platform) {
 
     Counter c;
     if (int s = c.open(platform); s != kClientOk) return s;
-    CHECK_CL(clFinish(c.queue));
+    CLIENT_CHECK(clFinish(c.queue));
     if (int s = c.launch(100); s != kClientOk) return s;
-    CHECK_CL(detach(platform));
-    CHECK_CL(detach(platform)); // detached already: nothing to do
+    CLIENT_CHECK(detach(platform));
+    CLIENT_CHECK(detach(platform)); // detached already: nothing to do
     // The daemon keeps the session without a client and runs what was flushed before.
     if (!session_state_becomes("released"))
         return fail(kClientClError, "the detached session is not listed as released");
@@ -263,12 +253,12 @@ int detach_and_attach(cl_platform_id platform) {
     const cl_int attached = attach(platform);
     finisher.join();
     if (finished_while_detached) return fail(kClientClError, "clFinish returned while detached");
-    CHECK_CL(attached);
-    CHECK_CL(finish_status);
-    CHECK_CL(attach(platform)); // attached already
+    CLIENT_CHECK(attached);
+    CLIENT_CHECK(finish_status);
+    CLIENT_CHECK(attach(platform)); // attached already
     cl_int count = -1;
-    CHECK_CL(clEnqueueReadBuffer(c.queue, c.counter, CL_TRUE, 0, sizeof count, &count, 0, nullptr,
-                                 nullptr));
+    CLIENT_CHECK(clEnqueueReadBuffer(c.queue, c.counter, CL_TRUE, 0, sizeof count, &count, 0,
+                                     nullptr, nullptr));
     if (count != 200)
         return fail(kClientWrongData,
                     "the kernel ran " + std::to_string(count) + " times, 200 launched");
@@ -287,33 +277,33 @@ int survive_restart(cl_platform_id platform, void (*wait)()) {
         pattern[i] = static_cast<cl_uint>(i * 2654435761u);
     const size_t bytes = pattern.size() * sizeof(cl_uint);
     cl_mem data = clCreateBuffer(c.context, CL_MEM_READ_WRITE, bytes, nullptr, &err);
-    CHECK_CL(err);
-    CHECK_CL(clEnqueueWriteBuffer(c.queue, data, CL_TRUE, 0, bytes, pattern.data(), 0, nullptr,
-                                  nullptr));
+    CLIENT_CHECK(err);
+    CLIENT_CHECK(clEnqueueWriteBuffer(c.queue, data, CL_TRUE, 0, bytes, pattern.data(), 0, nullptr,
+                                      nullptr));
     if (int s = c.launch(300); s != kClientOk) return s;
     cl_int early = -1;
     cl_event read = nullptr;
-    CHECK_CL(clEnqueueReadBuffer(c.queue, c.counter, CL_FALSE, 0, sizeof early, &early, 0, nullptr,
-                                 &read));
-    CHECK_CL(clFlush(c.queue));
+    CLIENT_CHECK(clEnqueueReadBuffer(c.queue, c.counter, CL_FALSE, 0, sizeof early, &early, 0,
+                                     nullptr, &read));
+    CLIENT_CHECK(clFlush(c.queue));
     std::printf("ready\n");
     std::fflush(stdout);
     wait();
-    CHECK_CL(clWaitForEvents(1, &read));
+    CLIENT_CHECK(clWaitForEvents(1, &read));
     clReleaseEvent(read);
     if (early != 300)
         return fail(kClientWrongData, "read before the restart: " + std::to_string(early));
     if (int s = c.launch(100); s != kClientOk) return s;
     cl_int count = -1;
-    CHECK_CL(clEnqueueReadBuffer(c.queue, c.counter, CL_TRUE, 0, sizeof count, &count, 0, nullptr,
-                                 nullptr));
+    CLIENT_CHECK(clEnqueueReadBuffer(c.queue, c.counter, CL_TRUE, 0, sizeof count, &count, 0,
+                                     nullptr, nullptr));
     if (count != 400)
         return fail(kClientWrongData,
                     "the kernel ran " + std::to_string(count) + " times, 400 launched");
-    CHECK_CL(
+    CLIENT_CHECK(
         clEnqueueReadBuffer(c.queue, data, CL_TRUE, 0, bytes, back.data(), 0, nullptr, nullptr));
     if (back != pattern) return fail(kClientWrongData, "the buffer's contents changed");
-    CHECK_CL(clFinish(c.queue));
+    CLIENT_CHECK(clFinish(c.queue));
     clReleaseMemObject(data);
     std::printf("survived the restart\n");
     return kClientOk;

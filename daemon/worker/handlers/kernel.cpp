@@ -251,8 +251,6 @@ cl_int launch_on_member(ExecContext& ctx, const wire::NDRangeKernel& req, QueueO
         if (err != CL_SUCCESS) return err;
         kernel.member_kernels[member] = KernelRef(made);
     }
-    cl_kernel member_kernel = kernel.member_kernels[member].get();
-    clRetainKernel(member_kernel);
     std::vector<SavedArg> args = kernel.saved_args;
     std::vector<cl_mem> arg_mems(args.size(), nullptr);
     for (size_t i = 0; i < args.size(); ++i)
@@ -260,8 +258,12 @@ cl_int launch_on_member(ExecContext& ctx, const wire::NDRangeKernel& req, QueueO
             auto* mem = session.objects.find<MemObject>(args[i].mem);
             if (!mem) return CL_INVALID_KERNEL_ARGS; // checked by the caller already
             arg_mems[i] = mem->mem.get();
-            clRetainMemObject(arg_mems[i]);
         }
+    // From here on nothing fails: what the member thread uses is retained for it.
+    cl_kernel member_kernel = kernel.member_kernels[member].get();
+    clRetainKernel(member_kernel);
+    for (cl_mem m : arg_mems)
+        if (m) clRetainMemObject(m);
 
     // Where the contents go: migrated here unless already here; a launch writes what it may.
     std::vector<cl_mem> elsewhere;
