@@ -63,8 +63,4 @@ cl_int info_vector(const std::vector<T>& v, size_t value_size, void* value, size
     return copy_info(v.data(), v.size() * sizeof(T), value_size, value, size_ret);
 }
 
-/// Checks a wait list the way the specification orders it; returns the events.
-cl_int check_wait_list(Context* context, cl_uint count, const cl_event* list,
-                       std::vector<uint64_t>& ids);
-
 } // namespace rgpu::icd

@@ -85,8 +85,13 @@ class Connection {
     bool open(std::chrono::milliseconds timeout);
     const std::vector<RemoteDevice>& devices() const { return devices_; }
 
-    /// Object ids are chosen here, so creating an object never waits for the daemon.
-    uint64_t new_id() { return next_id_.fetch_add(1); }
+    /// Object ids are chosen by the client, so creating an object never waits for the daemon.
+    /// They are unique in the process: an object of a context spanning daemons has the same id
+    /// on each of them.
+    static uint64_t new_id() {
+        static std::atomic<uint64_t> next{1};
+        return next.fetch_add(1);
+    }
 
     /// Queues a command without waiting. `build(fbb, first_frame)` encodes the body; bulk
     /// frames are numbered from first_frame.
@@ -98,6 +103,14 @@ class Connection {
         auto c = std::make_shared<Call>();
         append(std::forward<Build>(build), bulk, true, c);
         return wait(*c);
+    }
+    /// Queues a command whose reply the caller waits for later (`wait`): replies from several
+    /// daemons are awaited together.
+    template <class Build> std::shared_ptr<Call> ask(Build&& build) {
+        auto c = std::make_shared<Call>();
+        std::vector<zmq::message_t> none;
+        append(std::forward<Build>(build), none, true, c);
+        return c;
     }
     /// Queues a read whose chunks land in `destination`; returns the call to wait on (or not).
     template <class Build>
@@ -115,7 +128,7 @@ class Connection {
         append(std::forward<Build>(build), none, false, c);
         return c;
     }
-    Answer wait(Call& call);
+    static Answer wait(Call& call);
     /// The application dropped its last reference to object `id`.
     void post_release(uint64_t id) {
         post([id](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
@@ -291,7 +304,6 @@ class Connection {
     std::atomic<bool> stop_{false};
     std::atomic<bool> broken_{false};
     std::atomic<cl_int> async_error_{CL_SUCCESS};
-    std::atomic<uint64_t> next_id_{1};
     uint64_t session_ = 0;
     uint64_t resume_token_ = 0;
     std::vector<RemoteDevice> devices_;

@@ -5,6 +5,7 @@
 #include "objects.h"
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace rgpu::icd {
@@ -12,8 +13,21 @@ namespace rgpu::icd {
 /// A new event for a command on `queue`, already registered for its completion notice.
 Event* new_command_event(Queue* queue, cl_command_type type);
 
-/// Validates (num, list) as the specification requires and collects the event ids.
-cl_int check_wait_list(Context* context, cl_uint count, const cl_event* list,
-                       std::vector<uint64_t>& ids);
+/// Validates (num, list) as the specification requires and collects the ids under which the
+/// events can sit in a wait list on q's daemon.
+cl_int check_wait_list(Queue* q, cl_uint count, const cl_event* list, std::vector<uint64_t>& ids);
+
+/// How the bytes of a write travel: copied now, borrowed from the application (which may not
+/// touch them until the command completes), or borrowed from memory `owner` keeps alive.
+struct WriteSource {
+    const void* data;
+    enum class Kind { Copy, Borrow, Shared } kind;
+    std::shared_ptr<void> owner = nullptr;
+};
+
+/// Sends [offset, offset + size) of the source to the buffer, one chunk per message.
+/// queue_id 0 writes through the context's internal queue (buffer initialisation).
+void send_write(Connection* conn, uint64_t queue_id, uint64_t mem_id, size_t offset, size_t size,
+                const WriteSource& src, uint64_t event_id, const std::vector<uint64_t>& wait);
 
 } // namespace rgpu::icd

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -50,6 +51,7 @@ static_assert(offsetof(_cl_mem, dispatch) == 0, "the loader reads the dispatch t
 namespace rgpu::icd {
 
 class Connection;
+struct Arrival; // spanning.cpp
 extern const cl_icd_dispatch kDispatch;
 
 enum class Magic : uint32_t {
@@ -102,13 +104,26 @@ struct Device : Object<_cl_device_id, Magic::Device> {
 
 struct Context : Object<_cl_context, Magic::Context> {
     static constexpr Magic kMagic = Magic::Context;
-    Connection* connection = nullptr;
-    uint64_t id = 0;
+    Connection* connection = nullptr; ///< parts.front(): the daemon of the first device
+    uint64_t id = 0;                  ///< The same on every part: object ids are process-wide.
     std::vector<Device*> devices;
+    /// Every daemon with a device in the context, in order of first appearance. A context
+    /// spanning daemons has a native context (and every buffer, program and kernel) on each.
+    std::vector<Connection*> parts;
+    bool spans() const { return parts.size() > 1; }
+    /// The position of `conn` in parts (parts.size() if absent).
+    size_t part_of(const Connection* conn) const {
+        size_t i = 0;
+        while (i < parts.size() && parts[i] != conn)
+            ++i;
+        return i;
+    }
     std::vector<cl_context_properties> properties; ///< As given, zero-terminated, or empty.
     std::mutex mutex;
     std::vector<std::pair<void(CL_CALLBACK*)(cl_context, void*), void*>>
         destructor_callbacks; // guarded by mutex
+    /// Spanning contexts: per part, the internal queue that moves buffers (0: none yet).
+    std::vector<uint64_t> transfer_queues; // guarded by mutex
     bool has(const Device* d) const {
         for (auto* x : devices)
             if (x == d) return true;
@@ -120,6 +135,7 @@ struct Queue : Object<_cl_command_queue, Magic::Queue> {
     static constexpr Magic kMagic = Magic::Queue;
     Context* context = nullptr;
     Device* device = nullptr;
+    Connection* connection = nullptr; ///< device->connection: where its commands go
     uint64_t id = 0;
     cl_command_queue_properties properties = 0;
     std::vector<cl_queue_properties> properties_array; ///< clCreateCommandQueueWithProperties'.
@@ -146,6 +162,10 @@ struct Mem : Object<_cl_mem, Magic::Mem> {
     std::vector<Mapping> mappings; // guarded by mutex
     std::vector<std::pair<void(CL_CALLBACK*)(cl_mem, void*), void*>>
         destructor_callbacks; // guarded by mutex
+    /// Spanning contexts: the parts holding the newest contents (bit i: context part i), and
+    /// per part the user event that completes once contents moved there have arrived (0: none).
+    uint64_t holders = ~uint64_t{0};                // guarded by mutex
+    std::vector<std::shared_ptr<Arrival>> arrivals; // guarded by mutex
 };
 
 struct KernelArgDesc {
@@ -205,6 +225,8 @@ struct Event : Object<_cl_event, Magic::Event> {
     static constexpr Magic kMagic = Magic::Event;
     Context* context = nullptr;
     Queue* queue = nullptr; ///< Null for user events.
+    /// The daemon whose notice completes it; user events exist on every part of the context.
+    Connection* connection = nullptr;
     uint64_t id = 0;
     cl_command_type command_type = 0;
     bool profiling = false;
@@ -216,6 +238,11 @@ struct Event : Object<_cl_event, Magic::Event> {
     cl_int deferred_status = CL_COMPLETE;
     std::mutex mutex;
     std::vector<std::pair<void(CL_CALLBACK*)(cl_event, cl_int, void*), void*>> callbacks;
+    /// The ICD's own completion hooks (spanning contexts), run by whoever completes the event,
+    /// never blocking (guarded by mutex).
+    std::vector<std::function<void(cl_int)>> hooks;
+    /// User events standing for this one on other daemons (guarded by mutex).
+    std::vector<std::pair<Connection*, uint64_t>> proxies;
     bool complete() const { return status.load() <= CL_COMPLETE; }
 };
 

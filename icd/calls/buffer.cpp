@@ -5,6 +5,7 @@
 #include "../connection.h"
 #include "../enqueue.h"
 #include "../entry_points.h"
+#include "../spanning.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -35,23 +36,6 @@ zmq::message_t borrowed(const void* data, size_t size) {
     return zmq::message_t(const_cast<void*>(data), size, nullptr, nullptr);
 }
 
-/// Bounds and flags every transfer entry point checks, in the specification's order.
-cl_int check_transfer(Queue* q, Mem* m, size_t offset, size_t size, const void* ptr) {
-    if (!q) return CL_INVALID_COMMAND_QUEUE;
-    if (!m) return CL_INVALID_MEM_OBJECT;
-    if (m->context != q->context) return CL_INVALID_CONTEXT;
-    if (!ptr || size == 0 || offset > m->size || size > m->size - offset) return CL_INVALID_VALUE;
-    return CL_SUCCESS;
-}
-
-/// How the bytes of a write travel: copied now, borrowed from the application (which may not
-/// touch them until the command completes), or borrowed from memory `owner` keeps alive.
-struct WriteSource {
-    const void* data;
-    enum class Kind { Copy, Borrow, Shared } kind;
-    std::shared_ptr<void> owner = nullptr;
-};
-
 zmq::message_t chunk_frame(const WriteSource& src, size_t at, size_t n) {
     const auto* bytes = static_cast<const uint8_t*>(src.data) + at;
     switch (src.kind) {
@@ -69,8 +53,44 @@ zmq::message_t chunk_frame(const WriteSource& src, size_t at, size_t n) {
     }
 }
 
-/// Sends [offset, offset + size) of the source to the buffer, one chunk per message.
-/// queue_id 0 writes through the context's internal queue (buffer initialisation).
+/// Bounds and flags every transfer entry point checks, in the specification's order.
+cl_int check_transfer(Queue* q, Mem* m, size_t offset, size_t size, const void* ptr) {
+    if (!q) return CL_INVALID_COMMAND_QUEUE;
+    if (!m) return CL_INVALID_MEM_OBJECT;
+    if (m->context != q->context) return CL_INVALID_CONTEXT;
+    if (!ptr || size == 0 || offset > m->size || size > m->size - offset) return CL_INVALID_VALUE;
+    return CL_SUCCESS;
+}
+
+/// What a blocking transfer returns once its command ended with `status`: success, the
+/// specification's code for a failed dependency, or the command's own error.
+cl_int blocking_result(cl_int status, cl_uint num_events, const cl_event* wait_list) {
+    if (status >= 0) return CL_SUCCESS;
+    for (cl_uint i = 0; i < num_events; ++i)
+        if (checked<Event>(wait_list[i])->status.load() < 0)
+            return CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
+    return status;
+}
+
+/// Queues a read of [offset, offset + size) into `ptr`; waits if `blocking`.
+cl_int do_read(Queue* q, Mem* m, bool blocking, size_t offset, size_t size, void* ptr,
+               const std::vector<uint64_t>& wait, Event* e) {
+    Connection* conn = q->connection;
+    auto call = conn->read(
+        [&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+            return body(wire::CreateReadBuffer(fbb, q->id, m->id, offset, size, e ? e->id : 0,
+                                               fbb.CreateVector(wait), proto::kTransferChunkBytes));
+        },
+        ptr, size, e);
+    if (!blocking) {
+        conn->flush();
+        return CL_SUCCESS;
+    }
+    return conn->wait(*call).status;
+}
+
+} // namespace
+
 void send_write(Connection* conn, uint64_t queue_id, uint64_t mem_id, size_t offset, size_t size,
                 const WriteSource& src, uint64_t event_id, const std::vector<uint64_t>& wait) {
     for (size_t done = 0; done < size;) {
@@ -88,35 +108,6 @@ void send_write(Connection* conn, uint64_t queue_id, uint64_t mem_id, size_t off
         done += n;
     }
 }
-
-/// What a blocking transfer returns once its command ended with `status`: success, the
-/// specification's code for a failed dependency, or the command's own error.
-cl_int blocking_result(cl_int status, cl_uint num_events, const cl_event* wait_list) {
-    if (status >= 0) return CL_SUCCESS;
-    for (cl_uint i = 0; i < num_events; ++i)
-        if (checked<Event>(wait_list[i])->status.load() < 0)
-            return CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
-    return status;
-}
-
-/// Queues a read of [offset, offset + size) into `ptr`; waits if `blocking`.
-cl_int do_read(Queue* q, Mem* m, bool blocking, size_t offset, size_t size, void* ptr,
-               const std::vector<uint64_t>& wait, Event* e) {
-    Connection* conn = q->context->connection;
-    auto call = conn->read(
-        [&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-            return body(wire::CreateReadBuffer(fbb, q->id, m->id, offset, size, e ? e->id : 0,
-                                               fbb.CreateVector(wait), proto::kTransferChunkBytes));
-        },
-        ptr, size, e);
-    if (!blocking) {
-        conn->flush();
-        return CL_SUCCESS;
-    }
-    return conn->wait(*call).status;
-}
-
-} // namespace
 
 bool is_live_mem(const void* handle) {
     std::lock_guard lock(g_live_mutex);
@@ -142,12 +133,16 @@ cl_mem CL_API_CALL rgpu_clCreateBuffer(cl_context context, cl_mem_flags flags, s
         bool wants_ptr = flags & (CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR);
         if (wants_ptr != (host_ptr != nullptr)) return err = CL_INVALID_HOST_PTR, nullptr;
         // The daemon refuses buffers beyond the session's quota; say so here, synchronously.
-        if (!c->connection->reserve_device_memory(size))
-            return err = CL_MEM_OBJECT_ALLOCATION_FAILURE, nullptr;
+        for (size_t i = 0; i < c->parts.size(); ++i)
+            if (!c->parts[i]->reserve_device_memory(size)) {
+                while (i-- > 0)
+                    c->parts[i]->release_device_memory(size);
+                return err = CL_MEM_OBJECT_ALLOCATION_FAILURE, nullptr;
+            }
 
         auto* m = new Mem();
         m->context = c;
-        m->id = c->connection->new_id();
+        m->id = Connection::new_id();
         m->flags = flags;
         m->size = size;
         if (flags & CL_MEM_USE_HOST_PTR) m->host_ptr = host_ptr;
@@ -156,19 +151,21 @@ cl_mem CL_API_CALL rgpu_clCreateBuffer(cl_context context, cl_mem_flags flags, s
             std::lock_guard lock(g_live_mutex);
             g_live_mems.insert(static_cast<cl_mem>(m));
         }
-        Connection* conn = c->connection;
         // The initial contents are copied now: COPY_HOST_PTR lets the application reuse its
-        // memory as soon as we return.
-        bool inline_data = wants_ptr && size <= conn->transfer_chunk_bytes();
-        std::vector<zmq::message_t> bulk;
-        if (inline_data) bulk.emplace_back(host_ptr, size);
-        conn->post(
-            [&](flatbuffers::FlatBufferBuilder& fbb, uint32_t frame) {
-                return body(wire::CreateCreateBuffer(fbb, m->id, c->id, flags, size, frame));
-            },
-            std::move(bulk));
-        if (wants_ptr && !inline_data)
-            send_write(conn, 0, m->id, 0, size, {host_ptr, WriteSource::Kind::Copy}, 0, {});
+        // memory as soon as we return. Every daemon of a spanning context gets them, so each
+        // holds the newest contents from the start.
+        for (Connection* conn : c->parts) {
+            bool inline_data = wants_ptr && size <= conn->transfer_chunk_bytes();
+            std::vector<zmq::message_t> bulk;
+            if (inline_data) bulk.emplace_back(host_ptr, size);
+            conn->post(
+                [&](flatbuffers::FlatBufferBuilder& fbb, uint32_t frame) {
+                    return body(wire::CreateCreateBuffer(fbb, m->id, c->id, flags, size, frame));
+                },
+                std::move(bulk));
+            if (wants_ptr && !inline_data)
+                send_write(conn, 0, m->id, 0, size, {host_ptr, WriteSource::Kind::Copy}, 0, {});
+        }
         return m;
     });
 }
@@ -211,9 +208,11 @@ void destroy(Mem* m) {
     for (auto it = callbacks.rbegin(); it != callbacks.rend(); ++it)
         it->first(m, it->second);
     Context* c = m->context;
-    uint64_t id = m->id;
-    c->connection->release_device_memory(m->size);
-    c->connection->post_release(id);
+    release_arrivals(m);
+    for (Connection* conn : c->parts) {
+        conn->release_device_memory(m->size);
+        conn->post_release(m->id);
+    }
     m->magic = Magic::Dead;
     delete m;
     drop(c);
@@ -275,11 +274,12 @@ cl_int CL_API_CALL rgpu_clEnqueueWriteBuffer(cl_command_queue queue, cl_mem buff
         if (err != CL_SUCCESS) return err;
         if (m->flags & (CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS)) return CL_INVALID_OPERATION;
         std::vector<uint64_t> wait;
-        if ((err = check_wait_list(q->context, num_events, wait_list, wait)) != CL_SUCCESS)
-            return err;
+        if ((err = check_wait_list(q, num_events, wait_list, wait)) != CL_SUCCESS) return err;
+        bring(q, m, offset == 0 && size == m->size ? Access::Overwrite : Access::Write, wait,
+              num_events, wait_list);
         // A blocking write must wait for completion anyway, so it needs an event of its own.
         Event* e = (event || blocking) ? new_command_event(q, CL_COMMAND_WRITE_BUFFER) : nullptr;
-        Connection* conn = q->context->connection;
+        Connection* conn = q->connection;
         send_write(conn, q->id, m->id, offset, size, {ptr, WriteSource::Kind::Borrow},
                    e ? e->id : 0, wait);
         if (blocking) {
@@ -309,8 +309,8 @@ cl_int CL_API_CALL rgpu_clEnqueueReadBuffer(cl_command_queue queue, cl_mem buffe
         if (m->flags & (CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_NO_ACCESS))
             return CL_INVALID_OPERATION;
         std::vector<uint64_t> wait;
-        if ((err = check_wait_list(q->context, num_events, wait_list, wait)) != CL_SUCCESS)
-            return err;
+        if ((err = check_wait_list(q, num_events, wait_list, wait)) != CL_SUCCESS) return err;
+        bring(q, m, Access::Read, wait, num_events, wait_list);
         Event* e = event ? new_command_event(q, CL_COMMAND_READ_BUFFER) : nullptr;
         if (event) *event = e;
         return blocking_result(do_read(q, m, blocking, offset, size, ptr, wait, e), num_events,
@@ -335,10 +335,13 @@ cl_int CL_API_CALL rgpu_clEnqueueCopyBuffer(cl_command_queue queue, cl_mem src, 
         if (s == d && src_offset < dst_offset + size && dst_offset < src_offset + size)
             return CL_MEM_COPY_OVERLAP;
         std::vector<uint64_t> wait;
-        cl_int err = check_wait_list(q->context, num_events, wait_list, wait);
+        cl_int err = check_wait_list(q, num_events, wait_list, wait);
         if (err != CL_SUCCESS) return err;
+        bring(q, s, Access::Read, wait, num_events, wait_list);
+        bring(q, d, dst_offset == 0 && size == d->size ? Access::Overwrite : Access::Write, wait,
+              num_events, wait_list);
         Event* e = event ? new_command_event(q, CL_COMMAND_COPY_BUFFER) : nullptr;
-        q->context->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+        q->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
             return body(wire::CreateCopyBuffer(fbb, q->id, s->id, d->id, src_offset, dst_offset,
                                                size, e ? e->id : 0, fbb.CreateVector(wait)));
         });
@@ -362,10 +365,12 @@ cl_int CL_API_CALL rgpu_clEnqueueFillBuffer(cl_command_queue queue, cl_mem buffe
             size % pattern_size || offset > m->size || size > m->size - offset)
             return CL_INVALID_VALUE;
         std::vector<uint64_t> wait;
-        cl_int err = check_wait_list(q->context, num_events, wait_list, wait);
+        cl_int err = check_wait_list(q, num_events, wait_list, wait);
         if (err != CL_SUCCESS) return err;
+        bring(q, m, offset == 0 && size == m->size ? Access::Overwrite : Access::Write, wait,
+              num_events, wait_list);
         Event* e = event ? new_command_event(q, CL_COMMAND_FILL_BUFFER) : nullptr;
-        q->context->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+        q->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
             auto bytes = fbb.CreateVector(static_cast<const uint8_t*>(pattern), pattern_size);
             return body(wire::CreateFillBuffer(fbb, q->id, m->id, bytes, offset, size,
                                                e ? e->id : 0, fbb.CreateVector(wait)));
@@ -395,8 +400,7 @@ void* CL_API_CALL rgpu_clEnqueueMapBuffer(cl_command_queue queue, cl_mem buffer,
             ((flags & CL_MAP_WRITE_INVALIDATE_REGION) && (flags & (CL_MAP_READ | CL_MAP_WRITE))))
             return err = CL_INVALID_VALUE, nullptr;
         std::vector<uint64_t> wait;
-        if ((err = check_wait_list(q->context, num_events, wait_list, wait)) != CL_SUCCESS)
-            return nullptr;
+        if ((err = check_wait_list(q, num_events, wait_list, wait)) != CL_SUCCESS) return nullptr;
         Mapping map;
         map.offset = offset;
         map.size = size;
@@ -408,13 +412,17 @@ void* CL_API_CALL rgpu_clEnqueueMapBuffer(cl_command_queue queue, cl_mem buffer,
             if (!map.pointer) return err = CL_OUT_OF_HOST_MEMORY, nullptr;
             map.staging = true;
         }
+        // Mapped for writing only, the region's contents are not wanted: the unmap moves what
+        // the rest of the buffer needs.
+        if (!(flags & CL_MAP_WRITE_INVALIDATE_REGION))
+            bring(q, m, Access::Read, wait, num_events, wait_list);
         Event* e = event ? new_command_event(q, CL_COMMAND_MAP_BUFFER) : nullptr;
         if (flags & CL_MAP_WRITE_INVALIDATE_REGION) {
             // Nothing to fetch; a marker keeps the event and wait-list semantics.
-            q->context->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+            q->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
                 return body(wire::CreateMarker(fbb, q->id, e ? e->id : 0, fbb.CreateVector(wait)));
             });
-            if (blocking && e) q->context->connection->wait_events({e});
+            if (blocking && e) q->connection->wait_events({e});
         } else {
             err = blocking_result(do_read(q, m, blocking, offset, size, map.pointer, wait, e),
                                   num_events, wait_list);
@@ -442,7 +450,7 @@ cl_int CL_API_CALL rgpu_clEnqueueUnmapMemObject(cl_command_queue queue, cl_mem m
         if (!m) return CL_INVALID_MEM_OBJECT;
         if (m->context != q->context) return CL_INVALID_CONTEXT;
         std::vector<uint64_t> wait;
-        cl_int err = check_wait_list(q->context, num_events, wait_list, wait);
+        cl_int err = check_wait_list(q, num_events, wait_list, wait);
         if (err != CL_SUCCESS) return err;
         Mapping map;
         {
@@ -453,9 +461,13 @@ cl_int CL_API_CALL rgpu_clEnqueueUnmapMemObject(cl_command_queue queue, cl_mem m
             map = *it;
             m->mappings.erase(it);
         }
+        bool writes = map.flags & (CL_MAP_WRITE | CL_MAP_WRITE_INVALIDATE_REGION);
+        if (writes)
+            bring(q, m, map.offset == 0 && map.size == m->size ? Access::Overwrite : Access::Write,
+                  wait, num_events, wait_list);
         Event* e = event ? new_command_event(q, CL_COMMAND_UNMAP_MEM_OBJECT) : nullptr;
-        Connection* conn = q->context->connection;
-        if (map.flags & (CL_MAP_WRITE | CL_MAP_WRITE_INVALIDATE_REGION)) {
+        Connection* conn = q->connection;
+        if (writes) {
             // Staging memory is handed to the transport, which frees it once the last chunk is
             // sent.
             WriteSource src{map.pointer, WriteSource::Kind::Borrow};

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// Context entry points. Creation is sent without waiting: the id is ours.
+// Context entry points. Creation is sent without waiting: the id is ours. A context over devices
+// of several daemons has a native context on each.
 #include "../api.h"
 #include "../connection.h"
 #include "../entry_points.h"
+#include "../log.h"
 #include "../runtime.h"
+#include "../spanning.h"
 
 namespace rgpu::icd {
 
@@ -37,16 +40,30 @@ cl_int check_properties(const cl_context_properties* properties,
 
 Context* make_context(std::vector<Device*> devices, std::vector<cl_context_properties> properties) {
     auto* context = new Context();
-    context->connection = devices.front()->connection;
-    context->id = context->connection->new_id();
+    context->id = Connection::new_id();
     context->devices = std::move(devices);
     context->properties = std::move(properties);
-    std::vector<uint32_t> indices;
     for (Device* d : context->devices)
-        indices.push_back(d->index);
-    context->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-        return body(wire::CreateCreateContext(fbb, context->id, fbb.CreateVector(indices)));
-    });
+        if (context->part_of(d->connection) == context->parts.size())
+            context->parts.push_back(d->connection);
+    context->connection = context->parts.front();
+    // Where a buffer's newest contents are is a 64-bit mask of parts (spanning.h).
+    if (context->parts.size() > kMaxParts) {
+        log()->error("a context spans {} daemons; at most {} are supported", context->parts.size(),
+                     kMaxParts);
+        context->magic = Magic::Dead;
+        delete context;
+        return nullptr;
+    }
+    // One native context per daemon, over that daemon's devices, under the same id.
+    for (Connection* conn : context->parts) {
+        std::vector<uint32_t> indices;
+        for (Device* d : context->devices)
+            if (d->connection == conn) indices.push_back(d->index);
+        conn->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+            return body(wire::CreateCreateContext(fbb, context->id, fbb.CreateVector(indices)));
+        });
+    }
     return context;
 }
 
@@ -67,14 +84,15 @@ cl_context CL_API_CALL rgpu_clCreateContext(const cl_context_properties* propert
         std::vector<Device*> list;
         for (cl_uint i = 0; i < num_devices; ++i) {
             Device* d = checked<Device>(devices[i]);
-            // One context lives on one daemon: devices of several daemons cannot share buffers yet.
-            if (!d || (!list.empty() && d->connection != list.front()->connection)) {
+            if (!d) {
                 err = CL_INVALID_DEVICE;
                 return nullptr;
             }
             list.push_back(d);
         }
-        return make_context(std::move(list), std::move(props));
+        Context* made = make_context(std::move(list), std::move(props));
+        if (!made) err = CL_OUT_OF_RESOURCES;
+        return made;
     });
 }
 
@@ -90,15 +108,13 @@ rgpu_clCreateContextFromType(const cl_context_properties* properties, cl_device_
         std::vector<cl_context_properties> props;
         if ((err = check_properties(properties, props)) != CL_SUCCESS) return nullptr;
         auto list = devices_of_type(type);
-        // Keep to the first daemon's devices: a context lives on one daemon.
-        std::erase_if(list, [&](Device* d) {
-            return d->connection != (list.empty() ? nullptr : list.front()->connection);
-        });
         if (list.empty()) {
             err = CL_DEVICE_NOT_FOUND;
             return nullptr;
         }
-        return make_context(std::move(list), std::move(props));
+        Context* made = make_context(std::move(list), std::move(props));
+        if (!made) err = CL_OUT_OF_RESOURCES;
+        return made;
     });
 }
 
@@ -119,8 +135,9 @@ void destroy(Context* c) {
     // Most recently registered first, as the specification orders them.
     for (auto it = callbacks.rbegin(); it != callbacks.rend(); ++it)
         it->first(c, it->second);
-    uint64_t id = c->id;
-    c->connection->post_release(id);
+    release_transfer_queues(c);
+    for (Connection* conn : c->parts)
+        conn->post_release(c->id);
     c->magic = Magic::Dead;
     delete c;
 }

@@ -4,6 +4,7 @@
 #include "../connection.h"
 #include "../enqueue.h"
 #include "../entry_points.h"
+#include "../spanning.h"
 
 namespace rgpu::icd {
 
@@ -11,25 +12,27 @@ Event* new_command_event(Queue* queue, cl_command_type type) {
     auto* e = new Event();
     e->context = queue->context;
     e->queue = queue;
-    e->id = queue->context->connection->new_id();
+    e->connection = queue->connection;
+    e->id = Connection::new_id();
     e->command_type = type;
     e->profiling = (queue->properties & CL_QUEUE_PROFILING_ENABLE) != 0;
     hold(queue);
     hold(queue->context);
-    queue->context->connection->track_event(e);
+    queue->connection->track_event(e);
     return e;
 }
 
-cl_int check_wait_list(Context* context, cl_uint count, const cl_event* list,
-                       std::vector<uint64_t>& ids) {
+cl_int check_wait_list(Queue* q, cl_uint count, const cl_event* list, std::vector<uint64_t>& ids) {
     if ((count == 0) != (list == nullptr)) return CL_INVALID_EVENT_WAIT_LIST;
     ids.clear();
     for (cl_uint i = 0; i < count; ++i) {
         Event* e = checked<Event>(list[i]);
         if (!e) return CL_INVALID_EVENT_WAIT_LIST;
-        if (e->context != context) return CL_INVALID_CONTEXT;
-        ids.push_back(e->id);
+        if (e->context != q->context) return CL_INVALID_CONTEXT;
     }
+    // Only a valid list crosses daemons: an event of another daemon is stood for by its proxy.
+    for (cl_uint i = 0; i < count; ++i)
+        ids.push_back(event_id_on(static_cast<Event*>(list[i]), q->connection));
     return CL_SUCCESS;
 }
 
@@ -37,7 +40,12 @@ void destroy(Event* e) {
     uint64_t id = e->id;
     Context* c = e->context;
     Queue* q = e->queue;
-    c->connection->post_release(id);
+    release_proxies(e);
+    if (e->command_type == CL_COMMAND_USER)
+        for (Connection* conn : c->parts)
+            conn->post_release(id);
+    else
+        e->connection->post_release(id);
     e->magic = Magic::Dead;
     delete e;
     if (q) drop(q);
@@ -62,7 +70,9 @@ cl_int CL_API_CALL rgpu_clWaitForEvents(cl_uint num_events, const cl_event* even
             if (!events.empty() && e->context != events.front()->context) return CL_INVALID_CONTEXT;
             events.push_back(e);
         }
-        events.front()->context->connection->wait_events(events);
+        // Each daemon wakes the waiters of its own events.
+        for (Event* e : events)
+            e->connection->wait_events({e});
         for (Event* e : events)
             if (e->status.load() < 0) return CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
         return CL_SUCCESS;
@@ -119,13 +129,16 @@ cl_event CL_API_CALL rgpu_clCreateUserEvent(cl_context context, cl_int* errcode_
         }
         auto* e = new Event();
         e->context = c;
-        e->id = c->connection->new_id();
+        e->connection = c->connection;
+        e->id = Connection::new_id();
         e->command_type = CL_COMMAND_USER;
         e->status.store(CL_SUBMITTED);
         hold(c);
-        c->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-            return body(wire::CreateCreateUserEvent(fbb, e->id, c->id));
-        });
+        // On every daemon of the context, so that any queue's wait list may name it.
+        for (Connection* conn : c->parts)
+            conn->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+                return body(wire::CreateCreateUserEvent(fbb, e->id, c->id));
+            });
         return e;
     });
 }
@@ -136,19 +149,24 @@ cl_int CL_API_CALL rgpu_clSetUserEventStatus(cl_event event, cl_int status) {
         if (!e || e->command_type != CL_COMMAND_USER) return CL_INVALID_EVENT;
         if (status > CL_COMPLETE) return CL_INVALID_VALUE;
         std::vector<std::pair<void(CL_CALLBACK*)(cl_event, cl_int, void*), void*>> callbacks;
+        std::vector<std::function<void(cl_int)>> hooks;
         {
             std::lock_guard lock(e->mutex);
             if (e->status.load() <= CL_COMPLETE) return CL_INVALID_OPERATION;
             e->status.store(status);
             callbacks.swap(e->callbacks);
+            hooks.swap(e->hooks);
         }
         uint64_t id = e->id;
-        Connection* conn = e->context->connection;
-        conn->post([id, status](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-            return body(wire::CreateSetUserEventStatus(fbb, id, status));
-        });
-        conn->flush();
-        conn->notify_event_waiters();
+        for (Connection* conn : e->context->parts) {
+            conn->post([id, status](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+                return body(wire::CreateSetUserEventStatus(fbb, id, status));
+            });
+            conn->flush();
+            conn->notify_event_waiters();
+        }
+        for (auto& hook : hooks)
+            hook(status);
         for (auto& [fn, data] : callbacks)
             fn(e, status, data);
         return CL_SUCCESS;

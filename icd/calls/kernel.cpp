@@ -5,6 +5,7 @@
 #include "../connection.h"
 #include "../enqueue.h"
 #include "../entry_points.h"
+#include "../spanning.h"
 
 #include <algorithm>
 #include <cstring>
@@ -67,16 +68,17 @@ bool is_pointer(const KernelArgDesc& arg, size_t size, const void* value) {
 Kernel* make_kernel(Program* p, const KernelDesc& desc) {
     auto* k = new Kernel();
     k->program = p;
-    k->id = p->context->connection->new_id();
+    k->id = Connection::new_id();
     k->desc = desc;
     k->arg_set.assign(desc.args.size(), false);
     k->arg_mems.assign(desc.args.size(), nullptr);
     hold(p);
     p->live_kernels.fetch_add(1);
     std::string name = desc.name;
-    p->context->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-        return body(wire::CreateCreateKernel(fbb, k->id, p->id, fbb.CreateString(name)));
-    });
+    for (Connection* conn : p->context->parts)
+        conn->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+            return body(wire::CreateCreateKernel(fbb, k->id, p->id, fbb.CreateString(name)));
+        });
     return k;
 }
 
@@ -120,7 +122,7 @@ cl_kernel CL_API_CALL rgpu_clCloneKernel(cl_kernel source_kernel, cl_int* errcod
         Program* p = source->program;
         auto* k = new Kernel();
         k->program = p;
-        k->id = p->context->connection->new_id();
+        k->id = Connection::new_id();
         k->desc = source->desc;
         {
             // A copy of the arguments as they are now; later changes to either stay its own.
@@ -131,9 +133,10 @@ cl_kernel CL_API_CALL rgpu_clCloneKernel(cl_kernel source_kernel, cl_int* errcod
         hold(p);
         p->live_kernels.fetch_add(1);
         uint64_t id = k->id, from = source->id;
-        p->context->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-            return body(wire::CreateCloneKernel(fbb, id, from));
-        });
+        for (Connection* conn : p->context->parts)
+            conn->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+                return body(wire::CreateCloneKernel(fbb, id, from));
+            });
         return k;
     });
 }
@@ -148,8 +151,8 @@ cl_int CL_API_CALL rgpu_clReleaseKernel(cl_kernel kernel) {
 
 void destroy(Kernel* k) {
     Program* p = k->program;
-    uint64_t id = k->id;
-    p->context->connection->post_release(id);
+    for (Connection* conn : p->context->parts)
+        conn->post_release(k->id);
     k->magic = Magic::Dead;
     delete k;
     p->live_kernels.fetch_sub(1);
@@ -190,13 +193,14 @@ cl_int CL_API_CALL rgpu_clSetKernelArg(cl_kernel kernel, cl_uint index, size_t s
             if (arg.type_name == "sampler_t") return CL_INVALID_SAMPLER;
             if (expected && size != expected) return CL_INVALID_ARG_SIZE;
         }
-        k->program->context->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-            auto bytes = kind == wire::ArgKind::Value
-                             ? fbb.CreateVector(static_cast<const uint8_t*>(value), size)
-                             : 0;
-            return body(wire::CreateSetKernelArg(fbb, k->id, index, kind, bytes, mem_id,
-                                                 kind == wire::ArgKind::Local ? size : 0));
-        });
+        for (Connection* conn : k->program->context->parts)
+            conn->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+                auto bytes = kind == wire::ArgKind::Value
+                                 ? fbb.CreateVector(static_cast<const uint8_t*>(value), size)
+                                 : 0;
+                return body(wire::CreateSetKernelArg(fbb, k->id, index, kind, bytes, mem_id,
+                                                     kind == wire::ArgKind::Local ? size : 0));
+            });
         std::lock_guard lock(k->mutex);
         k->arg_set[index] = true;
         k->arg_mems[index] =
@@ -242,7 +246,7 @@ cl_int CL_API_CALL rgpu_clGetKernelWorkGroupInfo(cl_kernel kernel, cl_device_id 
             if (c->devices.size() != 1) return CL_INVALID_DEVICE;
             d = c->devices.front();
         }
-        return remote_info_value(c->connection, wire::InfoKind::KernelWorkGroup, k->id, param,
+        return remote_info_value(d->connection, wire::InfoKind::KernelWorkGroup, k->id, param,
                                  d->index, size, value, size_ret);
     });
 }
@@ -313,6 +317,7 @@ cl_int CL_API_CALL rgpu_clEnqueueNDRangeKernel(cl_command_queue queue, cl_kernel
         // that run it with the required size would need this answer from the daemon.)
         if (!empty && !local_size && desc.compile_work_group_size[0] != 0)
             return CL_INVALID_WORK_GROUP_SIZE;
+        std::vector<const void*> mems;
         {
             std::lock_guard lock(k->mutex);
             for (bool set : k->arg_set)
@@ -320,13 +325,21 @@ cl_int CL_API_CALL rgpu_clEnqueueNDRangeKernel(cl_command_queue queue, cl_kernel
             // A buffer released since it was set would be a dangling handle natively.
             for (const void* m : k->arg_mems)
                 if (m && !is_live_mem(m)) return CL_INVALID_KERNEL_ARGS;
+            if (q->context->spans()) mems = k->arg_mems;
         }
         std::vector<uint64_t> wait;
-        cl_int err = check_wait_list(q->context, num_events, wait_list, wait);
+        cl_int err = check_wait_list(q, num_events, wait_list, wait);
         if (err != CL_SUCCESS) return err;
+        // Across daemons, each buffer argument's newest contents go where the kernel runs; a
+        // buffer the kernel may write is newest there afterwards.
+        for (const void* handle : mems)
+            if (Mem* m =
+                    handle ? checked<Mem>(static_cast<cl_mem>(const_cast<void*>(handle))) : nullptr)
+                bring(q, m, (m->flags & CL_MEM_READ_ONLY) ? Access::Read : Access::Write, wait,
+                      num_events, wait_list);
         Event* e = event ? new_command_event(q, CL_COMMAND_NDRANGE_KERNEL) : nullptr;
         if (empty) {
-            q->context->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+            q->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
                 return body(wire::CreateMarker(fbb, q->id, e ? e->id : 0, fbb.CreateVector(wait)));
             });
             if (event) *event = e;
@@ -338,7 +351,7 @@ cl_int CL_API_CALL rgpu_clEnqueueNDRangeKernel(cl_command_queue queue, cl_kernel
             globals[i] = global_size[i];
             locals[i] = local_size ? local_size[i] : 0;
         }
-        q->context->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+        q->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
             auto off = global_offset ? fbb.CreateVector(offsets, work_dim) : 0;
             auto loc = local_size ? fbb.CreateVector(locals, work_dim) : 0;
             return body(wire::CreateNDRangeKernel(

@@ -17,14 +17,14 @@ namespace {
 Program* new_program(Context* c) {
     auto* p = new Program();
     p->context = c;
-    p->id = c->connection->new_id();
+    p->id = Connection::new_id();
     hold(c);
     return p;
 }
 
-Device* device_by_index(Context* c, uint32_t index) {
+Device* device_by_index(Context* c, const Connection* conn, uint32_t index) {
     for (Device* d : c->devices)
-        if (d->index == index) return d;
+        if (d->connection == conn && d->index == index) return d;
     return nullptr;
 }
 
@@ -39,6 +39,70 @@ cl_int remote_info(Connection* conn, wire::InfoKind kind, uint64_t id, cl_uint p
     if (!info) return CL_OUT_OF_RESOURCES;
     out.clear();
     if (info->value()) out.assign(info->value()->begin(), info->value()->end());
+    return CL_SUCCESS;
+}
+
+/// CreateProgramWithSource to one daemon.
+void send_source(Connection* conn, Program* p) {
+    uint64_t id = p->id, context = p->context->id;
+    if (p->source.size() <= std::min(kInlineSourceBytes, conn->max_inline_bytes())) {
+        conn->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+            return body(
+                wire::CreateCreateProgramWithSource(fbb, id, context, fbb.CreateString(p->source)));
+        });
+        return;
+    }
+    // A large source travels in bulk frames: inside the envelope it could exceed the daemon's
+    // envelope limit, and the connection would drop it.
+    std::vector<zmq::message_t> bulk;
+    const size_t step = conn->max_bulk_frame_bytes();
+    for (size_t at = 0; at < p->source.size(); at += step)
+        bulk.emplace_back(p->source.data() + at, std::min(step, p->source.size() - at));
+    const auto frames = static_cast<uint32_t>(bulk.size());
+    conn->post(
+        [&](flatbuffers::FlatBufferBuilder& fbb, uint32_t first_frame) {
+            return body(
+                wire::CreateCreateProgramWithSource(fbb, id, context, 0, first_frame, frames));
+        },
+        std::move(bulk));
+}
+
+/// The binaries (or their sizes, `param`) of every device of the context, in its device order:
+/// each daemon answers for its own devices, in the order its native context has them.
+cl_int all_binaries(Program* p, cl_uint param, std::vector<std::vector<uint8_t>>& per_device) {
+    Context* c = p->context;
+    std::vector<uint8_t> sizes_raw, all;
+    std::vector<std::vector<std::vector<uint8_t>>> per_part(c->parts.size());
+    for (size_t part = 0; part < c->parts.size(); ++part) {
+        cl_int err = remote_info(c->parts[part], wire::InfoKind::Program, p->id,
+                                 CL_PROGRAM_BINARY_SIZES, 0, sizes_raw);
+        if (err != CL_SUCCESS) return err;
+        if (param == CL_PROGRAM_BINARIES) {
+            err = remote_info(c->parts[part], wire::InfoKind::Program, p->id, CL_PROGRAM_BINARIES,
+                              0, all);
+            if (err != CL_SUCCESS) return err;
+        }
+        size_t at = 0;
+        for (size_t i = 0; i < sizes_raw.size() / sizeof(size_t); ++i) {
+            size_t n;
+            std::memcpy(&n, sizes_raw.data() + i * sizeof(size_t), sizeof n);
+            if (param != CL_PROGRAM_BINARIES) {
+                per_part[part].emplace_back(sizes_raw.data() + i * sizeof(size_t),
+                                            sizes_raw.data() + (i + 1) * sizeof(size_t));
+                continue;
+            }
+            if (at + n > all.size()) return CL_OUT_OF_RESOURCES;
+            per_part[part].emplace_back(all.data() + at, all.data() + at + n);
+            at += n;
+        }
+    }
+    per_device.clear();
+    std::vector<size_t> next(c->parts.size(), 0);
+    for (const Device* d : c->devices) {
+        size_t part = c->part_of(d->connection);
+        if (next[part] >= per_part[part].size()) return CL_OUT_OF_RESOURCES;
+        per_device.push_back(std::move(per_part[part][next[part]++]));
+    }
     return CL_SUCCESS;
 }
 
@@ -67,36 +131,18 @@ cl_program CL_API_CALL rgpu_clCreateProgramWithSource(cl_context context, cl_uin
             else
                 source.append(strings[i]);
         }
-        Connection* conn = c->connection;
-        if (source.size() > conn->max_source_bytes()) {
-            // More than one message may carry: the daemon would refuse it.
-            log()->error("clCreateProgramWithSource: a source of {} bytes exceeds the {} bytes "
-                         "the daemon accepts",
-                         source.size(), conn->max_source_bytes());
-            return err = CL_OUT_OF_RESOURCES, nullptr;
-        }
+        for (Connection* conn : c->parts)
+            if (source.size() > conn->max_source_bytes()) {
+                // More than one message may carry: the daemon would refuse it.
+                log()->error("clCreateProgramWithSource: a source of {} bytes exceeds the {} "
+                             "bytes the daemon accepts",
+                             source.size(), conn->max_source_bytes());
+                return err = CL_OUT_OF_RESOURCES, nullptr;
+            }
         Program* p = new_program(c);
         p->source = std::move(source);
-        if (p->source.size() <= std::min(kInlineSourceBytes, conn->max_inline_bytes())) {
-            conn->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-                return body(wire::CreateCreateProgramWithSource(fbb, p->id, c->id,
-                                                                fbb.CreateString(p->source)));
-            });
-            return p;
-        }
-        // A large source travels in bulk frames: inside the envelope it could exceed the
-        // daemon's envelope limit, and the connection would drop it.
-        std::vector<zmq::message_t> bulk;
-        const size_t step = conn->max_bulk_frame_bytes();
-        for (size_t at = 0; at < p->source.size(); at += step)
-            bulk.emplace_back(p->source.data() + at, std::min(step, p->source.size() - at));
-        const auto frames = static_cast<uint32_t>(bulk.size());
-        conn->post(
-            [&](flatbuffers::FlatBufferBuilder& fbb, uint32_t first_frame) {
-                return body(
-                    wire::CreateCreateProgramWithSource(fbb, p->id, c->id, 0, first_frame, frames));
-            },
-            std::move(bulk));
+        for (Connection* conn : c->parts)
+            send_source(conn, p);
         return p;
     });
 }
@@ -123,21 +169,42 @@ cl_program CL_API_CALL rgpu_clCreateProgramWithBinary(cl_context context, cl_uin
         }
         Program* p = new_program(c);
         p->from_binary = true;
-        Answer a = c->connection->call([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-            std::vector<flatbuffers::Offset<wire::Blob>> blobs;
+        // Each daemon gets the binaries of its own devices; one with none of the listed devices
+        // gets no program, as a device outside the list has none natively.
+        std::vector<std::shared_ptr<Call>> asked;
+        for (Connection* conn : c->parts) {
+            std::vector<uint32_t> part_indices;
+            std::vector<cl_uint> listed;
             for (cl_uint i = 0; i < num_devices; ++i)
-                blobs.push_back(wire::CreateBlob(fbb, fbb.CreateVector(binaries[i], lengths[i])));
-            return body(wire::CreateCreateProgramWithBinary(
-                fbb, p->id, c->id, fbb.CreateVector(indices), fbb.CreateVector(blobs)));
-        });
+                if (checked<Device>(devices[i])->connection == conn) {
+                    part_indices.push_back(indices[i]);
+                    listed.push_back(i);
+                }
+            if (listed.empty()) continue;
+            asked.push_back(conn->ask([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+                std::vector<flatbuffers::Offset<wire::Blob>> blobs;
+                for (cl_uint i : listed)
+                    blobs.push_back(
+                        wire::CreateBlob(fbb, fbb.CreateVector(binaries[i], lengths[i])));
+                return body(wire::CreateCreateProgramWithBinary(
+                    fbb, p->id, c->id, fbb.CreateVector(part_indices), fbb.CreateVector(blobs)));
+            }));
+        }
+        cl_int status = CL_SUCCESS;
+        for (auto& call : asked)
+            if (cl_int s = Connection::wait(*call).status; s != CL_SUCCESS && status == CL_SUCCESS)
+                status = s;
         if (binary_status)
             for (cl_uint i = 0; i < num_devices; ++i)
-                binary_status[i] = a.status == CL_SUCCESS ? CL_SUCCESS : CL_INVALID_BINARY;
-        if (a.status != CL_SUCCESS) {
+                binary_status[i] = status == CL_SUCCESS ? CL_SUCCESS : CL_INVALID_BINARY;
+        if (status != CL_SUCCESS) {
+            // Released wherever it was made; nothing is left to release at destruction.
+            for (Connection* conn : c->parts)
+                conn->post_release(p->id);
             p->refs = 0;
-            p->id = 0; // never created on the daemon: nothing to release there
+            p->id = 0;
             drop(p);
-            err = a.status;
+            err = status;
             return nullptr;
         }
         return p;
@@ -154,8 +221,9 @@ cl_int CL_API_CALL rgpu_clReleaseProgram(cl_program program) {
 
 void destroy(Program* p) {
     Context* c = p->context;
-    uint64_t id = p->id;
-    if (id != 0) c->connection->post_release(id);
+    if (p->id != 0)
+        for (Connection* conn : c->parts)
+            conn->post_release(p->id);
     p->magic = Magic::Dead;
     delete p;
     drop(c);
@@ -170,24 +238,44 @@ cl_int CL_API_CALL rgpu_clBuildProgram(cl_program program, cl_uint num_devices,
         if (!p) return CL_INVALID_PROGRAM;
         if ((num_devices == 0) != (device_list == nullptr) || (!pfn_notify && user_data))
             return CL_INVALID_VALUE;
-        std::vector<uint32_t> indices;
         for (cl_uint i = 0; i < num_devices; ++i) {
             Device* d = checked<Device>(device_list[i]);
             if (!d || !p->context->has(d)) return CL_INVALID_DEVICE;
-            indices.push_back(d->index);
         }
         if (p->live_kernels.load() > 0) return CL_INVALID_OPERATION;
-        Connection* conn = p->context->connection;
-        Answer a = conn->call([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-            return body(wire::CreateBuildProgram(fbb, p->id, fbb.CreateVector(indices),
-                                                 fbb.CreateString(options ? options : "")));
-        });
-        const wire::BuildReply* reply = a.reply ? a.reply->body_as_BuildReply() : nullptr;
-        if (reply) {
-            std::lock_guard lock(p->mutex);
-            if (reply->builds())
+        // Every daemon of the context builds at once, each for its listed devices. One with
+        // none listed builds for all of its own, unrecorded: kernels exist on every daemon.
+        Context* c = p->context;
+        std::vector<std::shared_ptr<Call>> asked;
+        for (Connection* conn : c->parts) {
+            std::vector<uint32_t> indices;
+            for (cl_uint i = 0; i < num_devices; ++i)
+                if (Device* d = checked<Device>(device_list[i]); d->connection == conn)
+                    indices.push_back(d->index);
+            asked.push_back(conn->ask([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+                return body(wire::CreateBuildProgram(fbb, p->id, fbb.CreateVector(indices),
+                                                     fbb.CreateString(options ? options : "")));
+            }));
+        }
+        std::vector<Answer> answers;
+        for (auto& call : asked)
+            answers.push_back(Connection::wait(*call));
+        cl_int status = CL_SUCCESS;
+        for (auto& a : answers)
+            if (a.status != CL_SUCCESS && status == CL_SUCCESS) status = a.status;
+        std::lock_guard lock(p->mutex);
+        p->kernels.clear();
+        for (size_t part = 0; part < answers.size(); ++part) {
+            const Answer& a = answers[part];
+            const wire::BuildReply* reply = a.reply ? a.reply->body_as_BuildReply() : nullptr;
+            if (!reply) continue;
+            bool listed_here = num_devices == 0;
+            for (cl_uint i = 0; i < num_devices; ++i)
+                if (checked<Device>(device_list[i])->connection == c->parts[part])
+                    listed_here = true;
+            if (reply->builds() && listed_here)
                 for (const auto* b : *reply->builds()) {
-                    Device* d = device_by_index(p->context, b->device());
+                    Device* d = device_by_index(c, c->parts[part], b->device());
                     if (!d) continue;
                     DeviceBuild& build = p->builds[d];
                     build.status = b->status();
@@ -195,8 +283,7 @@ cl_int CL_API_CALL rgpu_clBuildProgram(cl_program program, cl_uint num_devices,
                     build.options = options ? options : "";
                     build.binary_type = b->binary_type();
                 }
-            p->kernels.clear();
-            if (reply->kernels())
+            if (reply->kernels() && p->kernels.empty())
                 for (const auto* k : *reply->kernels()) {
                     KernelDesc desc;
                     desc.name = k->name() ? k->name()->str() : "";
@@ -213,10 +300,10 @@ cl_int CL_API_CALL rgpu_clBuildProgram(cl_program program, cl_uint num_devices,
                                                  arg->name() ? arg->name()->str() : ""});
                     p->kernels.push_back(std::move(desc));
                 }
-            p->built = a.status == CL_SUCCESS;
         }
+        p->built = status == CL_SUCCESS;
         if (pfn_notify) pfn_notify(p, user_data);
-        return a.status;
+        return status;
     });
 }
 
@@ -253,28 +340,29 @@ cl_int CL_API_CALL rgpu_clGetProgramInfo(cl_program program, cl_program_info par
                 names += (names.empty() ? "" : ";") + k.name;
             return info_string(names, size, value, size_ret);
         }
+        case CL_PROGRAM_BINARY_SIZES:
         case CL_PROGRAM_BINARIES: {
-            // The value is an array of pointers to the application's buffers, one per device.
-            std::vector<uint8_t> sizes_raw, all;
-            cl_int err = remote_info(c->connection, wire::InfoKind::Program, p->id,
-                                     CL_PROGRAM_BINARY_SIZES, 0, sizes_raw);
-            if (err != CL_SUCCESS) return err;
-            size_t count = sizes_raw.size() / sizeof(size_t);
+            // BINARIES is an array of pointers to the application's buffers, one per device.
+            std::vector<std::vector<uint8_t>> per_device;
+            if (param == CL_PROGRAM_BINARY_SIZES || !value ||
+                size >= c->devices.size() * sizeof(unsigned char*)) {
+                cl_int err = all_binaries(p, param, per_device);
+                if (err != CL_SUCCESS) return err;
+            }
+            if (param == CL_PROGRAM_BINARY_SIZES) {
+                std::vector<uint8_t> sizes;
+                for (auto& s : per_device)
+                    sizes.insert(sizes.end(), s.begin(), s.end());
+                return info_vector(sizes, size, value, size_ret);
+            }
+            size_t count = c->devices.size();
             if (size_ret) *size_ret = count * sizeof(unsigned char*);
             if (!value) return CL_SUCCESS;
             if (size < count * sizeof(unsigned char*)) return CL_INVALID_VALUE;
-            err = remote_info(c->connection, wire::InfoKind::Program, p->id, CL_PROGRAM_BINARIES, 0,
-                              all);
-            if (err != CL_SUCCESS) return err;
             auto** out = static_cast<unsigned char**>(value);
-            size_t at = 0;
-            for (size_t i = 0; i < count; ++i) {
-                size_t n;
-                std::memcpy(&n, sizes_raw.data() + i * sizeof(size_t), sizeof n);
-                if (at + n > all.size()) return CL_OUT_OF_RESOURCES;
-                if (out[i]) std::memcpy(out[i], all.data() + at, n);
-                at += n;
-            }
+            for (size_t i = 0; i < count; ++i)
+                if (out[i] && !per_device[i].empty())
+                    std::memcpy(out[i], per_device[i].data(), per_device[i].size());
             return CL_SUCCESS;
         }
         default:
@@ -307,8 +395,8 @@ cl_int CL_API_CALL rgpu_clGetProgramBuildInfo(cl_program program, cl_device_id d
         case CL_PROGRAM_BINARY_TYPE:
             return info_value(build.binary_type, size, value, size_ret);
         default:
-            return remote_info_value(p->context->connection, wire::InfoKind::ProgramBuild, p->id,
-                                     param, d->index, size, value, size_ret);
+            return remote_info_value(d->connection, wire::InfoKind::ProgramBuild, p->id, param,
+                                     d->index, size, value, size_ret);
         }
     });
 }

@@ -4,6 +4,7 @@
 #include "../connection.h"
 #include "../enqueue.h"
 #include "../entry_points.h"
+#include "../spanning.h"
 
 namespace rgpu::icd {
 namespace {
@@ -35,11 +36,12 @@ cl_command_queue create_queue(Context* c, Device* d, cl_command_queue_properties
     auto* q = new Queue();
     q->context = c;
     q->device = d;
-    q->id = c->connection->new_id();
+    q->connection = d->connection;
+    q->id = Connection::new_id();
     q->properties = properties;
     q->properties_array = std::move(array);
     hold(c);
-    c->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+    q->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
         return body(wire::CreateCreateQueue(fbb, q->id, c->id, d->index, properties));
     });
     return q;
@@ -90,14 +92,13 @@ cl_int CL_API_CALL rgpu_clRetainCommandQueue(cl_command_queue queue) {
 cl_int CL_API_CALL rgpu_clReleaseCommandQueue(cl_command_queue queue) {
     Queue* q = checked<Queue>(queue);
     if (!q) return CL_INVALID_COMMAND_QUEUE;
-    q->context->connection->flush(); // releasing a queue flushes it
+    q->connection->flush(); // releasing a queue flushes it
     return release(q) ? CL_SUCCESS : CL_INVALID_COMMAND_QUEUE;
 }
 
 void destroy(Queue* q) {
     Context* c = q->context;
-    uint64_t id = q->id;
-    c->connection->post_release(id);
+    q->connection->post_release(q->id);
     q->magic = Magic::Dead;
     delete q;
     drop(c);
@@ -130,7 +131,7 @@ cl_int CL_API_CALL rgpu_clGetCommandQueueInfo(cl_command_queue queue, cl_command
 cl_int CL_API_CALL rgpu_clFlush(cl_command_queue queue) {
     Queue* q = checked<Queue>(queue);
     if (!q) return CL_INVALID_COMMAND_QUEUE;
-    q->context->connection->flush();
+    q->connection->flush();
     return CL_SUCCESS;
 }
 
@@ -138,7 +139,7 @@ cl_int CL_API_CALL rgpu_clFinish(cl_command_queue queue) {
     return guard([&] {
         Queue* q = checked<Queue>(queue);
         if (!q) return CL_INVALID_COMMAND_QUEUE;
-        Connection* conn = q->context->connection;
+        Connection* conn = q->connection;
         uint64_t id = q->id;
         Answer a = conn->call([id](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
             return body(wire::CreateFinishQueue(fbb, id));
@@ -157,11 +158,11 @@ cl_int enqueue_marker(cl_command_queue queue, cl_uint num_events, const cl_event
         Queue* q = checked<Queue>(queue);
         if (!q) return CL_INVALID_COMMAND_QUEUE;
         std::vector<uint64_t> wait;
-        cl_int err = check_wait_list(q->context, num_events, wait_list, wait);
+        cl_int err = check_wait_list(q, num_events, wait_list, wait);
         if (err != CL_SUCCESS) return err;
         Event* e = event ? new_command_event(q, type) : nullptr;
         uint64_t eid = e ? e->id : 0;
-        q->context->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+        q->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
             return body(wire::CreateMarker(fbb, q->id, eid, fbb.CreateVector(wait), barrier));
         });
         if (event) *event = e;
@@ -213,15 +214,23 @@ cl_int CL_API_CALL rgpu_clEnqueueMigrateMemObjects(cl_command_queue queue, cl_ui
             if (m->context != q->context) return CL_INVALID_CONTEXT;
         }
         std::vector<uint64_t> wait;
-        cl_int err = check_wait_list(q->context, num_events, wait_list, wait);
+        cl_int err = check_wait_list(q, num_events, wait_list, wait);
         if (err != CL_SUCCESS) return err;
-        // A buffer lives on the one device of the queue's daemon already, and its host side is
-        // the ICD's: there is nothing to move, but the command orders like one (its wait list,
-        // its event, the queue's order), so it travels as a marker. (On an out-of-order queue
-        // without a wait list a marker also waits for earlier commands: correct, less parallel.)
+        // Across daemons of a spanning context the contents move to the queue's daemon (unless
+        // they are not wanted there). On the daemon a buffer lives on the one device of the
+        // queue already, and its host side is the ICD's: the command orders like a migration
+        // (its wait list, its event, the queue's order), so it travels as a marker. (On an
+        // out-of-order queue without a wait list a marker also waits for earlier commands:
+        // correct, less parallel.)
+        if (!(flags & CL_MIGRATE_MEM_OBJECT_HOST))
+            for (cl_uint i = 0; i < num_mems; ++i)
+                bring(q, checked<Mem>(mems[i]),
+                      (flags & CL_MIGRATE_MEM_OBJECT_CONTENT_UNDEFINED) ? Access::Overwrite
+                                                                        : Access::Read,
+                      wait, num_events, wait_list);
         Event* e = event ? new_command_event(q, CL_COMMAND_MIGRATE_MEM_OBJECTS) : nullptr;
         uint64_t eid = e ? e->id : 0;
-        q->context->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+        q->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
             return body(wire::CreateMarker(fbb, q->id, eid, fbb.CreateVector(wait), false));
         });
         if (event) *event = e;

@@ -51,12 +51,16 @@
 //   rgpu-e2e-client pool-flow                against a pool of two devices: buffers and wait
 //                                            lists across queues and members, an out-of-order
 //                                            queue's barrier; results checked (client_pool.h)
+//   rgpu-e2e-client span-flow                with two daemons of one device each: one context
+//                                            over both; buffers, wait lists and user events
+//                                            across daemons; results checked (client_span.h)
 //   rgpu-e2e-client endless-kernel           starts a kernel that never ends, prints "running",
 //                                            expects clFinish to fail with CL_OUT_OF_RESOURCES
 //                                            (the test ends the session from outside)
 #include "client_fail.h"
 #include "client_pool.h"
 #include "client_reconnect.h"
+#include "client_span.h"
 #include "harness.h"
 #include "scenarios.h"
 
@@ -422,6 +426,7 @@ int main(int argc, char** argv) {
     if (!platform) return fail(kClientNoPlatform, "platforms listed: " + listed_platforms());
     if (command == "vector-add") return vector_add(platform, argc > 2 ? std::atoi(argv[2]) : 1);
     if (command == "pool-flow") return pool_flow(platform);
+    if (command == "span-flow") return span_flow(platform);
     if (command == "flood") return flood(platform);
     if (command == "no-daemon") return no_daemon(platform);
     if (command == "outlive-daemon") return outlive_daemon(platform);

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: Apache-2.0
+// Contexts spanning daemons. Everything that crosses goes through this client: a completion
+// noticed from one daemon sets a user event on another; a buffer moves by a read from the
+// daemon holding its newest contents and a write to the one that needs them, chained by
+// completion hooks so that no application thread ever waits for a move.
+#include "spanning.h"
+
+#include "connection.h"
+#include "enqueue.h"
+#include "lifetime.h"
+#include "log.h"
+
+#include <bit>
+
+namespace rgpu::icd {
+
+/// A user event on one daemon that completes once a buffer's moved contents have landed there.
+/// Released once both its setter has set it and nobody will name it again.
+struct Arrival {
+    Connection* connection = nullptr;
+    uint64_t id = 0;
+    std::mutex mutex;
+    bool set = false;                                      // guarded by mutex
+    bool dropped = false;                                  // guarded by mutex
+    cl_int status = CL_COMPLETE;                           // guarded by mutex, once set
+    std::vector<std::function<void(cl_int)>> when_arrived; // guarded by mutex
+
+    /// Sets the event (once): the buffer arrived, or failed to with `result`.
+    void finish(cl_int result) {
+        std::vector<std::function<void(cl_int)>> waiting;
+        {
+            std::lock_guard lock(mutex);
+            post_status(connection, id, result);
+            set = true;
+            status = result;
+            if (dropped) connection->post_release(id);
+            waiting.swap(when_arrived);
+        }
+        for (auto& fn : waiting)
+            fn(result);
+    }
+    /// Runs `fn` with the arrival's status once it is set.
+    void then(std::function<void(cl_int)> fn) {
+        {
+            std::lock_guard lock(mutex);
+            if (!set) {
+                when_arrived.push_back(std::move(fn));
+                return;
+            }
+        }
+        fn(status);
+    }
+    /// Nobody will name it in a wait list any more.
+    void drop() {
+        std::lock_guard lock(mutex);
+        dropped = true;
+        if (set) connection->post_release(id);
+    }
+    static void post_status(Connection* conn, uint64_t id, cl_int status) {
+        cl_int value = status < 0 ? status : CL_COMPLETE;
+        conn->post([id, value](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+            return body(wire::CreateSetUserEventStatus(fbb, id, value));
+        });
+        conn->flush();
+    }
+};
+
+namespace {
+
+uint64_t new_user_event(Connection* conn, Context* c) {
+    uint64_t id = Connection::new_id();
+    uint64_t context = c->id;
+    conn->post([id, context](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+        return body(wire::CreateCreateUserEvent(fbb, id, context));
+    });
+    return id;
+}
+
+/// Runs `hook` with e's final status once e completes (at once if it has).
+void when_complete(Event* e, std::function<void(cl_int)> hook) {
+    {
+        std::lock_guard lock(e->mutex);
+        if (!e->complete()) {
+            e->hooks.push_back(std::move(hook));
+            return;
+        }
+    }
+    hook(e->status.load());
+}
+
+/// An event of the ICD's own (a move's read or write), completed by its daemon's notice.
+Event* internal_event(Context* c, Connection* conn, cl_command_type type) {
+    auto* e = new Event();
+    e->context = c;
+    e->connection = conn;
+    e->id = Connection::new_id();
+    e->command_type = type;
+    hold(c);
+    conn->track_event(e);
+    return e;
+}
+
+/// The queue this client moves buffers with on part `part` of `c` (made on first use, on the
+/// part's first device).
+uint64_t transfer_queue(Context* c, size_t part) {
+    std::lock_guard lock(c->mutex);
+    if (c->transfer_queues.size() < c->parts.size()) c->transfer_queues.resize(c->parts.size());
+    uint64_t& id = c->transfer_queues[part];
+    if (id) return id;
+    Connection* conn = c->parts[part];
+    const Device* device = nullptr;
+    for (const Device* d : c->devices)
+        if (d->connection == conn && !device) device = d;
+    id = Connection::new_id();
+    uint64_t queue = id, context = c->id;
+    uint32_t index = device->index;
+    conn->post([=](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+        return body(wire::CreateCreateQueue(fbb, queue, context, index, 0));
+    });
+    return id;
+}
+
+/// Runs `fn` once every event of `events` and `after` (if any) have completed, with the first
+/// failure's status or CL_COMPLETE.
+void after_all(const std::vector<Event*>& events, const std::shared_ptr<Arrival>& after,
+               std::function<void(cl_int)> fn) {
+    struct Join {
+        std::atomic<size_t> left;
+        std::atomic<cl_int> status{CL_COMPLETE};
+        std::function<void(cl_int)> fn;
+    };
+    auto join = std::make_shared<Join>();
+    join->left = events.size() + (after ? 1 : 0) + 1;
+    join->fn = std::move(fn);
+    auto one_done = [join](cl_int status) {
+        cl_int ok = CL_COMPLETE;
+        if (status < 0) join->status.compare_exchange_strong(ok, status);
+        if (join->left.fetch_sub(1) == 1) join->fn(join->status.load());
+    };
+    for (Event* e : events)
+        when_complete(e, one_done);
+    if (after) after->then(one_done);
+    one_done(CL_COMPLETE); // the count's own share: nothing runs before every hook is set
+}
+
+/// Copies m's contents from part `from` to part `to` once the events of `wait` and `after`
+/// have completed; `arrival` is set when they have landed (or the move failed). The read is
+/// only sent once what it waits for is done, so nothing on a transfer queue ever waits: an
+/// in-order queue cannot tie a move into a cycle with the commands waiting for it.
+void move_contents(Context* c, Mem* m, size_t from, size_t to, std::vector<Event*> wait,
+                   std::shared_ptr<Arrival> after, std::shared_ptr<Arrival> arrival) {
+    Connection* src = c->parts[from];
+    Connection* dst = c->parts[to];
+    uint64_t read_queue = transfer_queue(c, from);
+    uint64_t write_queue = transfer_queue(c, to);
+    hold(m); // until the write has been sent: the application may release it meanwhile
+    log()->debug("buffer {} moves from part {} to part {} (arrival {})", m->id, from, to,
+                 arrival->id);
+    after_all(wait, after, [=](cl_int ready) {
+        if (ready < 0) {
+            arrival->finish(ready);
+            drop(m);
+            return;
+        }
+        std::shared_ptr<uint8_t[]> staging(new uint8_t[m->size]);
+        Event* read = internal_event(c, src, CL_COMMAND_READ_BUFFER);
+        when_complete(read, [=](cl_int status) {
+            if (status < 0) {
+                arrival->finish(status);
+            } else {
+                Event* write = internal_event(c, dst, CL_COMMAND_WRITE_BUFFER);
+                when_complete(write, [arrival, write](cl_int written) {
+                    arrival->finish(written);
+                    drop(write);
+                });
+                send_write(dst, write_queue, m->id, 0, m->size,
+                           {staging.get(), WriteSource::Kind::Shared, staging}, write->id, {});
+                dst->flush();
+            }
+            drop(m);
+            drop(read);
+        });
+        uint64_t mem = m->id, size = m->size, event = read->id;
+        src->read(
+            [&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+                return body(wire::CreateReadBuffer(fbb, read_queue, mem, 0, size, event,
+                                                   fbb.CreateVector(std::vector<uint64_t>{}),
+                                                   proto::kTransferChunkBytes));
+            },
+            staging.get(), size, read);
+        src->flush();
+    });
+}
+
+} // namespace
+
+uint64_t event_id_on(Event* e, Connection* target) {
+    if (e->connection == target || e->command_type == CL_COMMAND_USER) return e->id;
+    uint64_t id;
+    {
+        std::lock_guard lock(e->mutex);
+        for (auto& [conn, proxy] : e->proxies)
+            if (conn == target) return proxy;
+        id = new_user_event(target, e->context);
+        e->proxies.emplace_back(target, id);
+        if (!e->complete()) {
+            e->hooks.push_back(
+                [target, id](cl_int status) { Arrival::post_status(target, id, status); });
+            return id;
+        }
+    }
+    Arrival::post_status(target, id, e->status.load());
+    return id;
+}
+
+void bring(Queue* q, Mem* m, Access access, std::vector<uint64_t>& wait, cl_uint num_events,
+           const cl_event* wait_list) {
+    Context* c = q->context;
+    if (!c->spans()) return;
+    size_t to = c->part_of(q->connection);
+    const uint64_t bit = uint64_t{1} << to;
+    std::unique_lock lock(m->mutex);
+    if (m->arrivals.size() < c->parts.size()) m->arrivals.resize(c->parts.size());
+    auto& here = m->arrivals[to];
+    if ((m->holders & bit) || access == Access::Overwrite) {
+        // Contents still on their way here land before this command runs (and so cannot
+        // overwrite what it writes).
+        if (here) wait.push_back(here->id);
+        m->holders = access == Access::Read ? (m->holders | bit) : bit;
+        return;
+    }
+    // A move still landing here from before lands first too: both writes go through the same
+    // in-order transfer queue, so the new arrival is enough to wait for.
+    size_t from = static_cast<size_t>(std::countr_zero(m->holders));
+    std::shared_ptr<Arrival> there = m->arrivals[from];
+    auto arrival = std::make_shared<Arrival>();
+    arrival->connection = q->connection;
+    arrival->id = new_user_event(q->connection, c);
+    if (here) here->drop();
+    here = arrival;
+    m->holders = access == Access::Read ? (m->holders | bit) : bit;
+    lock.unlock();
+    wait.push_back(arrival->id);
+    // The read waits for what the command waits for: the writer of the contents is among it.
+    std::vector<Event*> events;
+    for (cl_uint i = 0; i < num_events; ++i)
+        events.push_back(static_cast<Event*>(wait_list[i]));
+    move_contents(c, m, from, to, std::move(events), std::move(there), std::move(arrival));
+}
+
+void release_proxies(Event* e) {
+    std::lock_guard lock(e->mutex);
+    for (auto& [conn, id] : e->proxies)
+        conn->post_release(id);
+    e->proxies.clear();
+}
+
+void release_arrivals(Mem* m) {
+    std::lock_guard lock(m->mutex);
+    for (auto& arrival : m->arrivals)
+        if (arrival) arrival->drop();
+    m->arrivals.clear();
+}
+
+void release_transfer_queues(Context* c) {
+    std::lock_guard lock(c->mutex);
+    for (size_t i = 0; i < c->transfer_queues.size(); ++i)
+        if (c->transfer_queues[i]) c->parts[i]->post_release(c->transfer_queues[i]);
+    c->transfer_queues.clear();
+}
+
+} // namespace rgpu::icd

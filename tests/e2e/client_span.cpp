@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: Apache-2.0
+// rgpu-e2e-client span-flow: one context over devices of two daemons, checked on the host.
+#include "client_span.h"
+
+#include "client_fail.h"
+#include "harness.h"
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace rgpu::e2e {
+namespace {
+
+const char* kSource = R"CLC(
+__kernel void scale(__global const float* in, __global float* out, float f) {
+    size_t i = get_global_id(0);
+    out[i] = in[i] * f;
+}
+__kernel void add(__global const float* a, __global const float* b, __global float* out) {
+    size_t i = get_global_id(0);
+    out[i] = a[i] + b[i];
+}
+)CLC";
+
+cl_int launch(cl_command_queue q, cl_kernel k, std::vector<cl_mem> mems, const float* f, size_t n,
+              std::vector<cl_event> wait, cl_event* done) {
+    for (cl_uint i = 0; i < mems.size(); ++i)
+        if (cl_int err = clSetKernelArg(k, i, sizeof(cl_mem), &mems[i]); err != CL_SUCCESS)
+            return err;
+    if (f)
+        if (cl_int err = clSetKernelArg(k, static_cast<cl_uint>(mems.size()), sizeof *f, f);
+            err != CL_SUCCESS)
+            return err;
+    return clEnqueueNDRangeKernel(q, k, 1, nullptr, &n, nullptr, static_cast<cl_uint>(wait.size()),
+                                  wait.empty() ? nullptr : wait.data(), done);
+}
+
+/// "" when out[i] == x[i] * factor for every i; what differs first otherwise.
+std::string differs(const char* what, const std::vector<float>& out, const std::vector<float>& x,
+                    float factor) {
+    for (size_t i = 0; i < out.size(); ++i)
+        if (out[i] != x[i] * factor)
+            return std::string(what) + ": [" + std::to_string(i) + "] = " + std::to_string(out[i]) +
+                   ", want " + std::to_string(x[i] * factor);
+    return "";
+}
+
+} // namespace
+
+int span_flow(cl_platform_id platform) {
+    cl_device_id dev[2];
+    cl_uint count = 0;
+    CLIENT_CHECK(clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 2, dev, &count));
+    if (count != 2) return fail(kClientNoDevice, std::to_string(count) + " devices, want 2");
+    cl_int err;
+    cl_context context = clCreateContext(nullptr, 2, dev, nullptr, nullptr, &err);
+    CLIENT_CHECK(err);
+    cl_program program = clCreateProgramWithSource(context, 1, &kSource, nullptr, &err);
+    CLIENT_CHECK(err);
+    CLIENT_CHECK(clBuildProgram(program, 0, nullptr, "", nullptr, nullptr));
+    for (cl_device_id d : dev) {
+        cl_build_status status = CL_BUILD_NONE;
+        CLIENT_CHECK(clGetProgramBuildInfo(program, d, CL_PROGRAM_BUILD_STATUS, sizeof status,
+                                           &status, nullptr));
+        if (status != CL_BUILD_SUCCESS)
+            return fail(kClientWrongData, "build status " + std::to_string(status));
+    }
+    size_t sizes[2] = {0, 0}, sizes_bytes = 0;
+    CLIENT_CHECK(
+        clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, sizeof sizes, sizes, &sizes_bytes));
+    if (sizes_bytes != sizeof sizes || !sizes[0] || !sizes[1])
+        return fail(kClientWrongData, "binary sizes: " + std::to_string(sizes_bytes) + " bytes");
+    cl_kernel scale = clCreateKernel(program, "scale", &err);
+    CLIENT_CHECK(err);
+    cl_kernel add = clCreateKernel(program, "add", &err);
+    CLIENT_CHECK(err);
+    // q[0], q[2] on the first daemon's device, q[1], q[3] on the second's.
+    cl_command_queue q[4];
+    for (int i = 0; i < 4; ++i) {
+        q[i] = clCreateCommandQueue(context, dev[i % 2], 0, &err);
+        CLIENT_CHECK(err);
+    }
+    const size_t n = 4096;
+    std::vector<float> x(n), out(n);
+    for (size_t i = 0; i < n; ++i)
+        x[i] = static_cast<float>(i % 1000) * 0.5f;
+    auto buffer = [&] { return clCreateBuffer(context, CL_MEM_READ_WRITE, n * 4, nullptr, &err); };
+    cl_mem a = buffer(), b = buffer(), c = buffer(), d = buffer();
+    CLIENT_CHECK(err);
+
+    // A chain that crosses daemons at every step: written on the first, scaled on the second,
+    // scaled on the first, summed on the second, read on the first.
+    cl_event written, k1, k2, k3;
+    const float two = 2.0f, three = 3.0f;
+    CLIENT_CHECK(clEnqueueWriteBuffer(q[0], a, CL_FALSE, 0, n * 4, x.data(), 0, nullptr, &written));
+    CLIENT_CHECK(launch(q[1], scale, {a, b}, &two, n, {written}, &k1));
+    CLIENT_CHECK(launch(q[2], scale, {b, c}, &three, n, {k1}, &k2));
+    CLIENT_CHECK(launch(q[3], add, {a, c, a}, nullptr, n, {k2}, &k3));
+    CLIENT_CHECK(clEnqueueReadBuffer(q[0], a, CL_TRUE, 0, n * 4, out.data(), 1, &k3, nullptr));
+    if (auto why = differs("chain", out, x, 7.0f); !why.empty()) return fail(kClientWrongData, why);
+    cl_event all[] = {written, k1, k2, k3};
+    CLIENT_CHECK(clWaitForEvents(4, all));
+    for (cl_event e : all)
+        clReleaseEvent(e);
+
+    // A user event gates a kernel on the second daemon; nothing runs before it is set.
+    cl_event gate = clCreateUserEvent(context, &err);
+    CLIENT_CHECK(err);
+    cl_event gated;
+    CLIENT_CHECK(launch(q[1], scale, {b, d}, &two, n, {gate}, &gated));
+    CLIENT_CHECK(clFlush(q[1]));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    cl_int status = 0;
+    CLIENT_CHECK(
+        clGetEventInfo(gated, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, nullptr));
+    if (status == CL_COMPLETE)
+        return fail(kClientWrongData, "the gated kernel ran before its gate");
+    CLIENT_CHECK(clSetUserEventStatus(gate, CL_COMPLETE));
+    // Read on the first daemon: d moves back across.
+    CLIENT_CHECK(clEnqueueReadBuffer(q[2], d, CL_TRUE, 0, n * 4, out.data(), 1, &gated, nullptr));
+    if (auto why = differs("gated", out, x, 4.0f); !why.empty()) return fail(kClientWrongData, why);
+    clReleaseEvent(gate);
+    clReleaseEvent(gated);
+
+    // A copy on the second daemon of a buffer last written on the first, then a map there.
+    CLIENT_CHECK(clEnqueueWriteBuffer(q[0], c, CL_TRUE, 0, n * 4, x.data(), 0, nullptr, nullptr));
+    CLIENT_CHECK(clEnqueueCopyBuffer(q[1], c, d, 0, 0, n * 4, 0, nullptr, nullptr));
+    auto* mapped = static_cast<float*>(
+        clEnqueueMapBuffer(q[1], d, CL_TRUE, CL_MAP_READ, 0, n * 4, 0, nullptr, nullptr, &err));
+    CLIENT_CHECK(err);
+    std::memcpy(out.data(), mapped, n * 4);
+    CLIENT_CHECK(clEnqueueUnmapMemObject(q[1], d, mapped, 0, nullptr, nullptr));
+    if (auto why = differs("copy", out, x, 1.0f); !why.empty()) return fail(kClientWrongData, why);
+
+    // A failed user event fails what waits for it on the other daemon.
+    cl_event doomed = clCreateUserEvent(context, &err);
+    CLIENT_CHECK(err);
+    cl_event k_on_first, k_on_second;
+    CLIENT_CHECK(launch(q[0], scale, {c, b}, &two, n, {doomed}, &k_on_first));
+    CLIENT_CHECK(launch(q[1], scale, {c, a}, &two, n, {k_on_first}, &k_on_second));
+    CLIENT_CHECK(clSetUserEventStatus(doomed, -1));
+    CLIENT_CHECK(clFinish(q[0]));
+    CLIENT_CHECK(clFinish(q[1]));
+    CLIENT_CHECK(clGetEventInfo(k_on_second, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status,
+                                &status, nullptr));
+    if (status >= 0)
+        return fail(kClientWrongData,
+                    "a command behind a failed user event ended with " + std::to_string(status));
+    for (cl_event e : {doomed, k_on_first, k_on_second})
+        clReleaseEvent(e);
+
+    // Independent kernels alternating between the daemons, all reading one input made with
+    // COPY_HOST_PTR; every output read back on the first daemon.
+    cl_mem input =
+        clCreateBuffer(context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, n * 4, x.data(), &err);
+    CLIENT_CHECK(err);
+    std::vector<cl_mem> ys;
+    for (int k = 0; k < 8; ++k) {
+        ys.push_back(buffer());
+        CLIENT_CHECK(err);
+        const float f = static_cast<float>(k + 1);
+        CLIENT_CHECK(launch(q[k % 2], scale, {input, ys.back()}, &f, n, {}, nullptr));
+    }
+    CLIENT_CHECK(clFlush(q[0]));
+    CLIENT_CHECK(clFinish(q[1]));
+    for (int k = 0; k < 8; ++k) {
+        CLIENT_CHECK(
+            clEnqueueReadBuffer(q[0], ys[k], CL_TRUE, 0, n * 4, out.data(), 0, nullptr, nullptr));
+        std::string what = "independent " + std::to_string(k);
+        if (auto why = differs(what.c_str(), out, x, static_cast<float>(k + 1)); !why.empty())
+            return fail(kClientWrongData, why);
+    }
+    for (cl_mem y : ys)
+        clReleaseMemObject(y);
+    for (cl_mem m : {a, b, c, d, input})
+        clReleaseMemObject(m);
+    for (auto queue : q)
+        clReleaseCommandQueue(queue);
+    clReleaseKernel(scale);
+    clReleaseKernel(add);
+    clReleaseProgram(program);
+    clReleaseContext(context);
+    return kClientOk;
+}
+
+} // namespace rgpu::e2e
