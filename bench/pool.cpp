@@ -6,6 +6,8 @@
 //   pool of 1    the same device pooled alone (what pooling costs)
 //   pool of 2    two POCL devices pooled: per-launch placement on one out-of-order queue, and
 //                per-queue placement on two in-order queues
+//   2 daemons    two daemons of one device each, one context over both devices (RGPU_SERVERS
+//                names both), a queue on each
 // Each configuration runs in a fresh process of this program (the ICD loader and POCL read their
 // environment once per process). POCL's `basic` devices run a command on the thread that
 // flushes it, so two of them in one daemon run in parallel exactly when the daemon drives them
@@ -22,6 +24,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <memory>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -46,6 +49,7 @@ __kernel void spin(__global float* out, int iterations) {
 struct MeasureOptions {
     std::string platform;
     int queues = 1;
+    int devices = 1; ///< of the platform, in one context; queue q on device q % devices
     bool out_of_order = false;
     int kernels = 32;
     int iterations = 20000;
@@ -77,21 +81,27 @@ int measure(const MeasureOptions& o) {
         std::fprintf(stderr, "platform '%s' not found\n", o.platform.c_str());
         return 1;
     }
-    cl_device_id device = nullptr;
-    CHECK_CL(clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 1, &device, nullptr));
+    std::vector<cl_device_id> devices(o.devices);
+    cl_uint found = 0;
+    CHECK_CL(clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, o.devices, devices.data(), &found));
+    if (found < devices.size()) {
+        std::fprintf(stderr, "%u devices, want %zu\n", found, devices.size());
+        return 1;
+    }
     cl_int err = CL_SUCCESS;
-    cl_context context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &err);
+    cl_context context =
+        clCreateContext(nullptr, o.devices, devices.data(), nullptr, nullptr, &err);
     CHECK_CL(err);
     cl_program program = clCreateProgramWithSource(context, 1, &kSource, nullptr, &err);
     CHECK_CL(err);
-    CHECK_CL(clBuildProgram(program, 1, &device, "", nullptr, nullptr));
+    CHECK_CL(clBuildProgram(program, 0, nullptr, "", nullptr, nullptr));
     cl_kernel kernel = clCreateKernel(program, "spin", &err);
     CHECK_CL(err);
     std::vector<cl_command_queue> queues;
     for (int q = 0; q < o.queues; ++q) {
         cl_command_queue_properties props =
             o.out_of_order ? CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE : 0;
-        queues.push_back(clCreateCommandQueue(context, device, props, &err));
+        queues.push_back(clCreateCommandQueue(context, devices[q % devices.size()], props, &err));
         CHECK_CL(err);
     }
     std::vector<cl_mem> outputs;
@@ -165,6 +175,8 @@ std::vector<Result> run_children(const std::string& self,
                       o.platform,
                       "--queues",
                       std::to_string(o.queues),
+                      "--devices",
+                      std::to_string(o.devices),
                       "--kernels",
                       std::to_string(o.kernels),
                       "--iterations",
@@ -207,6 +219,7 @@ int main(int argc, char** argv) {
     std::string pocl_device = "basic";
     app.add_option("--measure", measure_platform)->group(""); // child mode
     app.add_option("--queues", o.queues)->group("");
+    app.add_option("--devices", o.devices)->group("");
     app.add_flag("--out-of-order", o.out_of_order)->group("");
     app.add_option("--kernels", o.kernels, "kernels per measurement")->capture_default_str();
     app.add_option("--iterations", o.iterations, "loop iterations per work-item (kernel length)")
@@ -243,6 +256,10 @@ int main(int argc, char** argv) {
         std::string devices; // POCL_DEVICES of the daemon ("" = native run)
         std::vector<std::string> daemon_args;
         std::vector<Client> clients;
+        int daemons = 1; ///< each with `devices`; the client's context spans them all
+        /// POCL `pthread` devices of one thread each (here and in the baseline it is compared
+        /// with): POCL_DEVICES above names how many.
+        bool single_thread = false;
     };
     const std::vector<std::string> pool = {"--pool"};
     const std::vector<std::string> per_queue = {"--pool", "--placement", "per-queue"};
@@ -252,6 +269,15 @@ int main(int argc, char** argv) {
         {"rgpu, pool of 1", one, pool, {{}}},
         {"rgpu, pool of 2, per-launch, 1 out-of-order queue", two, pool, {{1, true}}},
         {"rgpu, pool of 2, per-queue, 2 queues", two, per_queue, {{2, false}}},
+        // Many daemons, one platform: against one single-thread device (POCL basic devices
+        // deadlock on commands released by user events, which cross-daemon moves use).
+        {"native, 1 single-thread pthread device", "", {}, {{}}, 1, true},
+        {"rgpu, 2 daemons of 1 single-thread device, 1 context, 2 queues",
+         "pthread",
+         {},
+         {{2, false}},
+         2,
+         true},
         // Sharing: two clients at once; then a client of 10x shorter kernels alone and beside one
         // that floods the pool with long ones.
         {"2 clients, pool of 2, per-queue, 1 queue each", two, per_queue, {{}, {}}},
@@ -267,26 +293,31 @@ int main(int argc, char** argv) {
     };
     std::printf("%d kernels of %d work-items x %d iterations; POCL '%s' devices\n", o.kernels,
                 o.items, o.iterations, pocl_device.c_str());
-    std::printf("%-62s %12s %9s  %s\n", "configuration", "kernels/s", "x native", "checksum");
-    double native = 0;
+    std::printf("%-66s %12s %9s  %s\n", "configuration", "kernels/s", "x native", "checksum");
+    double native = 0, native_single_thread = 0;
     for (const auto& c : configs) {
         std::vector<MeasureOptions> clients;
         for (const Client& client : c.clients) {
             MeasureOptions m = o;
             m.queues = client.queues;
+            m.devices = c.daemons;
             m.out_of_order = client.out_of_order;
             m.iterations = o.iterations / client.shorter;
             m.platform = c.devices.empty() ? "Portable Computing Language" : "rgpu";
             clients.push_back(m);
         }
         std::vector<Result> results;
+        std::optional<std::string> threads;
+        if (c.single_thread) threads = "1";
+        double& baseline = c.single_thread ? native_single_thread : native;
         if (c.devices.empty()) {
             results = run_children(self, clients,
                                    {{"OCL_ICD_VENDORS", dirs.pocl_only.string()},
-                                    {"POCL_DEVICES", one},
+                                    {"POCL_DEVICES", c.single_thread ? "pthread" : one},
+                                    {"POCL_MAX_PTHREAD_COUNT", threads},
                                     {"RGPU_SERVERS", std::nullopt}},
                                    scratch.path());
-            native = results.front().kernels_per_second;
+            baseline = results.front().kernels_per_second;
         } else {
             DaemonOptions d;
             d.executable = daemon;
@@ -294,12 +325,21 @@ int main(int argc, char** argv) {
             d.scratch = scratch.path();
             d.args = c.daemon_args;
             d.env["POCL_DEVICES"] = c.devices;
+            d.env["POCL_MAX_PTHREAD_COUNT"] = threads;
             try {
-                DaemonProcess process(d);
-                results = run_children(self, clients,
-                                       {{"OCL_ICD_VENDORS", dirs.combined.string()},
-                                        {"RGPU_SERVERS", process.endpoint()}},
-                                       scratch.path());
+                std::vector<std::unique_ptr<DaemonProcess>> processes;
+                std::string servers;
+                for (int i = 0; i < c.daemons; ++i) {
+                    // Each its own ready file and log.
+                    d.scratch = scratch.path() / ("daemon" + std::to_string(i));
+                    fs::create_directories(d.scratch);
+                    processes.push_back(std::make_unique<DaemonProcess>(d));
+                    servers += (servers.empty() ? "" : ",") + processes.back()->endpoint();
+                }
+                results = run_children(
+                    self, clients,
+                    {{"OCL_ICD_VENDORS", dirs.combined.string()}, {"RGPU_SERVERS", servers}},
+                    scratch.path());
             } catch (const std::exception& e) {
                 results.assign(clients.size(), Result{});
                 for (auto& r : results)
@@ -314,13 +354,13 @@ int main(int argc, char** argv) {
                        (c.clients[i].shorter > 1 ? " (short kernels)" : "");
             if (results.size() > 1 && i == 0) std::printf("%s\n", c.name.c_str());
             if (!r.error.empty()) {
-                std::printf("%-62s failed: %s\n", name.c_str(), r.error.c_str());
+                std::printf("%-66s failed: %s\n", name.c_str(), r.error.c_str());
                 continue;
             }
             // Short kernels do 1/shorter of the work: their ratio counts work, not launches.
             double work = r.kernels_per_second / c.clients[i].shorter;
-            std::printf("%-62s %12.2f %9.2f  %.6e\n", name.c_str(), r.kernels_per_second,
-                        native > 0 ? work / native : 0.0, r.checksum);
+            std::printf("%-66s %12.2f %9.2f  %.6e\n", name.c_str(), r.kernels_per_second,
+                        baseline > 0 ? work / baseline : 0.0, r.checksum);
         }
     }
     return 0;
