@@ -44,6 +44,9 @@ __kernel void spin(__global float* out, int iterations) {
     }
     out[i] = x + y;
 }
+__kernel void touch(__global float* data) {
+    data[0] += 1.0f;
+}
 )CLC";
 
 struct MeasureOptions {
@@ -54,6 +57,9 @@ struct MeasureOptions {
     int kernels = 32;
     int iterations = 20000;
     int items = 256;
+    /// Migration mode: one buffer of this many MiB touched by `kernels` one-item launches that
+    /// alternate between the queues, each after the one before.
+    int migrate_mib = 0;
 };
 
 #define CHECK_CL(call)                                                                             \
@@ -64,6 +70,52 @@ struct MeasureOptions {
             return 1;                                                                              \
         }                                                                                          \
     } while (0)
+
+/// Migration mode: prints "MiB_per_second final_value". Every launch needs the buffer where the
+/// one before it ran.
+int measure_migration(const MeasureOptions& o, cl_context context, cl_kernel kernel,
+                      const std::vector<cl_command_queue>& queues) {
+    cl_int err = CL_SUCCESS;
+    const size_t bytes = static_cast<size_t>(o.migrate_mib) << 20;
+    cl_mem data = clCreateBuffer(context, CL_MEM_READ_WRITE, bytes, nullptr, &err);
+    CHECK_CL(err);
+    const float zero = 0;
+    CHECK_CL(
+        clEnqueueFillBuffer(queues[0], data, &zero, sizeof zero, 0, bytes, 0, nullptr, nullptr));
+    CHECK_CL(clSetKernelArg(kernel, 0, sizeof data, &data));
+    const size_t one = 1;
+    cl_event last = nullptr;
+    auto launch = [&](int k) {
+        cl_event done = nullptr;
+        cl_int e = clEnqueueNDRangeKernel(queues[k % queues.size()], kernel, 1, nullptr, &one,
+                                          nullptr, last ? 1 : 0, last ? &last : nullptr, &done);
+        if (last) clReleaseEvent(last);
+        last = done;
+        return e;
+    };
+    // Warm-up: the kernel compiled on every device, the buffer where the first launch needs it.
+    int launches = 0;
+    for (size_t q = 0; q < queues.size(); ++q)
+        CHECK_CL(launch(launches++));
+    CHECK_CL(clWaitForEvents(1, &last));
+    auto start = Clock::now();
+    for (int k = 0; k < o.kernels; ++k)
+        CHECK_CL(launch(launches++));
+    CHECK_CL(clWaitForEvents(1, &last));
+    double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    float value = 0;
+    CHECK_CL(clEnqueueReadBuffer(queues[0], data, CL_TRUE, 0, sizeof value, &value, 0, nullptr,
+                                 nullptr));
+    std::printf("%.3f %.6e\n", o.kernels * static_cast<double>(o.migrate_mib) / seconds,
+                static_cast<double>(value));
+    clReleaseEvent(last);
+    clReleaseMemObject(data);
+    for (auto q : queues)
+        clReleaseCommandQueue(q);
+    clReleaseKernel(kernel);
+    clReleaseContext(context);
+    return 0;
+}
 
 /// Child mode: prints "kernels_per_second checksum".
 int measure(const MeasureOptions& o) {
@@ -95,7 +147,7 @@ int measure(const MeasureOptions& o) {
     cl_program program = clCreateProgramWithSource(context, 1, &kSource, nullptr, &err);
     CHECK_CL(err);
     CHECK_CL(clBuildProgram(program, 0, nullptr, "", nullptr, nullptr));
-    cl_kernel kernel = clCreateKernel(program, "spin", &err);
+    cl_kernel kernel = clCreateKernel(program, o.migrate_mib ? "touch" : "spin", &err);
     CHECK_CL(err);
     std::vector<cl_command_queue> queues;
     for (int q = 0; q < o.queues; ++q) {
@@ -104,6 +156,7 @@ int measure(const MeasureOptions& o) {
         queues.push_back(clCreateCommandQueue(context, devices[q % devices.size()], props, &err));
         CHECK_CL(err);
     }
+    if (o.migrate_mib) return measure_migration(o, context, kernel, queues);
     std::vector<cl_mem> outputs;
     for (int k = 0; k < o.kernels; ++k) {
         outputs.push_back(
@@ -182,7 +235,9 @@ std::vector<Result> run_children(const std::string& self,
                       "--iterations",
                       std::to_string(o.iterations),
                       "--items",
-                      std::to_string(o.items)};
+                      std::to_string(o.items),
+                      "--migrate-mib",
+                      std::to_string(o.migrate_mib)};
         if (o.out_of_order) spawn.argv.push_back("--out-of-order");
         spawn.env = env;
         spawn.stdout_fd = out;
@@ -220,6 +275,7 @@ int main(int argc, char** argv) {
     app.add_option("--measure", measure_platform)->group(""); // child mode
     app.add_option("--queues", o.queues)->group("");
     app.add_option("--devices", o.devices)->group("");
+    app.add_option("--migrate-mib", o.migrate_mib)->group("");
     app.add_flag("--out-of-order", o.out_of_order)->group("");
     app.add_option("--kernels", o.kernels, "kernels per measurement")->capture_default_str();
     app.add_option("--iterations", o.iterations, "loop iterations per work-item (kernel length)")
@@ -260,6 +316,7 @@ int main(int argc, char** argv) {
         /// POCL `pthread` devices of one thread each (here and in the baseline it is compared
         /// with): POCL_DEVICES above names how many.
         bool single_thread = false;
+        int migrate_mib = 0; ///< migration mode: MiB/s moved between devices, not kernels/s
     };
     const std::vector<std::string> pool = {"--pool"};
     const std::vector<std::string> per_queue = {"--pool", "--placement", "per-queue"};
@@ -278,6 +335,21 @@ int main(int argc, char** argv) {
          {{2, false}},
          2,
          true},
+        // Migration rates: each launch needs the buffer where the one before it ran.
+        {"migration between pool members (2 pthread), 16 MiB, MiB/s",
+         "pthread pthread",
+         {"--pool", "--policy", "round-robin"},
+         {{1, false}},
+         1,
+         true,
+         16},
+        {"migration between 2 daemons (via the client), 16 MiB, MiB/s",
+         "pthread",
+         {},
+         {{2, false}},
+         2,
+         true,
+         16},
         // Sharing: two clients at once; then a client of 10x shorter kernels alone and beside one
         // that floods the pool with long ones.
         {"2 clients, pool of 2, per-queue, 1 queue each", two, per_queue, {{}, {}}},
@@ -301,6 +373,7 @@ int main(int argc, char** argv) {
             MeasureOptions m = o;
             m.queues = client.queues;
             m.devices = c.daemons;
+            m.migrate_mib = c.migrate_mib;
             m.out_of_order = client.out_of_order;
             m.iterations = o.iterations / client.shorter;
             m.platform = c.devices.empty() ? "Portable Computing Language" : "rgpu";
@@ -355,6 +428,11 @@ int main(int argc, char** argv) {
             if (results.size() > 1 && i == 0) std::printf("%s\n", c.name.c_str());
             if (!r.error.empty()) {
                 std::printf("%-66s failed: %s\n", name.c_str(), r.error.c_str());
+                continue;
+            }
+            if (c.migrate_mib) {
+                std::printf("%-66s %12.2f %9s  %.6e\n", name.c_str(), r.kernels_per_second, "-",
+                            r.checksum);
                 continue;
             }
             // Short kernels do 1/shorter of the work: their ratio counts work, not launches.
