@@ -163,23 +163,9 @@ void move_contents(Context* c, Mem* m, size_t from, size_t to, std::vector<Event
             return;
         }
         std::shared_ptr<uint8_t[]> staging(new uint8_t[m->size]);
+        // Each internal event's hook is set after its command is posted: the hook drops the
+        // event, and runs at once if the event is already over (a broken connection).
         Event* read = internal_event(c, src, CL_COMMAND_READ_BUFFER);
-        when_complete(read, [=](cl_int status) {
-            if (status < 0) {
-                arrival->finish(status);
-            } else {
-                Event* write = internal_event(c, dst, CL_COMMAND_WRITE_BUFFER);
-                when_complete(write, [arrival, write](cl_int written) {
-                    arrival->finish(written);
-                    drop(write);
-                });
-                send_write(dst, write_queue, m->id, 0, m->size,
-                           {staging.get(), WriteSource::Kind::Shared, staging}, write->id, {});
-                dst->flush();
-            }
-            drop(m);
-            drop(read);
-        });
         uint64_t mem = m->id, size = m->size, event = read->id;
         src->read(
             [&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
@@ -189,6 +175,22 @@ void move_contents(Context* c, Mem* m, size_t from, size_t to, std::vector<Event
             },
             staging.get(), size, read);
         src->flush();
+        when_complete(read, [=](cl_int status) {
+            if (status < 0) {
+                arrival->finish(status);
+            } else {
+                Event* write = internal_event(c, dst, CL_COMMAND_WRITE_BUFFER);
+                send_write(dst, write_queue, mem, 0, size,
+                           {staging.get(), WriteSource::Kind::Shared, staging}, write->id, {});
+                dst->flush();
+                when_complete(write, [arrival, write](cl_int written) {
+                    arrival->finish(written);
+                    drop(write);
+                });
+            }
+            drop(m);
+            drop(read);
+        });
     });
 }
 

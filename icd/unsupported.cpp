@@ -265,22 +265,6 @@ cl_program CL_API_CALL rgpu_clCreateProgramWithBuiltInKernels(cl_context context
     return nullptr;
 }
 
-cl_int CL_API_CALL rgpu_clCompileProgram(
-    cl_program program, cl_uint num_devices, const cl_device_id* device_list, const char* options,
-    cl_uint num_input_headers, const cl_program* input_headers, const char** header_include_names,
-    void(CL_CALLBACK* pfn_notify)(cl_program program, void* user_data), void* user_data) {
-    return CL_INVALID_OPERATION;
-}
-
-cl_program CL_API_CALL rgpu_clLinkProgram(
-    cl_context context, cl_uint num_devices, const cl_device_id* device_list, const char* options,
-    cl_uint num_input_programs, const cl_program* input_programs,
-    void(CL_CALLBACK* pfn_notify)(cl_program program, void* user_data), void* user_data,
-    cl_int* errcode_ret) {
-    if (errcode_ret) *errcode_ret = CL_INVALID_OPERATION;
-    return nullptr;
-}
-
 cl_int CL_API_CALL rgpu_clEnqueueFillImage(cl_command_queue command_queue, cl_mem image,
                                            const void* fill_color, const size_t origin[3],
                                            const size_t region[3], cl_uint num_events_in_wait_list,

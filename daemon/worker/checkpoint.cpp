@@ -133,12 +133,15 @@ bool CheckpointWriter::save_objects(Session& session, std::string* error) {
                              devices.data(), nullptr);
             bool built = false;
             std::string options;
+            cl_program_binary_type binary_type = CL_PROGRAM_BINARY_TYPE_NONE;
             for (cl_device_id d : devices) {
                 cl_build_status status = CL_BUILD_NONE;
                 clGetProgramBuildInfo(native, d, CL_PROGRAM_BUILD_STATUS, sizeof status, &status,
                                       nullptr);
                 if (status != CL_BUILD_SUCCESS) continue;
                 built = true;
+                clGetProgramBuildInfo(native, d, CL_PROGRAM_BINARY_TYPE, sizeof binary_type,
+                                      &binary_type, nullptr);
                 size_t size = 0;
                 clGetProgramBuildInfo(native, d, CL_PROGRAM_BUILD_OPTIONS, 0, nullptr, &size);
                 options.assign(size, '\0');
@@ -170,7 +173,7 @@ bool CheckpointWriter::save_objects(Session& session, std::string* error) {
             }
             auto state = checkpoint::CreateProgram(
                 fbb, id, p.context, fbb.CreateString(native_string(native, CL_PROGRAM_SOURCE)),
-                fbb.CreateString(options), built, fbb.CreateVector(saved));
+                fbb.CreateString(options), built, fbb.CreateVector(saved), binary_type);
             objects_.push_back(
                 checkpoint::CreateObject(fbb, checkpoint::ObjectState::Program, state.Union()));
         },
@@ -372,7 +375,11 @@ struct Restorer {
         }
         if (err != CL_SUCCESS) return fail("creating program: " + std::to_string(err));
         ProgramRef ref(program);
-        if (p.built()) {
+        // A compiled object or library is link input as it is: only executables build again.
+        bool executable = p.binary_type() == 0 ||
+                          p.binary_type() == CL_PROGRAM_BINARY_TYPE_EXECUTABLE || !p.binaries() ||
+                          p.binaries()->size() == 0;
+        if (p.built() && executable) {
             const char* options = p.options() ? p.options()->c_str() : "";
             err = clBuildProgram(program, static_cast<cl_uint>(devices.size()),
                                  devices.empty() ? nullptr : devices.data(), options, nullptr,

@@ -44,6 +44,8 @@ namespace {
 bool runs_inline(const wire::Command& command) {
     switch (command.body_type()) {
     case wire::Request::BuildProgram:
+    case wire::Request::CompileProgram:
+    case wire::Request::LinkProgram:
     case wire::Request::CreateProgramWithBinary:
     case wire::Request::CreateBuffer: // may copy up to a transfer chunk
     case wire::Request::Goodbye:

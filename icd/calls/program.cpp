@@ -229,82 +229,230 @@ void destroy(Program* p) {
     drop(c);
 }
 
+namespace {
+
+/// Whether the device list names a device of daemon `conn` (an empty list names them all).
+bool listed_on(const Connection* conn, cl_uint n, const cl_device_id* list) {
+    if (n == 0) return true;
+    for (cl_uint i = 0; i < n; ++i)
+        if (checked<Device>(list[i])->connection == conn) return true;
+    return false;
+}
+
+/// Sends the command `make(fbb, indices)` gives to every daemon of the context at once (with
+/// the served indices of the listed devices there; empty: all of that daemon's) and waits for
+/// every answer. A daemon with none of the listed devices builds for all of its own, unrecorded:
+/// kernels must exist on every daemon of the context.
+template <class Make>
+std::vector<Answer> ask_every_part(Context* c, cl_uint n, const cl_device_id* list, Make&& make) {
+    std::vector<std::shared_ptr<Call>> asked;
+    for (Connection* conn : c->parts) {
+        std::vector<uint32_t> indices;
+        for (cl_uint i = 0; i < n; ++i)
+            if (Device* d = checked<Device>(list[i]); d->connection == conn)
+                indices.push_back(d->index);
+        asked.push_back(conn->ask(
+            [&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) { return make(fbb, indices); }));
+    }
+    std::vector<Answer> answers;
+    for (auto& call : asked)
+        answers.push_back(Connection::wait(*call));
+    return answers;
+}
+
+/// Records the answers' per-device results (for the listed devices) and kernels in `p`;
+/// returns the first failure, or success. `p->mutex` held.
+cl_int record_builds(Program* p, const std::vector<Answer>& answers, cl_uint n,
+                     const cl_device_id* list, const char* options) {
+    Context* c = p->context;
+    cl_int status = CL_SUCCESS;
+    for (auto& a : answers)
+        if (a.status != CL_SUCCESS && status == CL_SUCCESS) status = a.status;
+    p->kernels.clear();
+    for (size_t part = 0; part < answers.size(); ++part) {
+        const Answer& a = answers[part];
+        const wire::BuildReply* reply = a.reply ? a.reply->body_as_BuildReply() : nullptr;
+        if (!reply) continue;
+        if (reply->builds() && listed_on(c->parts[part], n, list))
+            for (const auto* b : *reply->builds()) {
+                Device* d = device_by_index(c, c->parts[part], b->device());
+                if (!d) continue;
+                DeviceBuild& build = p->builds[d];
+                build.status = b->status();
+                build.log = b->log() ? b->log()->str() : "";
+                build.options = options ? options : "";
+                build.binary_type = b->binary_type();
+            }
+        if (reply->kernels() && p->kernels.empty())
+            for (const auto* k : *reply->kernels()) {
+                KernelDesc desc;
+                desc.name = k->name() ? k->name()->str() : "";
+                desc.attributes = k->attributes() ? k->attributes()->str() : "";
+                desc.work_group_size = k->work_group_size();
+                if (k->compile_work_group_size() && k->compile_work_group_size()->size() == 3)
+                    for (int i = 0; i < 3; ++i)
+                        desc.compile_work_group_size[i] = k->compile_work_group_size()->Get(i);
+                if (k->args())
+                    for (const auto* arg : *k->args())
+                        desc.args.push_back({arg->address_qualifier(), arg->access_qualifier(),
+                                             arg->type_qualifier(),
+                                             arg->type_name() ? arg->type_name()->str() : "",
+                                             arg->name() ? arg->name()->str() : ""});
+                p->kernels.push_back(std::move(desc));
+            }
+    }
+    return status;
+}
+
+/// The checks clBuildProgram and clCompileProgram share.
+cl_int check_build(Program* p, cl_uint n, const cl_device_id* list,
+                   void(CL_CALLBACK* pfn_notify)(cl_program, void*), void* user_data) {
+    if (!p) return CL_INVALID_PROGRAM;
+    if ((n == 0) != (list == nullptr) || (!pfn_notify && user_data)) return CL_INVALID_VALUE;
+    for (cl_uint i = 0; i < n; ++i) {
+        Device* d = checked<Device>(list[i]);
+        if (!d || !p->context->has(d)) return CL_INVALID_DEVICE;
+    }
+    if (p->live_kernels.load() > 0) return CL_INVALID_OPERATION;
+    return CL_SUCCESS;
+}
+
+} // namespace
+
 cl_int CL_API_CALL rgpu_clBuildProgram(cl_program program, cl_uint num_devices,
                                        const cl_device_id* device_list, const char* options,
                                        void(CL_CALLBACK* pfn_notify)(cl_program, void*),
                                        void* user_data) {
     return guard([&] {
         Program* p = checked<Program>(program);
-        if (!p) return CL_INVALID_PROGRAM;
-        if ((num_devices == 0) != (device_list == nullptr) || (!pfn_notify && user_data))
-            return CL_INVALID_VALUE;
-        for (cl_uint i = 0; i < num_devices; ++i) {
-            Device* d = checked<Device>(device_list[i]);
-            if (!d || !p->context->has(d)) return CL_INVALID_DEVICE;
-        }
-        if (p->live_kernels.load() > 0) return CL_INVALID_OPERATION;
-        // Every daemon of the context builds at once, each for its listed devices. One with
-        // none listed builds for all of its own, unrecorded: kernels exist on every daemon.
-        Context* c = p->context;
-        std::vector<std::shared_ptr<Call>> asked;
-        for (Connection* conn : c->parts) {
-            std::vector<uint32_t> indices;
-            for (cl_uint i = 0; i < num_devices; ++i)
-                if (Device* d = checked<Device>(device_list[i]); d->connection == conn)
-                    indices.push_back(d->index);
-            asked.push_back(conn->ask([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+        cl_int err = check_build(p, num_devices, device_list, pfn_notify, user_data);
+        if (err != CL_SUCCESS) return err;
+        auto answers = ask_every_part(
+            p->context, num_devices, device_list,
+            [&](flatbuffers::FlatBufferBuilder& fbb, const std::vector<uint32_t>& indices) {
                 return body(wire::CreateBuildProgram(fbb, p->id, fbb.CreateVector(indices),
                                                      fbb.CreateString(options ? options : "")));
-            }));
+            });
+        cl_int status;
+        {
+            std::lock_guard lock(p->mutex);
+            status = record_builds(p, answers, num_devices, device_list, options);
+            p->built = status == CL_SUCCESS;
         }
-        std::vector<Answer> answers;
-        for (auto& call : asked)
-            answers.push_back(Connection::wait(*call));
-        cl_int status = CL_SUCCESS;
-        for (auto& a : answers)
-            if (a.status != CL_SUCCESS && status == CL_SUCCESS) status = a.status;
-        std::lock_guard lock(p->mutex);
-        p->kernels.clear();
-        for (size_t part = 0; part < answers.size(); ++part) {
-            const Answer& a = answers[part];
-            const wire::BuildReply* reply = a.reply ? a.reply->body_as_BuildReply() : nullptr;
-            if (!reply) continue;
-            bool listed_here = num_devices == 0;
-            for (cl_uint i = 0; i < num_devices; ++i)
-                if (checked<Device>(device_list[i])->connection == c->parts[part])
-                    listed_here = true;
-            if (reply->builds() && listed_here)
-                for (const auto* b : *reply->builds()) {
-                    Device* d = device_by_index(c, c->parts[part], b->device());
-                    if (!d) continue;
-                    DeviceBuild& build = p->builds[d];
-                    build.status = b->status();
-                    build.log = b->log() ? b->log()->str() : "";
-                    build.options = options ? options : "";
-                    build.binary_type = b->binary_type();
-                }
-            if (reply->kernels() && p->kernels.empty())
-                for (const auto* k : *reply->kernels()) {
-                    KernelDesc desc;
-                    desc.name = k->name() ? k->name()->str() : "";
-                    desc.attributes = k->attributes() ? k->attributes()->str() : "";
-                    desc.work_group_size = k->work_group_size();
-                    if (k->compile_work_group_size() && k->compile_work_group_size()->size() == 3)
-                        for (int i = 0; i < 3; ++i)
-                            desc.compile_work_group_size[i] = k->compile_work_group_size()->Get(i);
-                    if (k->args())
-                        for (const auto* arg : *k->args())
-                            desc.args.push_back({arg->address_qualifier(), arg->access_qualifier(),
-                                                 arg->type_qualifier(),
-                                                 arg->type_name() ? arg->type_name()->str() : "",
-                                                 arg->name() ? arg->name()->str() : ""});
-                    p->kernels.push_back(std::move(desc));
-                }
-        }
-        p->built = status == CL_SUCCESS;
         if (pfn_notify) pfn_notify(p, user_data);
         return status;
     });
+}
+
+cl_int CL_API_CALL rgpu_clCompileProgram(cl_program program, cl_uint num_devices,
+                                         const cl_device_id* device_list, const char* options,
+                                         cl_uint num_input_headers, const cl_program* input_headers,
+                                         const char** header_include_names,
+                                         void(CL_CALLBACK* pfn_notify)(cl_program, void*),
+                                         void* user_data) {
+    return guard([&] {
+        Program* p = checked<Program>(program);
+        cl_int err = check_build(p, num_devices, device_list, pfn_notify, user_data);
+        if (err != CL_SUCCESS) return err;
+        if ((num_input_headers == 0) != (input_headers == nullptr) ||
+            (num_input_headers == 0) != (header_include_names == nullptr))
+            return CL_INVALID_VALUE;
+        std::vector<uint64_t> headers;
+        std::vector<std::string> names;
+        for (cl_uint i = 0; i < num_input_headers; ++i) {
+            Program* h = checked<Program>(input_headers[i]);
+            if (!h || h->context != p->context) return CL_INVALID_PROGRAM;
+            if (!header_include_names[i]) return CL_INVALID_VALUE;
+            headers.push_back(h->id);
+            names.emplace_back(header_include_names[i]);
+        }
+        auto answers = ask_every_part(
+            p->context, num_devices, device_list,
+            [&](flatbuffers::FlatBufferBuilder& fbb, const std::vector<uint32_t>& indices) {
+                std::vector<flatbuffers::Offset<flatbuffers::String>> name_offsets;
+                for (auto& n : names)
+                    name_offsets.push_back(fbb.CreateString(n));
+                return body(wire::CreateCompileProgram(
+                    fbb, p->id, fbb.CreateVector(indices), fbb.CreateString(options ? options : ""),
+                    fbb.CreateVector(headers), fbb.CreateVector(name_offsets)));
+            });
+        cl_int status;
+        {
+            std::lock_guard lock(p->mutex);
+            status = record_builds(p, answers, num_devices, device_list, options);
+            p->built = false; // compiled, not yet executable
+        }
+        if (pfn_notify) pfn_notify(p, user_data);
+        return status;
+    });
+}
+
+cl_program CL_API_CALL rgpu_clLinkProgram(cl_context context, cl_uint num_devices,
+                                          const cl_device_id* device_list, const char* options,
+                                          cl_uint num_input_programs,
+                                          const cl_program* input_programs,
+                                          void(CL_CALLBACK* pfn_notify)(cl_program, void*),
+                                          void* user_data, cl_int* errcode_ret) {
+    // Not guard_create: a failed link that made a program returns it with the failure, so that
+    // its log can be read.
+    cl_program result = nullptr;
+    cl_int err = guard([&]() -> cl_int {
+        Context* c = checked<Context>(context);
+        if (!c) return CL_INVALID_CONTEXT;
+        if ((num_devices == 0) != (device_list == nullptr) || (!pfn_notify && user_data) ||
+            num_input_programs == 0 || !input_programs)
+            return CL_INVALID_VALUE;
+        for (cl_uint i = 0; i < num_devices; ++i) {
+            Device* d = checked<Device>(device_list[i]);
+            if (!d || !c->has(d)) return CL_INVALID_DEVICE;
+        }
+        std::vector<uint64_t> inputs;
+        for (cl_uint i = 0; i < num_input_programs; ++i) {
+            Program* in = checked<Program>(input_programs[i]);
+            if (!in || in->context != c) return CL_INVALID_PROGRAM;
+            inputs.push_back(in->id);
+        }
+        Program* p = new_program(c);
+        auto answers = ask_every_part(
+            c, num_devices, device_list,
+            [&](flatbuffers::FlatBufferBuilder& fbb, const std::vector<uint32_t>& indices) {
+                return body(wire::CreateLinkProgram(fbb, p->id, c->id, fbb.CreateVector(indices),
+                                                    fbb.CreateString(options ? options : ""),
+                                                    fbb.CreateVector(inputs)));
+            });
+        // The program exists where its daemon made one; it is only the application's when every
+        // daemon of the context did (a failed link may still make one, holding the log).
+        size_t created = 0;
+        for (auto& a : answers) {
+            const wire::BuildReply* reply = a.reply ? a.reply->body_as_BuildReply() : nullptr;
+            if (reply && reply->program_created()) ++created;
+        }
+        cl_int status;
+        {
+            std::lock_guard lock(p->mutex);
+            status = record_builds(p, answers, num_devices, device_list, options);
+            bool executable = false;
+            for (auto& [device, build] : p->builds)
+                executable |= build.binary_type == CL_PROGRAM_BINARY_TYPE_EXECUTABLE;
+            p->built = status == CL_SUCCESS && executable;
+        }
+        if (created < answers.size()) {
+            for (size_t part = 0; part < answers.size(); ++part) {
+                const wire::BuildReply* reply =
+                    answers[part].reply ? answers[part].reply->body_as_BuildReply() : nullptr;
+                if (reply && reply->program_created()) c->parts[part]->post_release(p->id);
+            }
+            p->refs = 0;
+            p->id = 0; // nothing left to release on the daemons
+            drop(p);
+            return status != CL_SUCCESS ? status : CL_OUT_OF_RESOURCES;
+        }
+        if (pfn_notify) pfn_notify(p, user_data);
+        result = p;
+        return status;
+    });
+    if (errcode_ret) *errcode_ret = err;
+    return result;
 }
 
 cl_int CL_API_CALL rgpu_clGetProgramInfo(cl_program program, cl_program_info param, size_t size,

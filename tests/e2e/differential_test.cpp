@@ -172,6 +172,45 @@ TEST_CASE("build failure log" * doctest::test_suite("e2e")) {
     });
 }
 
+TEST_CASE("separate compile and link" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::compile_and_link, {
+        check_clean(r);
+        check_fact(r, "binary type main compiled",
+                   std::to_string(CL_PROGRAM_BINARY_TYPE_COMPILED_OBJECT));
+        check_fact(r, "binary type linked", std::to_string(CL_PROGRAM_BINARY_TYPE_EXECUTABLE));
+        check_fact(r, "kernel names", "apply");
+        const auto out = data<cl_int>(r, "out");
+        REQUIRE(out.size() == 32);
+        for (cl_int i = 0; i < 32; ++i)
+            CHECK(out[i] == (i + 10) * 3);
+    });
+}
+
+TEST_CASE("link through a library" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::link_library, {
+        check_clean(r);
+        check_fact(r, "binary type library", std::to_string(CL_PROGRAM_BINARY_TYPE_LIBRARY));
+        check_fact(r, "binary type executable", std::to_string(CL_PROGRAM_BINARY_TYPE_EXECUTABLE));
+        const auto out = data<cl_int>(r, "out");
+        REQUIRE(out.size() == 32);
+        for (cl_int i = 0; i < 32; ++i)
+            CHECK(out[i] == (i + 10) * 3);
+    });
+}
+
+TEST_CASE("compile and link errors" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::compile_and_link_errors, {
+        E2E_CHECK_CODE(r.code("compile: device list without a count"), CL_INVALID_VALUE);
+        E2E_CHECK_CODE(r.code("compile: not a program"), CL_INVALID_PROGRAM);
+        E2E_CHECK_CODE(r.code("link: no inputs"), CL_INVALID_VALUE);
+        E2E_CHECK_CODE(r.code("link: not a context"), CL_INVALID_CONTEXT);
+        E2E_CHECK_CODE(r.code("compile: a syntax error"), CL_COMPILE_PROGRAM_FAILURE);
+        check_fact(r, "build status broken", std::to_string(CL_BUILD_ERROR));
+        check_fact(r, "compile log non-empty", "true");
+        E2E_CHECK_CODE(r.code("link: an unresolved function"), CL_LINK_PROGRAM_FAILURE);
+    });
+}
+
 TEST_CASE("program info" * doctest::test_suite("e2e")) {
     DIFFERENTIAL_SUBCASES(sc::program_info, {
         check_clean(

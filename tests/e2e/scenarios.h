@@ -100,6 +100,14 @@ ScenarioResult build_with_options(cl_platform_id platform);
 // data "out" (all 7); fact "source length".
 inline constexpr size_t kLargeSourceBytes = 80u << 20;
 ScenarioResult large_program_source(cl_platform_id platform);
+// clCompileProgram with an embedded header, a second program compiled alone, both linked: build
+// status and binary type at each stage, kernels, data "out" ((i + 10) * 3).
+ScenarioResult compile_and_link(cl_platform_id platform);
+// The same through a library made with -create-library. data "out".
+ScenarioResult link_library(cl_platform_id platform);
+// Argument errors of both calls, a compile failure (status, log) and a link of an undefined
+// function.
+ScenarioResult compile_and_link_errors(cl_platform_id platform);
 // A source that does not compile: clBuildProgram's code, CL_BUILD_ERROR, a non-empty log.
 ScenarioResult build_failure_log(cl_platform_id platform);
 // Buffer, int, float, float4, ulong, char, __local (NULL value) and a NULL buffer argument

@@ -38,6 +38,7 @@ constexpr uint64_t kInputsPerSession = 2000;
 
 bool compiles_code(wire::Request type) {
     return type == wire::Request::BuildProgram || type == wire::Request::CreateProgramWithBinary ||
+           type == wire::Request::CompileProgram || type == wire::Request::LinkProgram ||
            type == wire::Request::Goodbye; // ends the executor: the harness resets instead
 }
 

@@ -141,33 +141,41 @@ cl_int handle_create_program_with_binary(ExecContext& ctx,
     return CL_SUCCESS;
 }
 
-cl_int handle_build_program(ExecContext& ctx, const wire::BuildProgram& req) {
-    auto* program = ctx.session.objects.find<ProgramObject>(req.program());
-    if (!program) return ctx.fail("unknown program " + std::to_string(req.program()));
-    auto* context = ctx.session.objects.find<ContextObject>(program->context);
-    if (!context) return ctx.fail("program's context is gone");
-    std::vector<uint32_t> indices;
-    if (req.devices() && req.devices()->size() > 0)
-        indices.assign(req.devices()->begin(), req.devices()->end());
+namespace {
+
+/// The served devices `requested` names (empty: every device of the context), and the native
+/// devices behind them (a pool's members all build). False on an unknown index.
+bool build_devices(ExecContext& ctx, const flatbuffers::Vector<uint32_t>* requested,
+                   const ContextObject& context, std::vector<uint32_t>& indices,
+                   std::vector<cl_device_id>& devices) {
+    if (requested && requested->size() > 0)
+        indices.assign(requested->begin(), requested->end());
     else
-        indices = context->devices;
-    std::vector<cl_device_id> devices; // native: a pool's members all build
+        indices = context.devices;
     for (uint32_t index : indices) {
-        if (index >= ctx.session.devices.size()) return CL_INVALID_DEVICE;
+        if (index >= ctx.session.devices.size()) return false;
         for (cl_device_id native : ctx.session.native_devices(index))
             devices.push_back(native);
     }
-    // Argument info lets both sides check kernel arguments; the client reports its own options.
-    std::string options = req.options() ? req.options()->str() : "";
-    if (options.find("-cl-kernel-arg-info") == std::string::npos) options += " -cl-kernel-arg-info";
-    // Blocks this session's executor only: other clients keep running.
-    cl_int status = clBuildProgram(program->program.get(), static_cast<cl_uint>(devices.size()),
-                                   devices.data(), options.c_str(), nullptr, nullptr);
+    return true;
+}
 
-    cl_program native = program->program.get();
+/// Argument info lets both sides check kernel arguments; the client reports its own options.
+std::string with_arg_info(const flatbuffers::String* options) {
+    std::string out = options ? options->str() : "";
+    if (out.find("-cl-kernel-arg-info") == std::string::npos) out += " -cl-kernel-arg-info";
+    return out;
+}
+
+/// Replies to a build, compile or link of `native` (null: a link that made no program) with
+/// each served device's result and, when `status` is success and the program is executable,
+/// its kernels.
+void reply_build(ExecContext& ctx, cl_int status, cl_program native,
+                 const std::vector<uint32_t>& indices, const std::vector<cl_device_id>& devices,
+                 bool with_kernels, bool created) {
     ctx.reply(status, wire::ReplyBody::BuildReply, [&](flatbuffers::FlatBufferBuilder& fbb) {
         std::vector<flatbuffers::Offset<wire::DeviceBuild>> builds;
-        for (size_t i = 0; i < indices.size(); ++i) {
+        for (size_t i = 0; native && i < indices.size(); ++i) {
             // A pool reports the member whose build failed, else its first member.
             cl_device_id device = nullptr;
             cl_build_status build_status = CL_BUILD_NONE;
@@ -195,7 +203,7 @@ cl_int handle_build_program(ExecContext& ctx, const wire::BuildProgram& req) {
                                                      binary_type));
         }
         std::vector<flatbuffers::Offset<wire::KernelDesc>> kernels;
-        if (status == CL_SUCCESS) {
+        if (status == CL_SUCCESS && with_kernels && native && !devices.empty()) {
             cl_uint count = 0;
             if (clCreateKernelsInProgram(native, 0, nullptr, &count) == CL_SUCCESS && count) {
                 std::vector<cl_kernel> all(count);
@@ -206,8 +214,89 @@ cl_int handle_build_program(ExecContext& ctx, const wire::BuildProgram& req) {
                 }
             }
         }
-        return wire::CreateBuildReply(fbb, fbb.CreateVector(builds), fbb.CreateVector(kernels));
+        return wire::CreateBuildReply(fbb, fbb.CreateVector(builds), fbb.CreateVector(kernels),
+                                      created);
     });
+}
+
+} // namespace
+
+cl_int handle_build_program(ExecContext& ctx, const wire::BuildProgram& req) {
+    auto* program = ctx.session.objects.find<ProgramObject>(req.program());
+    if (!program) return ctx.fail("unknown program " + std::to_string(req.program()));
+    auto* context = ctx.session.objects.find<ContextObject>(program->context);
+    if (!context) return ctx.fail("program's context is gone");
+    std::vector<uint32_t> indices;
+    std::vector<cl_device_id> devices;
+    if (!build_devices(ctx, req.devices(), *context, indices, devices)) return CL_INVALID_DEVICE;
+    std::string options = with_arg_info(req.options());
+    // Blocks this session's executor only: other clients keep running.
+    cl_int status = clBuildProgram(program->program.get(), static_cast<cl_uint>(devices.size()),
+                                   devices.data(), options.c_str(), nullptr, nullptr);
+    reply_build(ctx, status, program->program.get(), indices, devices, true, true);
+    return status;
+}
+
+cl_int handle_compile_program(ExecContext& ctx, const wire::CompileProgram& req) {
+    auto* program = ctx.session.objects.find<ProgramObject>(req.program());
+    if (!program) return ctx.fail("unknown program " + std::to_string(req.program()));
+    auto* context = ctx.session.objects.find<ContextObject>(program->context);
+    if (!context) return ctx.fail("program's context is gone");
+    std::vector<uint32_t> indices;
+    std::vector<cl_device_id> devices;
+    if (!build_devices(ctx, req.devices(), *context, indices, devices)) return CL_INVALID_DEVICE;
+    size_t count = req.headers() ? req.headers()->size() : 0;
+    if (count != (req.header_names() ? req.header_names()->size() : 0)) return CL_INVALID_VALUE;
+    std::vector<cl_program> headers;
+    std::vector<const char*> names;
+    for (size_t i = 0; i < count; ++i) {
+        auto* header = ctx.session.objects.find<ProgramObject>(req.headers()->Get(i));
+        if (!header) return CL_INVALID_PROGRAM;
+        headers.push_back(header->program.get());
+        names.push_back(req.header_names()->Get(i)->c_str());
+    }
+    std::string options = with_arg_info(req.options());
+    cl_int status = clCompileProgram(program->program.get(), static_cast<cl_uint>(devices.size()),
+                                     devices.data(), options.c_str(), static_cast<cl_uint>(count),
+                                     count ? headers.data() : nullptr,
+                                     count ? names.data() : nullptr, nullptr, nullptr);
+    reply_build(ctx, status, program->program.get(), indices, devices, false, true);
+    return status;
+}
+
+cl_int handle_link_program(ExecContext& ctx, const wire::LinkProgram& req) {
+    auto* context = ctx.session.objects.find<ContextObject>(req.context());
+    if (!context) return ctx.fail("unknown context " + std::to_string(req.context()));
+    std::vector<uint32_t> indices;
+    std::vector<cl_device_id> devices;
+    if (!build_devices(ctx, req.devices(), *context, indices, devices)) return CL_INVALID_DEVICE;
+    std::vector<cl_program> inputs;
+    if (req.inputs())
+        for (uint64_t id : *req.inputs()) {
+            auto* input = ctx.session.objects.find<ProgramObject>(id);
+            if (!input) return CL_INVALID_PROGRAM;
+            inputs.push_back(input->program.get());
+        }
+    if (inputs.empty()) return CL_INVALID_VALUE;
+    std::string options = with_arg_info(req.options());
+    cl_int status = CL_SUCCESS;
+    cl_program linked =
+        clLinkProgram(context->context.get(), static_cast<cl_uint>(devices.size()), devices.data(),
+                      options.c_str(), static_cast<cl_uint>(inputs.size()), inputs.data(), nullptr,
+                      nullptr, &status);
+    bool created = false;
+    if (linked) {
+        if (!ctx.session.objects.insert(req.id(), ProgramObject{ProgramRef(linked), req.context()}))
+            return ctx.insert_refused(req.id());
+        created = true;
+    }
+    // An executable is what -create-library does not make.
+    cl_program_binary_type type = CL_PROGRAM_BINARY_TYPE_NONE;
+    if (linked && !devices.empty())
+        clGetProgramBuildInfo(linked, devices.front(), CL_PROGRAM_BINARY_TYPE, sizeof type, &type,
+                              nullptr);
+    reply_build(ctx, status, linked, indices, devices, type == CL_PROGRAM_BINARY_TYPE_EXECUTABLE,
+                created);
     return status;
 }
 

@@ -34,6 +34,8 @@ constexpr std::array<Handler, kTypes> make_table() {
     set(R::CreateProgramWithBinary,
         adapt<wire::CreateProgramWithBinary, handle_create_program_with_binary>);
     set(R::BuildProgram, adapt<wire::BuildProgram, handle_build_program>);
+    set(R::CompileProgram, adapt<wire::CompileProgram, handle_compile_program>);
+    set(R::LinkProgram, adapt<wire::LinkProgram, handle_link_program>);
     set(R::CreateKernel, adapt<wire::CreateKernel, handle_create_kernel>);
     set(R::CloneKernel, adapt<wire::CloneKernel, handle_clone_kernel>);
     set(R::SetKernelArg, adapt<wire::SetKernelArg, handle_set_kernel_arg>);
