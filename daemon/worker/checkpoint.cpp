@@ -138,10 +138,16 @@ bool CheckpointWriter::save_objects(Session& session, std::string* error) {
                 cl_build_status status = CL_BUILD_NONE;
                 clGetProgramBuildInfo(native, d, CL_PROGRAM_BUILD_STATUS, sizeof status, &status,
                                       nullptr);
-                if (status != CL_BUILD_SUCCESS) continue;
+                cl_program_binary_type type = CL_PROGRAM_BINARY_TYPE_NONE;
+                clGetProgramBuildInfo(native, d, CL_PROGRAM_BINARY_TYPE, sizeof type, &type,
+                                      nullptr);
+                // A compiled object or library restored from its binary reports no build, yet
+                // is link input all the same.
+                bool link_input = type == CL_PROGRAM_BINARY_TYPE_COMPILED_OBJECT ||
+                                  type == CL_PROGRAM_BINARY_TYPE_LIBRARY;
+                if (status != CL_BUILD_SUCCESS && !link_input) continue;
                 built = true;
-                clGetProgramBuildInfo(native, d, CL_PROGRAM_BINARY_TYPE, sizeof binary_type,
-                                      &binary_type, nullptr);
+                binary_type = type;
                 size_t size = 0;
                 clGetProgramBuildInfo(native, d, CL_PROGRAM_BUILD_OPTIONS, 0, nullptr, &size);
                 options.assign(size, '\0');
@@ -160,6 +166,10 @@ bool CheckpointWriter::save_objects(Session& session, std::string* error) {
             }
             clGetProgramInfo(native, CL_PROGRAM_BINARIES, count * sizeof(unsigned char*),
                              pointers.data(), nullptr);
+            for (cl_uint i = 0; i < count; ++i)
+                if (binaries[i].empty())
+                    for (const auto& [index, bytes] : p.created_from)
+                        if (index == device_index(session, devices[i])) binaries[i] = bytes;
             std::vector<flatbuffers::Offset<checkpoint::DeviceBinary>> saved;
             std::vector<uint32_t> saved_for; // one binary per served device (a pool's first)
             for (cl_uint i = 0; i < count; ++i) {
@@ -386,7 +396,13 @@ struct Restorer {
                                  nullptr);
             if (err != CL_SUCCESS) return fail("building program: " + std::to_string(err));
         }
-        return insert(p.id(), ProgramObject{std::move(ref), p.context()});
+        ProgramObject object{std::move(ref), p.context(), {}};
+        if (!executable && p.binaries())
+            for (const auto* b : *p.binaries())
+                object.created_from.emplace_back(
+                    b->device(),
+                    std::vector<unsigned char>(b->bytes()->begin(), b->bytes()->end()));
+        return insert(p.id(), std::move(object));
     }
     bool operator()(const checkpoint::Kernel& k) {
         auto* program = session.objects.find<ProgramObject>(k.program());

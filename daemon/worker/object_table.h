@@ -62,6 +62,9 @@ struct MemObject {
 struct ProgramObject {
     ProgramRef program;
     uint64_t context = 0;
+    /// Binaries it was created from, per served device: POCL reports none for a program made
+    /// from a compiled object's binary, and a checkpoint must still save one.
+    std::vector<std::pair<uint32_t, std::vector<unsigned char>>> created_from;
 };
 /// What the daemon must know of an argument to refuse bytes where the device expects a handle.
 enum class ArgClass : uint8_t { Unknown, Value, Pointer, Local, Handle };

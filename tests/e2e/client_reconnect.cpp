@@ -268,6 +268,44 @@ int detach_and_attach(cl_platform_id platform) {
     return kClientOk;
 }
 
+namespace {
+
+/// A program of `source` compiled (not linked) on the context's devices.
+cl_program compiled(cl_context context, const char* source, cl_int* err) {
+    cl_program p = clCreateProgramWithSource(context, 1, &source, nullptr, err);
+    if (*err != CL_SUCCESS) return p;
+    *err = clCompileProgram(p, 0, nullptr, "", 0, nullptr, nullptr, nullptr, nullptr);
+    return p;
+}
+
+/// Runs kernel "offset" of `program` (out[0] = helper(5)) and checks the value.
+int run_offset(cl_context context, cl_command_queue queue, cl_program program, int want,
+               const char* what) {
+    cl_int err;
+    cl_kernel kernel = clCreateKernel(program, "offset", &err);
+    CLIENT_CHECK(err);
+    cl_mem out = clCreateBuffer(context, CL_MEM_WRITE_ONLY, sizeof(cl_int), nullptr, &err);
+    CLIENT_CHECK(err);
+    CLIENT_CHECK(clSetKernelArg(kernel, 0, sizeof out, &out));
+    const size_t one = 1;
+    CLIENT_CHECK(
+        clEnqueueNDRangeKernel(queue, kernel, 1, nullptr, &one, nullptr, 0, nullptr, nullptr));
+    cl_int value = -1;
+    CLIENT_CHECK(
+        clEnqueueReadBuffer(queue, out, CL_TRUE, 0, sizeof value, &value, 0, nullptr, nullptr));
+    clReleaseMemObject(out);
+    clReleaseKernel(kernel);
+    if (value != want)
+        return fail(kClientWrongData, std::string(what) + ": " + std::to_string(value) + ", want " +
+                                          std::to_string(want));
+    return kClientOk;
+}
+
+const char* const kUsesHelper =
+    "int helper(int x);\n__kernel void offset(__global int* out) { out[0] = helper(5); }\n";
+
+} // namespace
+
 int survive_restart(cl_platform_id platform, void (*wait)()) {
     Counter c;
     if (int s = c.open(platform); s != kClientOk) return s;
@@ -280,6 +318,15 @@ int survive_restart(cl_platform_id platform, void (*wait)()) {
     CLIENT_CHECK(err);
     CLIENT_CHECK(clEnqueueWriteBuffer(c.queue, data, CL_TRUE, 0, bytes, pattern.data(), 0, nullptr,
                                       nullptr));
+    // Separately compiled programs: one linked before the restart (restored as an executable),
+    // one compiled object linked only after it (restored as link input).
+    cl_program uses = compiled(c.context, kUsesHelper, &err);
+    CLIENT_CHECK(err);
+    cl_program helper = compiled(c.context, "int helper(int x) { return x * 7; }\n", &err);
+    CLIENT_CHECK(err);
+    cl_program inputs[] = {uses, helper};
+    cl_program linked = clLinkProgram(c.context, 0, nullptr, "", 2, inputs, nullptr, nullptr, &err);
+    CLIENT_CHECK(err);
     if (int s = c.launch(300); s != kClientOk) return s;
     cl_int early = -1;
     cl_event read = nullptr;
@@ -303,6 +350,22 @@ int survive_restart(cl_platform_id platform, void (*wait)()) {
     CLIENT_CHECK(
         clEnqueueReadBuffer(c.queue, data, CL_TRUE, 0, bytes, back.data(), 0, nullptr, nullptr));
     if (back != pattern) return fail(kClientWrongData, "the buffer's contents changed");
+    if (int s = run_offset(c.context, c.queue, linked, 35, "linked before the restart");
+        s != kClientOk)
+        return s;
+    cl_int compiled_after = CL_SUCCESS, linked_after = CL_SUCCESS;
+    cl_program other =
+        compiled(c.context, "int helper(int x) { return x + 100; }\n", &compiled_after);
+    CLIENT_CHECK(compiled_after);
+    cl_program later_inputs[] = {uses, other};
+    cl_program later = clLinkProgram(c.context, 0, nullptr, "", 2, later_inputs, nullptr, nullptr,
+                                     &linked_after);
+    CLIENT_CHECK(linked_after);
+    if (int s = run_offset(c.context, c.queue, later, 105, "linked after the restart");
+        s != kClientOk)
+        return s;
+    for (cl_program p : {uses, helper, linked, other, later})
+        clReleaseProgram(p);
     CLIENT_CHECK(clFinish(c.queue));
     clReleaseMemObject(data);
     std::printf("survived the restart\n");

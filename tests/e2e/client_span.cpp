@@ -173,6 +173,34 @@ int span_flow(cl_platform_id platform) {
         if (auto why = differs(what.c_str(), out, x, static_cast<float>(k + 1)); !why.empty())
             return fail(kClientWrongData, why);
     }
+    // Separate compilation across the daemons: compiled and linked on both, run on the second.
+    const char* uses_source =
+        "int helper(int x);\n__kernel void offset(__global int* out) { out[0] = helper(5); }\n";
+    const char* helper_source = "int helper(int x) { return x * 7; }\n";
+    cl_program uses = clCreateProgramWithSource(context, 1, &uses_source, nullptr, &err);
+    CLIENT_CHECK(err);
+    cl_program helper = clCreateProgramWithSource(context, 1, &helper_source, nullptr, &err);
+    CLIENT_CHECK(err);
+    CLIENT_CHECK(clCompileProgram(uses, 0, nullptr, "", 0, nullptr, nullptr, nullptr, nullptr));
+    CLIENT_CHECK(clCompileProgram(helper, 0, nullptr, "", 0, nullptr, nullptr, nullptr, nullptr));
+    cl_program inputs[] = {uses, helper};
+    cl_program linked = clLinkProgram(context, 0, nullptr, "", 2, inputs, nullptr, nullptr, &err);
+    CLIENT_CHECK(err);
+    cl_kernel offset = clCreateKernel(linked, "offset", &err);
+    CLIENT_CHECK(err);
+    CLIENT_CHECK(clSetKernelArg(offset, 0, sizeof(cl_mem), &ys[0]));
+    const size_t one = 1;
+    cl_event ran;
+    CLIENT_CHECK(clEnqueueNDRangeKernel(q[1], offset, 1, nullptr, &one, nullptr, 0, nullptr, &ran));
+    cl_int value = -1;
+    CLIENT_CHECK(
+        clEnqueueReadBuffer(q[0], ys[0], CL_TRUE, 0, sizeof value, &value, 1, &ran, nullptr));
+    clReleaseEvent(ran);
+    if (value != 35)
+        return fail(kClientWrongData, "linked kernel: " + std::to_string(value) + ", want 35");
+    clReleaseKernel(offset);
+    for (cl_program p : {uses, helper, linked})
+        clReleaseProgram(p);
     for (cl_mem y : ys)
         clReleaseMemObject(y);
     for (cl_mem m : {a, b, c, d, input})

@@ -136,7 +136,13 @@ cl_int handle_create_program_with_binary(ExecContext& ctx,
         context->context.get(), static_cast<cl_uint>(devices.size()), devices.data(),
         lengths.data(), binaries.data(), status.data(), &err);
     if (err != CL_SUCCESS) return err;
-    if (!ctx.session.objects.insert(req.id(), ProgramObject{ProgramRef(program), req.context()}))
+    ProgramObject object{ProgramRef(program), req.context(), {}};
+    for (flatbuffers::uoffset_t i = 0; i < req.devices()->size(); ++i) {
+        const auto* blob = req.binaries()->Get(i)->bytes();
+        object.created_from.emplace_back(req.devices()->Get(i),
+                                         std::vector<unsigned char>(blob->begin(), blob->end()));
+    }
+    if (!ctx.session.objects.insert(req.id(), std::move(object)))
         return ctx.insert_refused(req.id());
     return CL_SUCCESS;
 }
