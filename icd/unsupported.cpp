@@ -191,36 +191,6 @@ cl_mem CL_API_CALL rgpu_clCreateSubBuffer(cl_mem buffer, cl_mem_flags flags,
     return nullptr;
 }
 
-cl_int CL_API_CALL rgpu_clEnqueueReadBufferRect(cl_command_queue command_queue, cl_mem buffer,
-                                                cl_bool blocking_read, const size_t* buffer_origin,
-                                                const size_t* host_origin, const size_t* region,
-                                                size_t buffer_row_pitch, size_t buffer_slice_pitch,
-                                                size_t host_row_pitch, size_t host_slice_pitch,
-                                                void* ptr, cl_uint num_events_in_wait_list,
-                                                const cl_event* event_wait_list, cl_event* event) {
-    return CL_INVALID_OPERATION;
-}
-
-cl_int CL_API_CALL rgpu_clEnqueueWriteBufferRect(cl_command_queue command_queue, cl_mem buffer,
-                                                 cl_bool blocking_read, const size_t* buffer_origin,
-                                                 const size_t* host_origin, const size_t* region,
-                                                 size_t buffer_row_pitch, size_t buffer_slice_pitch,
-                                                 size_t host_row_pitch, size_t host_slice_pitch,
-                                                 const void* ptr, cl_uint num_events_in_wait_list,
-                                                 const cl_event* event_wait_list, cl_event* event) {
-    return CL_INVALID_OPERATION;
-}
-
-cl_int CL_API_CALL rgpu_clEnqueueCopyBufferRect(cl_command_queue command_queue, cl_mem src_buffer,
-                                                cl_mem dst_buffer, const size_t* src_origin,
-                                                const size_t* dst_origin, const size_t* region,
-                                                size_t src_row_pitch, size_t src_slice_pitch,
-                                                size_t dst_row_pitch, size_t dst_slice_pitch,
-                                                cl_uint num_events_in_wait_list,
-                                                const cl_event* event_wait_list, cl_event* event) {
-    return CL_INVALID_OPERATION;
-}
-
 cl_int CL_API_CALL rgpu_clCreateSubDevicesEXT(
     cl_device_id in_device, const cl_device_partition_property_ext* partition_properties,
     cl_uint num_entries, cl_device_id* out_devices, cl_uint* num_devices) {

@@ -172,6 +172,27 @@ TEST_CASE("build failure log" * doctest::test_suite("e2e")) {
     });
 }
 
+TEST_CASE("rectangular transfers" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::rect_transfers, {
+        for (const char* error :
+             {"error: out of bounds", "error: zero region", "error: row pitch below width",
+              "error: slice pitch not a multiple", "error: null host pointer",
+              "error: copy with differing pitches in one buffer", "error: copy out of bounds"})
+            E2E_CHECK_CODE(r.code(error), CL_INVALID_VALUE);
+        E2E_CHECK_CODE(r.code("error: overlapping copy"), CL_MEM_COPY_OVERLAP);
+        // Host row 1 + y, slice z (20 / 200 pitches), byte 1 + x lands at buffer byte
+        // (1 + z) * 256 + (2 + y) * 32 + 3 + x.
+        const auto a = data<unsigned char>(r, "a after write rect");
+        REQUIRE(a.size() == 1024);
+        for (size_t z = 0; z < 2; ++z)
+            for (size_t y = 0; y < 4; ++y)
+                for (size_t x = 0; x < 10; ++x)
+                    CHECK(a[(1 + z) * 256 + (2 + y) * 32 + 3 + x] ==
+                          static_cast<unsigned char>((z * 200 + (1 + y) * 20 + 1 + x) * 7 + 1));
+        CHECK(a[0] == 0);
+    });
+}
+
 TEST_CASE("separate compile and link" * doctest::test_suite("e2e")) {
     DIFFERENTIAL_SUBCASES(sc::compile_and_link, {
         check_clean(r);

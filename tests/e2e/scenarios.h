@@ -121,6 +121,9 @@ ScenarioResult ndrange_offset_local(cl_platform_id platform);
 ScenarioResult ndrange_2d(cl_platform_id platform);
 // Blocking writes and reads, copy, fills (pattern sizes 4 and 2). data "b", "a part".
 ScenarioResult transfers_blocking(cl_platform_id platform);
+// clEnqueue{Read,Write,Copy}BufferRect: 3D boxes between layouts, within one buffer, on an
+// out-of-order queue, and every argument error. data "a after write rect", "read rect", ...
+ScenarioResult rect_transfers(cl_platform_id platform);
 // The same transfers non-blocking, chained by event wait lists. data "b", "a part".
 ScenarioResult transfers_nonblocking(cl_platform_id platform);
 // kManySmallWrites non-blocking 4-byte writes, then one clFinish (more commands and bulk

@@ -284,3 +284,104 @@ ScenarioResult many_small_writes(cl_platform_id platform) {
 }
 
 } // namespace rgpu::e2e::scenarios
+
+namespace rgpu::e2e::scenarios {
+
+using namespace detail;
+
+ScenarioResult rect_transfers(cl_platform_id platform) {
+    ScenarioResult r;
+    Device d;
+    if (!open(r, platform, d)) return r;
+    // A 3D buffer of 32 x 8 x 4 bytes (row pitch 32, slice pitch 256), zeroed.
+    const size_t row = 32, slice = 256, bytes = 1024;
+    cl_int err;
+    std::vector<unsigned char> zero(bytes, 0);
+    Mem a(clCreateBuffer(d.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, zero.data(),
+                         &err));
+    SETUP("clCreateBuffer a", err);
+    Mem b(clCreateBuffer(d.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, zero.data(),
+                         &err));
+    SETUP("clCreateBuffer b", err);
+    // Host memory of another layout: rows of 20 bytes, slices of 200.
+    std::vector<unsigned char> host(800);
+    for (size_t i = 0; i < host.size(); ++i)
+        host[i] = static_cast<unsigned char>(i * 7 + 1);
+    const size_t buffer_origin[3] = {3, 2, 1}, host_origin[3] = {1, 1, 0}, region[3] = {10, 4, 2};
+    r.record("write rect",
+             clEnqueueWriteBufferRect(d.queue, a, CL_TRUE, buffer_origin, host_origin, region, row,
+                                      slice, 20, 200, host.data(), 0, nullptr, nullptr));
+    std::vector<unsigned char> whole(bytes);
+    r.record("read a",
+             clEnqueueReadBuffer(d.queue, a, CL_TRUE, 0, bytes, whole.data(), 0, nullptr, nullptr));
+    r.put("a after write rect", whole);
+    // Back into a third layout, non-blocking with an event.
+    std::vector<unsigned char> back(400, 0xee);
+    const size_t back_origin[3] = {2, 0, 0};
+    Event read;
+    r.record("read rect",
+             clEnqueueReadBufferRect(d.queue, a, CL_FALSE, buffer_origin, back_origin, region, row,
+                                     slice, 16, 100, back.data(), 0, nullptr, read.out()));
+    cl_event e = read;
+    r.record("wait read rect", clWaitForEvents(1, &e));
+    r.put("read rect", back);
+    // Copies: between buffers, and within one where the boxes do not overlap.
+    const size_t src_origin[3] = {3, 2, 1}, dst_origin[3] = {0, 0, 0}, copy_region[3] = {10, 4, 2};
+    r.record("copy rect a to b",
+             clEnqueueCopyBufferRect(d.queue, a, b, src_origin, dst_origin, copy_region, row, slice,
+                                     16, 64, 0, nullptr, nullptr));
+    const size_t inside_dst[3] = {16, 0, 2};
+    r.record("copy rect within a",
+             clEnqueueCopyBufferRect(d.queue, a, a, src_origin, inside_dst, copy_region, row, slice,
+                                     row, slice, 0, nullptr, nullptr));
+    r.record("read b",
+             clEnqueueReadBuffer(d.queue, b, CL_TRUE, 0, bytes, whole.data(), 0, nullptr, nullptr));
+    r.put("b after copy rect", whole);
+    r.record("read a again",
+             clEnqueueReadBuffer(d.queue, a, CL_TRUE, 0, bytes, whole.data(), 0, nullptr, nullptr));
+    r.put("a after copy within", whole);
+    // On an out-of-order queue: a rectangle's event completes after all of its rows.
+    Queue ooo(clCreateCommandQueue(d.context, d.id, CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE, &err));
+    if (r.record("out-of-order queue", err) == CL_SUCCESS) {
+        Event written;
+        r.record("write rect out of order",
+                 clEnqueueWriteBufferRect(ooo, b, CL_FALSE, buffer_origin, host_origin, region, row,
+                                          slice, 20, 200, host.data(), 0, nullptr, written.out()));
+        cl_event w = written;
+        std::vector<unsigned char> ooo_back(400, 0xee);
+        r.record("read rect out of order",
+                 clEnqueueReadBufferRect(ooo, b, CL_TRUE, buffer_origin, back_origin, region, row,
+                                         slice, 16, 100, ooo_back.data(), 1, &w, nullptr));
+        r.put("read rect out of order", ooo_back);
+    }
+    // Errors.
+    const size_t too_far[3] = {0, 0, 3}, empty[3] = {0, 1, 1};
+    r.record("error: out of bounds",
+             clEnqueueReadBufferRect(d.queue, a, CL_TRUE, too_far, host_origin, region, row, slice,
+                                     0, 0, back.data(), 0, nullptr, nullptr));
+    r.record("error: zero region",
+             clEnqueueReadBufferRect(d.queue, a, CL_TRUE, buffer_origin, host_origin, empty, row,
+                                     slice, 0, 0, back.data(), 0, nullptr, nullptr));
+    r.record("error: row pitch below width",
+             clEnqueueReadBufferRect(d.queue, a, CL_TRUE, buffer_origin, host_origin, region, 4,
+                                     slice, 0, 0, back.data(), 0, nullptr, nullptr));
+    r.record("error: slice pitch not a multiple",
+             clEnqueueWriteBufferRect(d.queue, a, CL_TRUE, buffer_origin, host_origin, region, row,
+                                      slice + 1, 0, 0, host.data(), 0, nullptr, nullptr));
+    r.record("error: null host pointer",
+             clEnqueueWriteBufferRect(d.queue, a, CL_TRUE, buffer_origin, host_origin, region, row,
+                                      slice, 0, 0, nullptr, 0, nullptr, nullptr));
+    const size_t overlapping[3] = {5, 2, 1};
+    r.record("error: overlapping copy",
+             clEnqueueCopyBufferRect(d.queue, a, a, src_origin, overlapping, copy_region, row,
+                                     slice, row, slice, 0, nullptr, nullptr));
+    r.record("error: copy with differing pitches in one buffer",
+             clEnqueueCopyBufferRect(d.queue, a, a, src_origin, inside_dst, copy_region, row, slice,
+                                     row * 2, slice * 2, 0, nullptr, nullptr));
+    r.record("error: copy out of bounds",
+             clEnqueueCopyBufferRect(d.queue, a, b, too_far, dst_origin, copy_region, row, slice,
+                                     row, slice, 0, nullptr, nullptr));
+    return r;
+}
+
+} // namespace rgpu::e2e::scenarios
