@@ -156,6 +156,8 @@ struct Mem : Object<_cl_mem, Magic::Mem> {
     cl_mem_flags flags = 0;
     size_t size = 0;
     void* host_ptr = nullptr; ///< The application's memory for CL_MEM_USE_HOST_PTR.
+    Mem* parent = nullptr;    ///< A sub-buffer's buffer (retained by it), else null.
+    size_t origin = 0;        ///< A sub-buffer's offset in its parent.
     /// clCreateBufferWithProperties' list as given (zero-terminated), empty otherwise.
     std::vector<cl_mem_properties> properties;
     std::mutex mutex;

@@ -219,6 +219,12 @@ void bring(Queue* q, Mem* m, Access access, std::vector<uint64_t>& wait, cl_uint
            const cl_event* wait_list) {
     Context* c = q->context;
     if (!c->spans()) return;
+    // A sub-buffer's contents are its parent's: the whole parent moves, and all of a sub-buffer
+    // is only part of it.
+    if (m->parent) {
+        m = m->parent;
+        if (access == Access::Overwrite) access = Access::Write;
+    }
     size_t to = c->part_of(q->connection);
     const uint64_t bit = uint64_t{1} << to;
     std::unique_lock lock(m->mutex);

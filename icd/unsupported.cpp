@@ -184,13 +184,6 @@ cl_int CL_API_CALL rgpu_clGetGLContextInfoKHR(const cl_context_properties* prope
     return CL_INVALID_OPERATION;
 }
 
-cl_mem CL_API_CALL rgpu_clCreateSubBuffer(cl_mem buffer, cl_mem_flags flags,
-                                          cl_buffer_create_type buffer_create_type,
-                                          const void* buffer_create_info, cl_int* errcode_ret) {
-    if (errcode_ret) *errcode_ret = CL_INVALID_OPERATION;
-    return nullptr;
-}
-
 cl_int CL_API_CALL rgpu_clCreateSubDevicesEXT(
     cl_device_id in_device, const cl_device_partition_property_ext* partition_properties,
     cl_uint num_entries, cl_device_id* out_devices, cl_uint* num_devices) {

@@ -105,6 +105,14 @@ bool CheckpointWriter::save_objects(Session& session, std::string* error) {
         [&](uint64_t id, MemObject& m) {
             cl_mem_flags flags = 0;
             clGetMemObjectInfo(m.mem.get(), CL_MEM_FLAGS, sizeof flags, &flags, nullptr);
+            if (m.parent != 0) {
+                // Its contents are its parent's, saved with it (parents come first: lower ids).
+                auto state = checkpoint::CreateBuffer(fbb, id, m.context, flags, m.size, 0,
+                                                      m.parent, m.origin);
+                objects_.push_back(
+                    checkpoint::CreateObject(fbb, checkpoint::ObjectState::Buffer, state.Union()));
+                return;
+            }
             auto* context = session.objects.find<ContextObject>(m.context);
             std::vector<uint8_t> contents(m.size);
             cl_command_queue q = context ? transfer_queue(session, *context) : nullptr;
@@ -340,6 +348,22 @@ struct Restorer {
     bool operator()(const checkpoint::Buffer& b) {
         auto* context = session.objects.find<ContextObject>(b.context());
         if (!context) return fail("buffer's context");
+        if (b.parent() != 0) {
+            auto* parent = session.objects.find<MemObject>(b.parent());
+            if (!parent || parent->parent != 0) return fail("sub-buffer's parent");
+            cl_buffer_region region{b.origin(), b.size()};
+            cl_int err = CL_SUCCESS;
+            cl_mem_flags flags =
+                b.flags() &
+                ~cl_mem_flags(CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR | CL_MEM_ALLOC_HOST_PTR);
+            cl_mem mem = clCreateSubBuffer(parent->mem.get(), flags, CL_BUFFER_CREATE_TYPE_REGION,
+                                           &region, &err);
+            if (err != CL_SUCCESS) return fail("clCreateSubBuffer: " + std::to_string(err));
+            MemObject object{MemRef(mem), b.context(), b.size()};
+            object.parent = b.parent();
+            object.origin = b.origin();
+            return insert(b.id(), std::move(object));
+        }
         std::vector<uint8_t> contents;
         std::string name = b.contents() ? b.contents()->str() : "";
         if (name.empty() || name.find('/') != std::string::npos ||

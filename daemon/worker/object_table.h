@@ -56,8 +56,12 @@ struct MemObject {
     uint64_t context = 0;
     uint64_t size = 0;
     /// On the pooled device: the members holding the newest contents (bit m for member m;
-    /// 0 = none yet, e.g. just created).
+    /// 0 = none yet, e.g. just created). Placement uses it; coherence is the native context's
+    /// (one context holds every member), so a sub-buffer's own mask may lag its parent's.
     uint64_t resident = 0;
+    /// A sub-buffer: its parent's id (0: a buffer of its own) and its origin there.
+    uint64_t parent = 0;
+    uint64_t origin = 0;
 };
 struct ProgramObject {
     ProgramRef program;

@@ -339,7 +339,7 @@ cl_int handle_goodbye(ExecContext& ctx, const wire::Goodbye&) {
 cl_int handle_release(ExecContext& ctx, const wire::Release& req) {
     if (ctx.session.failed_events.erase(req.id())) return CL_SUCCESS;
     if (auto* mem = ctx.session.objects.find<MemObject>(req.id())) {
-        ctx.session.device_bytes -= mem->size;
+        if (mem->parent == 0) ctx.session.device_bytes -= mem->size; // sub-buffers own none
         if (ctx.session.pool) ctx.session.pool->forget(*mem);
     }
     if (auto* e = ctx.session.objects.find<EventObject>(req.id()); e && e->user) {

@@ -170,6 +170,71 @@ cl_mem CL_API_CALL rgpu_clCreateBuffer(cl_context context, cl_mem_flags flags, s
     });
 }
 
+cl_mem CL_API_CALL rgpu_clCreateSubBuffer(cl_mem buffer, cl_mem_flags flags,
+                                          cl_buffer_create_type type, const void* info,
+                                          cl_int* errcode_ret) {
+    return guard_create<cl_mem>(errcode_ret, [&](cl_int& err) -> cl_mem {
+        Mem* parent = checked<Mem>(buffer);
+        if (!parent || parent->parent) return err = CL_INVALID_MEM_OBJECT, nullptr;
+        const cl_mem_flags pf = parent->flags;
+        // Access and host-access flags may narrow the parent's, never widen them; host-pointer
+        // flags are the parent's alone.
+        if ((flags & ~(kAccessFlags | kHostAccessFlags | CL_MEM_KERNEL_READ_AND_WRITE)) ||
+            more_than_one(flags & kAccessFlags) || more_than_one(flags & kHostAccessFlags) ||
+            ((pf & CL_MEM_WRITE_ONLY) && (flags & (CL_MEM_READ_WRITE | CL_MEM_READ_ONLY))) ||
+            ((pf & CL_MEM_READ_ONLY) && (flags & (CL_MEM_READ_WRITE | CL_MEM_WRITE_ONLY))) ||
+            ((pf & CL_MEM_HOST_WRITE_ONLY) && (flags & CL_MEM_HOST_READ_ONLY)) ||
+            ((pf & CL_MEM_HOST_READ_ONLY) && (flags & CL_MEM_HOST_WRITE_ONLY)) ||
+            ((pf & CL_MEM_HOST_NO_ACCESS) &&
+             (flags & (CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_WRITE_ONLY))))
+            return err = CL_INVALID_VALUE, nullptr;
+        if (type != CL_BUFFER_CREATE_TYPE_REGION || !info) return err = CL_INVALID_VALUE, nullptr;
+        cl_buffer_region region;
+        std::memcpy(&region, info, sizeof region);
+        if (region.size == 0) return err = CL_INVALID_BUFFER_SIZE, nullptr;
+        if (region.origin > parent->size || region.size > parent->size - region.origin)
+            return err = CL_INVALID_VALUE, nullptr;
+        // The origin must suit some device of the context (CL_DEVICE_MEM_BASE_ADDR_ALIGN, bits).
+        bool aligned = false;
+        for (const Device* d : parent->context->devices) {
+            cl_uint bits = 0;
+            if (auto it = d->info.find(CL_DEVICE_MEM_BASE_ADDR_ALIGN);
+                it != d->info.end() && it->second.size() == sizeof bits)
+                std::memcpy(&bits, it->second.data(), sizeof bits);
+            size_t bytes = bits / 8;
+            if (bytes == 0 || region.origin % bytes == 0) aligned = true;
+        }
+        if (!aligned) return err = CL_MISALIGNED_SUB_BUFFER_OFFSET, nullptr;
+
+        Context* c = parent->context;
+        auto* m = new Mem();
+        m->context = c;
+        m->id = Connection::new_id();
+        // Unnamed access flags come from the parent, and host-pointer flags always do.
+        cl_mem_flags inherited =
+            pf & (CL_MEM_USE_HOST_PTR | CL_MEM_ALLOC_HOST_PTR | CL_MEM_COPY_HOST_PTR);
+        if (!(flags & kAccessFlags)) inherited |= pf & kAccessFlags;
+        if (!(flags & kHostAccessFlags)) inherited |= pf & kHostAccessFlags;
+        m->flags = flags | inherited;
+        m->size = region.size;
+        m->parent = parent;
+        m->origin = region.origin;
+        if (parent->host_ptr) m->host_ptr = static_cast<uint8_t*>(parent->host_ptr) + region.origin;
+        retain(parent); // as natively: the parent's reference count shows it
+        hold(c);
+        {
+            std::lock_guard lock(g_live_mutex);
+            g_live_mems.insert(static_cast<cl_mem>(m));
+        }
+        for (Connection* conn : c->parts)
+            conn->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+                return body(wire::CreateCreateSubBuffer(fbb, m->id, parent->id, flags,
+                                                        region.origin, region.size));
+            });
+        return m;
+    });
+}
+
 cl_mem CL_API_CALL rgpu_clCreateBufferWithProperties(cl_context context,
                                                      const cl_mem_properties* properties,
                                                      cl_mem_flags flags, size_t size,
@@ -208,13 +273,15 @@ void destroy(Mem* m) {
     for (auto it = callbacks.rbegin(); it != callbacks.rend(); ++it)
         it->first(m, it->second);
     Context* c = m->context;
+    Mem* parent = m->parent;
     release_arrivals(m);
     for (Connection* conn : c->parts) {
-        conn->release_device_memory(m->size);
+        if (!parent) conn->release_device_memory(m->size);
         conn->post_release(m->id);
     }
     m->magic = Magic::Dead;
     delete m;
+    if (parent) release(parent);
     drop(c);
 }
 
@@ -251,9 +318,9 @@ cl_int CL_API_CALL rgpu_clGetMemObjectInfo(cl_mem mem, cl_mem_info param, size_t
     case CL_MEM_CONTEXT:
         return info_value(static_cast<cl_context>(m->context), size, value, size_ret);
     case CL_MEM_ASSOCIATED_MEMOBJECT:
-        return info_value(cl_mem{nullptr}, size, value, size_ret);
+        return info_value(static_cast<cl_mem>(m->parent), size, value, size_ret);
     case CL_MEM_OFFSET:
-        return info_value(size_t{0}, size, value, size_ret);
+        return info_value(m->origin, size, value, size_ret);
     case CL_MEM_USES_SVM_POINTER:
         return info_value(cl_bool{CL_FALSE}, size, value, size_ret);
     case CL_MEM_PROPERTIES:

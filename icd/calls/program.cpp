@@ -529,10 +529,18 @@ cl_int CL_API_CALL rgpu_clGetProgramBuildInfo(cl_program program, cl_device_id d
         Device* d = checked<Device>(device);
         if (!d || !p->context->has(d)) return CL_INVALID_DEVICE;
         DeviceBuild build;
+        bool recorded = false;
         {
             std::lock_guard lock(p->mutex);
-            if (auto it = p->builds.find(d); it != p->builds.end()) build = it->second;
+            if (auto it = p->builds.find(d); it != p->builds.end()) {
+                build = it->second;
+                recorded = true;
+            }
         }
+        // A program made from binaries has a type before any build: its daemon knows it.
+        if (param == CL_PROGRAM_BINARY_TYPE && !recorded && p->from_binary)
+            return remote_info_value(d->connection, wire::InfoKind::ProgramBuild, p->id, param,
+                                     d->index, size, value, size_ret);
         switch (param) {
         case CL_PROGRAM_BUILD_STATUS:
             return info_value(build.status, size, value, size_ret);

@@ -3,6 +3,8 @@
 // commands are queued, in flight, or being answered; the application must notice nothing.
 #include "client_reconnect.h"
 
+#include <algorithm>
+
 #include "client_fail.h"
 #include "harness.h"
 
@@ -318,6 +320,10 @@ int survive_restart(cl_platform_id platform, void (*wait)()) {
     CLIENT_CHECK(err);
     CLIENT_CHECK(clEnqueueWriteBuffer(c.queue, data, CL_TRUE, 0, bytes, pattern.data(), 0, nullptr,
                                       nullptr));
+    // A sub-buffer over the buffer's second half: restored over the restored parent.
+    cl_buffer_region half{bytes / 2, bytes / 2};
+    cl_mem second = clCreateSubBuffer(data, 0, CL_BUFFER_CREATE_TYPE_REGION, &half, &err);
+    CLIENT_CHECK(err);
     // Separately compiled programs: one linked before the restart (restored as an executable),
     // one compiled object linked only after it (restored as link input).
     cl_program uses = compiled(c.context, kUsesHelper, &err);
@@ -350,6 +356,12 @@ int survive_restart(cl_platform_id platform, void (*wait)()) {
     CLIENT_CHECK(
         clEnqueueReadBuffer(c.queue, data, CL_TRUE, 0, bytes, back.data(), 0, nullptr, nullptr));
     if (back != pattern) return fail(kClientWrongData, "the buffer's contents changed");
+    std::vector<cl_uint> second_back(pattern.size() / 2);
+    CLIENT_CHECK(clEnqueueReadBuffer(c.queue, second, CL_TRUE, 0, bytes / 2, second_back.data(), 0,
+                                     nullptr, nullptr));
+    if (!std::equal(second_back.begin(), second_back.end(), pattern.begin() + pattern.size() / 2))
+        return fail(kClientWrongData, "the sub-buffer's contents changed");
+    clReleaseMemObject(second);
     if (int s = run_offset(c.context, c.queue, linked, 35, "linked before the restart");
         s != kClientOk)
         return s;
@@ -358,8 +370,8 @@ int survive_restart(cl_platform_id platform, void (*wait)()) {
         compiled(c.context, "int helper(int x) { return x + 100; }\n", &compiled_after);
     CLIENT_CHECK(compiled_after);
     cl_program later_inputs[] = {uses, other};
-    cl_program later = clLinkProgram(c.context, 0, nullptr, "", 2, later_inputs, nullptr, nullptr,
-                                     &linked_after);
+    cl_program later =
+        clLinkProgram(c.context, 0, nullptr, "", 2, later_inputs, nullptr, nullptr, &linked_after);
     CLIENT_CHECK(linked_after);
     if (int s = run_offset(c.context, c.queue, later, 105, "linked after the restart");
         s != kClientOk)

@@ -173,6 +173,28 @@ int span_flow(cl_platform_id platform) {
         if (auto why = differs(what.c_str(), out, x, static_cast<float>(k + 1)); !why.empty())
             return fail(kClientWrongData, why);
     }
+    // A sub-buffer used on the second daemon: its parent's contents follow it, and back.
+    cl_uint align_bits = 0;
+    CLIENT_CHECK(clGetDeviceInfo(dev[1], CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits,
+                                 &align_bits, nullptr));
+    cl_buffer_region upper{n * 2, n * 2}; // the second half of a float buffer of n
+    if ((n * 2) % (align_bits / 8) == 0) {
+        CLIENT_CHECK(
+            clEnqueueWriteBuffer(q[0], c, CL_TRUE, 0, n * 4, x.data(), 0, nullptr, nullptr));
+        cl_mem half = clCreateSubBuffer(c, 0, CL_BUFFER_CREATE_TYPE_REGION, &upper, &err);
+        CLIENT_CHECK(err);
+        cl_event scaled;
+        const float ten = 10.0f;
+        CLIENT_CHECK(launch(q[1], scale, {half, half}, &ten, n / 2, {}, &scaled));
+        CLIENT_CHECK(
+            clEnqueueReadBuffer(q[0], c, CL_TRUE, 0, n * 4, out.data(), 1, &scaled, nullptr));
+        for (size_t i = 0; i < n; ++i)
+            if (out[i] != x[i] * (i < n / 2 ? 1.0f : 10.0f))
+                return fail(kClientWrongData,
+                            "sub-buffer: [" + std::to_string(i) + "] = " + std::to_string(out[i]));
+        clReleaseEvent(scaled);
+        clReleaseMemObject(half);
+    }
     // Separate compilation across the daemons: compiled and linked on both, run on the second.
     const char* uses_source =
         "int helper(int x);\n__kernel void offset(__global int* out) { out[0] = helper(5); }\n";

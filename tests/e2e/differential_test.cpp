@@ -172,6 +172,30 @@ TEST_CASE("build failure log" * doctest::test_suite("e2e")) {
     });
 }
 
+TEST_CASE("sub-buffers" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::sub_buffers, {
+        check_fact(r, "associated is the parent", "true");
+        check_fact(r, "offset is the origin", "true");
+        E2E_CHECK_CODE(r.code("error: misaligned origin"), CL_MISALIGNED_SUB_BUFFER_OFFSET);
+        E2E_CHECK_CODE(r.code("error: beyond the parent"), CL_INVALID_VALUE);
+        E2E_CHECK_CODE(r.code("error: sub-buffer of a sub-buffer"), CL_INVALID_MEM_OBJECT);
+        E2E_CHECK_CODE(r.code("error: wider access than the parent"), CL_INVALID_VALUE);
+        const auto sub = data<cl_int>(r, "sub contents");
+        const auto parent = data<cl_int>(r, "parent after");
+        REQUIRE(!sub.empty());
+        REQUIRE(parent.size() == 2 * sub.size());
+        const size_t quarter = sub.size() / 2;
+        for (size_t i = 0; i < sub.size(); ++i)
+            CHECK(sub[i] == static_cast<cl_int>(quarter + i));
+        for (size_t i = 0; i < parent.size(); ++i) {
+            cl_int want = static_cast<cl_int>(i);
+            if (i >= quarter && i < 2 * quarter) want = -5;
+            if (i >= 2 * quarter && i < 3 * quarter) want = 2 * static_cast<cl_int>(i);
+            CHECK(parent[i] == want);
+        }
+    });
+}
+
 TEST_CASE("rectangular transfers" * doctest::test_suite("e2e")) {
     DIFFERENTIAL_SUBCASES(sc::rect_transfers, {
         for (const char* error :

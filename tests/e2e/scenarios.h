@@ -121,6 +121,9 @@ ScenarioResult ndrange_offset_local(cl_platform_id platform);
 ScenarioResult ndrange_2d(cl_platform_id platform);
 // Blocking writes and reads, copy, fills (pattern sizes 4 and 2). data "b", "a part".
 ScenarioResult transfers_blocking(cl_platform_id platform);
+// clCreateSubBuffer: info, contents shared with the parent (read, fill, a kernel), and every
+// argument error. data "sub contents", "parent after".
+ScenarioResult sub_buffers(cl_platform_id platform);
 // clEnqueue{Read,Write,Copy}BufferRect: 3D boxes between layouts, within one buffer, on an
 // out-of-order queue, and every argument error. data "a after write rect", "read rect", ...
 ScenarioResult rect_transfers(cl_platform_id platform);

@@ -385,3 +385,106 @@ ScenarioResult rect_transfers(cl_platform_id platform) {
 }
 
 } // namespace rgpu::e2e::scenarios
+
+namespace rgpu::e2e::scenarios {
+
+using namespace detail;
+
+ScenarioResult sub_buffers(cl_platform_id platform) {
+    ScenarioResult r;
+    Device d;
+    if (!open(r, platform, d)) return r;
+    cl_uint align_bits = 0;
+    SETUP("CL_DEVICE_MEM_BASE_ADDR_ALIGN",
+          clGetDeviceInfo(d.id, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits,
+                          nullptr));
+    const size_t align = align_bits / 8, n = 4 * align / sizeof(cl_int);
+    std::vector<cl_int> host(n);
+    for (size_t i = 0; i < n; ++i)
+        host[i] = static_cast<cl_int>(i);
+    cl_int err;
+    Mem parent(clCreateBuffer(d.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
+                              n * sizeof(cl_int), host.data(), &err));
+    SETUP("clCreateBuffer", err);
+    cl_buffer_region region{align, 2 * align};
+    Mem sub(clCreateSubBuffer(parent, 0, CL_BUFFER_CREATE_TYPE_REGION, &region, &err));
+    SETUP("clCreateSubBuffer", err);
+    cl_mem associated = nullptr;
+    r.record("CL_MEM_ASSOCIATED_MEMOBJECT",
+             clGetMemObjectInfo(sub, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof associated, &associated,
+                                nullptr));
+    r.fact("associated is the parent", associated == parent.get());
+    size_t offset = 0, size = 0;
+    r.record("CL_MEM_OFFSET",
+             clGetMemObjectInfo(sub, CL_MEM_OFFSET, sizeof offset, &offset, nullptr));
+    r.fact("offset is the origin", offset == align);
+    r.record("CL_MEM_SIZE", clGetMemObjectInfo(sub, CL_MEM_SIZE, sizeof size, &size, nullptr));
+    r.fact("size", size == 2 * align);
+    cl_mem_flags flags = 0;
+    r.record("CL_MEM_FLAGS", clGetMemObjectInfo(sub, CL_MEM_FLAGS, sizeof flags, &flags, nullptr));
+    r.fact("flags", flags);
+    cl_uint refs = 0;
+    r.record("parent CL_MEM_REFERENCE_COUNT",
+             clGetMemObjectInfo(parent, CL_MEM_REFERENCE_COUNT, sizeof refs, &refs, nullptr));
+    r.fact("parent reference count", refs);
+    // Read through the sub-buffer, write through it, read the parent.
+    std::vector<cl_int> part(2 * align / sizeof(cl_int));
+    r.record("read sub", clEnqueueReadBuffer(d.queue, sub, CL_TRUE, 0, part.size() * sizeof(cl_int),
+                                             part.data(), 0, nullptr, nullptr));
+    r.put("sub contents", part);
+    const cl_int pattern = -5;
+    r.record("fill sub", clEnqueueFillBuffer(d.queue, sub, &pattern, sizeof pattern, 0, align, 0,
+                                             nullptr, nullptr));
+    // A kernel on the sub-buffer doubles its second half.
+    Program program;
+    if (!build(r, d, program, "__kernel void twice(__global int* p) { p[get_global_id(0)] *= 2; }",
+               ""))
+        return r;
+    Kernel kernel(clCreateKernel(program, "twice", &err));
+    SETUP("clCreateKernel", err);
+    cl_buffer_region second{2 * align, align};
+    Mem half(
+        clCreateSubBuffer(parent, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &second, &err));
+    SETUP("clCreateSubBuffer second half", err);
+    cl_mem arg = half;
+    r.record("clSetKernelArg", clSetKernelArg(kernel, 0, sizeof arg, &arg));
+    const size_t items = align / sizeof(cl_int);
+    r.record("clEnqueueNDRangeKernel", clEnqueueNDRangeKernel(d.queue, kernel, 1, nullptr, &items,
+                                                              nullptr, 0, nullptr, nullptr));
+    r.record("read parent", clEnqueueReadBuffer(d.queue, parent, CL_TRUE, 0, n * sizeof(cl_int),
+                                                host.data(), 0, nullptr, nullptr));
+    r.put("parent after", host);
+    // Errors.
+    cl_buffer_region misaligned{4, 16}, beyond{align, n * sizeof(cl_int)}, empty{0, 0};
+    cl_mem bad = clCreateSubBuffer(parent, 0, CL_BUFFER_CREATE_TYPE_REGION, &misaligned, &err);
+    r.record("error: misaligned origin", err);
+    r.fact("misaligned gives NULL", bad == nullptr);
+    bad = clCreateSubBuffer(parent, 0, CL_BUFFER_CREATE_TYPE_REGION, &beyond, &err);
+    r.record("error: beyond the parent", err);
+    bad = clCreateSubBuffer(parent, 0, CL_BUFFER_CREATE_TYPE_REGION, &empty, &err);
+    r.record("error: empty region", err);
+    bad = clCreateSubBuffer(sub, 0, CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
+    r.record("error: sub-buffer of a sub-buffer", err);
+    bad = clCreateSubBuffer(parent, 0, 0x1234, &region, &err);
+    r.record("error: unknown create type", err);
+    bad = clCreateSubBuffer(parent, 0, CL_BUFFER_CREATE_TYPE_REGION, nullptr, &err);
+    r.record("error: no region", err);
+    bad =
+        clCreateSubBuffer(parent, CL_MEM_USE_HOST_PTR, CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
+    r.record("error: host pointer flag", err);
+    Mem read_only(clCreateBuffer(d.context, CL_MEM_READ_ONLY, n * sizeof(cl_int), nullptr, &err));
+    SETUP("clCreateBuffer read-only", err);
+    bad = clCreateSubBuffer(read_only, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region,
+                            &err);
+    r.record("error: wider access than the parent", err);
+    Mem narrowed(clCreateSubBuffer(read_only, 0, CL_BUFFER_CREATE_TYPE_REGION, &region, &err));
+    r.record("inherited access", err);
+    if (narrowed) {
+        r.record("CL_MEM_FLAGS inherited",
+                 clGetMemObjectInfo(narrowed, CL_MEM_FLAGS, sizeof flags, &flags, nullptr));
+        r.fact("inherited flags", flags);
+    }
+    return r;
+}
+
+} // namespace rgpu::e2e::scenarios

@@ -78,6 +78,24 @@ cl_int handle_create_buffer(ExecContext& ctx, const wire::CreateBuffer& req) {
     return CL_SUCCESS;
 }
 
+cl_int handle_create_sub_buffer(ExecContext& ctx, const wire::CreateSubBuffer& req) {
+    auto* parent = ctx.session.objects.find<MemObject>(req.parent());
+    if (!parent) return ctx.fail("unknown buffer " + std::to_string(req.parent()));
+    if (parent->parent != 0) return CL_INVALID_MEM_OBJECT;
+    cl_buffer_region region{req.origin(), req.size()};
+    cl_int err = CL_SUCCESS;
+    // Shares its parent's memory: nothing counts against the quota.
+    cl_mem mem = clCreateSubBuffer(parent->mem.get(), req.flags(), CL_BUFFER_CREATE_TYPE_REGION,
+                                   &region, &err);
+    if (err != CL_SUCCESS) return err;
+    MemObject object{MemRef(mem), parent->context, req.size()};
+    object.parent = req.parent();
+    object.origin = req.origin();
+    if (!ctx.session.objects.insert(req.id(), std::move(object)))
+        return ctx.insert_refused(req.id());
+    return CL_SUCCESS;
+}
+
 cl_int handle_write_buffer(ExecContext& ctx, const wire::WriteBuffer& req) {
     auto fail = [&](cl_int err) {
         ctx.session.write_chunks.clear();

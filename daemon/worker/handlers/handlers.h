@@ -32,6 +32,7 @@ cl_int handle_fill_buffer(ExecContext&, const wire::FillBuffer&);
 cl_int handle_create_program_with_source(ExecContext&, const wire::CreateProgramWithSource&);
 cl_int handle_create_program_with_binary(ExecContext&, const wire::CreateProgramWithBinary&);
 cl_int handle_build_program(ExecContext&, const wire::BuildProgram&);
+cl_int handle_create_sub_buffer(ExecContext&, const wire::CreateSubBuffer&);
 cl_int handle_compile_program(ExecContext&, const wire::CompileProgram&);
 cl_int handle_link_program(ExecContext&, const wire::LinkProgram&);
 // kernel.cpp

@@ -103,7 +103,8 @@ cl_int handle_create_program_with_source(ExecContext& ctx,
     cl_int err = CL_SUCCESS;
     cl_program program = clCreateProgramWithSource(context->context.get(), 1, &text, &length, &err);
     if (err != CL_SUCCESS) return err;
-    if (!ctx.session.objects.insert(req.id(), ProgramObject{ProgramRef(program), req.context()}))
+    if (!ctx.session.objects.insert(req.id(),
+                                    ProgramObject{ProgramRef(program), req.context(), {}}))
         return ctx.insert_refused(req.id());
     return CL_SUCCESS;
 }
@@ -292,7 +293,8 @@ cl_int handle_link_program(ExecContext& ctx, const wire::LinkProgram& req) {
                       nullptr, &status);
     bool created = false;
     if (linked) {
-        if (!ctx.session.objects.insert(req.id(), ProgramObject{ProgramRef(linked), req.context()}))
+        if (!ctx.session.objects.insert(req.id(),
+                                        ProgramObject{ProgramRef(linked), req.context(), {}}))
             return ctx.insert_refused(req.id());
         created = true;
     }

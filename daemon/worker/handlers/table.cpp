@@ -34,6 +34,7 @@ constexpr std::array<Handler, kTypes> make_table() {
     set(R::CreateProgramWithBinary,
         adapt<wire::CreateProgramWithBinary, handle_create_program_with_binary>);
     set(R::BuildProgram, adapt<wire::BuildProgram, handle_build_program>);
+    set(R::CreateSubBuffer, adapt<wire::CreateSubBuffer, handle_create_sub_buffer>);
     set(R::CompileProgram, adapt<wire::CompileProgram, handle_compile_program>);
     set(R::LinkProgram, adapt<wire::LinkProgram, handle_link_program>);
     set(R::CreateKernel, adapt<wire::CreateKernel, handle_create_kernel>);
