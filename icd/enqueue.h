@@ -17,6 +17,10 @@ Event* new_command_event(Queue* queue, cl_command_type type);
 /// events can sit in a wait list on q's daemon.
 cl_int check_wait_list(Queue* q, cl_uint count, const cl_event* list, std::vector<uint64_t>& ids);
 
+/// What a blocking transfer returns once its command ended with `status`: success, the
+/// specification's code for a failed dependency, or the command's own error.
+cl_int blocking_result(cl_int status, cl_uint num_events, const cl_event* wait_list);
+
 /// How the bytes of a write travel: copied now, borrowed from the application (which may not
 /// touch them until the command completes), or borrowed from memory `owner` keeps alive.
 struct WriteSource {

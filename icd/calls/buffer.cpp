@@ -62,16 +62,6 @@ cl_int check_transfer(Queue* q, Mem* m, size_t offset, size_t size, const void* 
     return CL_SUCCESS;
 }
 
-/// What a blocking transfer returns once its command ended with `status`: success, the
-/// specification's code for a failed dependency, or the command's own error.
-cl_int blocking_result(cl_int status, cl_uint num_events, const cl_event* wait_list) {
-    if (status >= 0) return CL_SUCCESS;
-    for (cl_uint i = 0; i < num_events; ++i)
-        if (checked<Event>(wait_list[i])->status.load() < 0)
-            return CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
-    return status;
-}
-
 /// Queues a read of [offset, offset + size) into `ptr`; waits if `blocking`.
 cl_int do_read(Queue* q, Mem* m, bool blocking, size_t offset, size_t size, void* ptr,
                const std::vector<uint64_t>& wait, Event* e) {
@@ -107,6 +97,16 @@ void send_write(Connection* conn, uint64_t queue_id, uint64_t mem_id, size_t off
             std::move(bulk));
         done += n;
     }
+}
+
+/// What a blocking transfer returns once its command ended with `status`: success, the
+/// specification's code for a failed dependency, or the command's own error.
+cl_int blocking_result(cl_int status, cl_uint num_events, const cl_event* wait_list) {
+    if (status >= 0) return CL_SUCCESS;
+    for (cl_uint i = 0; i < num_events; ++i)
+        if (checked<Event>(wait_list[i])->status.load() < 0)
+            return CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
+    return status;
 }
 
 bool is_live_mem(const void* handle) {

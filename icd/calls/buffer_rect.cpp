@@ -120,15 +120,6 @@ struct RunEvents {
     }
 };
 
-/// What a blocking transfer returns once its command ended with `status`.
-cl_int blocking_status(cl_int status, cl_uint num_events, const cl_event* wait_list) {
-    if (status >= 0) return CL_SUCCESS;
-    for (cl_uint i = 0; i < num_events; ++i)
-        if (checked<Event>(wait_list[i])->status.load() < 0)
-            return CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
-    return status;
-}
-
 /// Checks shared by the read and write calls; on success `buffer` and `host` are the two sides'
 /// pitches.
 cl_int check_host_rect(Queue* q, Mem* m, const size_t* buffer_origin, const size_t* host_origin,
@@ -195,7 +186,7 @@ cl_int CL_API_CALL rgpu_clEnqueueReadBufferRect(cl_command_queue queue, cl_mem b
         for (auto& call : calls)
             if (cl_int s = Connection::wait(*call).status; s != CL_SUCCESS && status == CL_SUCCESS)
                 status = s;
-        return blocking_status(status, num_events, wait_list);
+        return blocking_result(status, num_events, wait_list);
     });
 }
 
@@ -240,7 +231,7 @@ cl_int CL_API_CALL rgpu_clEnqueueWriteBufferRect(cl_command_queue queue, cl_mem 
                 *event = e;
             else
                 release(e);
-            return blocking_status(status, num_events, wait_list);
+            return blocking_result(status, num_events, wait_list);
         }
         if (event) *event = e;
         return CL_SUCCESS;

@@ -3,6 +3,7 @@
 #include "client_pool.h"
 
 #include "client_fail.h"
+#include "client_kernels.h"
 #include "harness.h"
 
 #include <cmath>
@@ -11,34 +12,6 @@
 #include <vector>
 
 namespace rgpu::e2e {
-namespace {
-
-const char* kSource = R"CLC(
-__kernel void scale(__global const float* in, __global float* out, float f) {
-    size_t i = get_global_id(0);
-    out[i] = in[i] * f;
-}
-__kernel void add(__global const float* a, __global const float* b, __global float* out) {
-    size_t i = get_global_id(0);
-    out[i] = a[i] + b[i];
-}
-)CLC";
-
-cl_int launch(cl_command_queue q, cl_kernel k, std::vector<cl_mem> mems, const float* f, size_t n,
-              std::vector<cl_event> wait, cl_event* done) {
-    for (cl_uint i = 0; i < mems.size(); ++i)
-        if (cl_int err = clSetKernelArg(k, i, sizeof(cl_mem), &mems[i]); err != CL_SUCCESS)
-            return err;
-    if (f)
-        if (cl_int err = clSetKernelArg(k, static_cast<cl_uint>(mems.size()), sizeof *f, f);
-            err != CL_SUCCESS)
-            return err;
-    return clEnqueueNDRangeKernel(q, k, 1, nullptr, &n, nullptr, static_cast<cl_uint>(wait.size()),
-                                  wait.empty() ? nullptr : wait.data(), done);
-}
-
-} // namespace
-
 int pool_flow(cl_platform_id platform) {
     cl_int err;
     cl_device_id device = first_device(platform, &err);
@@ -49,7 +22,8 @@ int pool_flow(cl_platform_id platform) {
         return fail(kClientWrongData, std::string("device is '") + name + "', not a pool of 2");
     cl_context context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &err);
     CLIENT_CHECK(err);
-    cl_program program = clCreateProgramWithSource(context, 1, &kSource, nullptr, &err);
+    const char* source = kScaleAddSource;
+    cl_program program = clCreateProgramWithSource(context, 1, &source, nullptr, &err);
     CLIENT_CHECK(err);
     CLIENT_CHECK(clBuildProgram(program, 1, &device, "", nullptr, nullptr));
     cl_kernel scale = clCreateKernel(program, "scale", &err);
