@@ -411,8 +411,8 @@ DaemonProcess::~DaemonProcess() {
     remove_temp_dir(dir_);
 }
 
-int DaemonProcess::stop(int signal) {
-    int status = child_->terminate(signal, 5s);
+int DaemonProcess::stop(int signal, std::chrono::milliseconds patience) {
+    int status = child_->terminate(signal, patience);
     // RGPU_TEST_DAEMON_LOG=PATH keeps the daemon's log (its directory goes with the test).
     if (const char* keep = std::getenv("RGPU_TEST_DAEMON_LOG")) {
         std::error_code ec;

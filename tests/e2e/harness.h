@@ -110,7 +110,8 @@ class DaemonProcess {
     const std::string& endpoint() const { return endpoint_; }
     bool alive() { return child_->alive(); }
     // Sends `signal`, then SIGKILL after 5 s; the exit status (0 is a clean exit).
-    int stop(int signal = SIGTERM);
+    /// Signals the daemon and waits `patience` for it to exit (then SIGKILL); its status.
+    int stop(int signal = SIGTERM, std::chrono::milliseconds patience = 5s);
     // The last lines the daemon wrote to its log.
     std::string log_tail(size_t max_bytes = 2000) const;
 

@@ -132,7 +132,10 @@ void check_saved_and_restored(const std::vector<std::string>& extra_args,
     REQUIRE(vendors.has_rgpu());
     const std::string checkpoints = make_temp_dir("rgpu-e2e-checkpoints-");
     DaemonProcess::Options options;
-    options.extra_args = {"--checkpoint-dir", checkpoints};
+    // Saving drains the queues and asks the runtime for every program's binaries (POCL may
+    // compile them then): slow under the sanitizers, so the daemon gets a long grace and the
+    // test waits longer still.
+    options.extra_args = {"--checkpoint-dir", checkpoints, "--grace", "30"};
     options.extra_args.insert(options.extra_args.end(), extra_args.begin(), extra_args.end());
     options.extra_env = extra_env;
     options.log_level = "info";
@@ -143,7 +146,7 @@ void check_saved_and_restored(const std::vector<std::string>& extra_args,
                         SpawnOptions{"", true, SIGKILL});
     expect_line(client, "ready");
     // SIGTERM drains the session's queues and saves it; the client starts reconnecting.
-    CHECK(first->stop(SIGTERM) == 0);
+    CHECK(first->stop(SIGTERM, std::chrono::seconds(40)) == 0);
     const std::string first_log = first->log_tail(4000);
     CHECK_MESSAGE(first_log.find("saved to") != std::string::npos, first_log);
     first.reset();

@@ -353,6 +353,8 @@ ScenarioResult rect_transfers(cl_platform_id platform) {
                  clEnqueueReadBufferRect(ooo, b, CL_TRUE, buffer_origin, back_origin, region, row,
                                          slice, 16, 100, ooo_back.data(), 1, &w, nullptr));
         r.put("read rect out of order", ooo_back);
+        // The host memory above must outlive every command that reads it.
+        r.record("finish out of order", clFinish(ooo));
     }
     // Errors.
     const size_t too_far[3] = {0, 0, 3}, empty[3] = {0, 1, 1};
