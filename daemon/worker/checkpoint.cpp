@@ -362,7 +362,9 @@ struct Restorer {
             MemObject object{MemRef(mem), b.context(), b.size()};
             object.parent = b.parent();
             object.origin = b.origin();
-            return insert(b.id(), std::move(object));
+            if (!insert(b.id(), std::move(object))) return false;
+            ++parent->children;
+            return true;
         }
         std::vector<uint8_t> contents;
         std::string name = b.contents() ? b.contents()->str() : "";

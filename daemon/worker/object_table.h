@@ -62,6 +62,9 @@ struct MemObject {
     /// A sub-buffer: its parent's id (0: a buffer of its own) and its origin there.
     uint64_t parent = 0;
     uint64_t origin = 0;
+    /// A buffer: its live sub-buffers. It is released after them (the ICD's order), so its
+    /// memory stays counted, and checkpointed, while they share it.
+    uint64_t children = 0;
 };
 struct ProgramObject {
     ProgramRef program;

@@ -339,7 +339,13 @@ cl_int handle_goodbye(ExecContext& ctx, const wire::Goodbye&) {
 cl_int handle_release(ExecContext& ctx, const wire::Release& req) {
     if (ctx.session.failed_events.erase(req.id())) return CL_SUCCESS;
     if (auto* mem = ctx.session.objects.find<MemObject>(req.id())) {
-        if (mem->parent == 0) ctx.session.device_bytes -= mem->size; // sub-buffers own none
+        if (mem->children > 0)
+            return ctx.fail("release of buffer " + std::to_string(req.id()) + " before its " +
+                            std::to_string(mem->children) + " sub-buffer(s)");
+        if (mem->parent == 0)
+            ctx.session.device_bytes -= mem->size; // sub-buffers own none
+        else if (auto* parent = ctx.session.objects.find<MemObject>(mem->parent))
+            --parent->children;
         if (ctx.session.pool) ctx.session.pool->forget(*mem);
     }
     if (auto* e = ctx.session.objects.find<EventObject>(req.id()); e && e->user) {

@@ -492,6 +492,39 @@ TEST_CASE("device memory and objects are bounded per session" * doctest::test_su
     CHECK(limited.stop() == 0);
 }
 
+TEST_CASE("a buffer is released only after its sub-buffers" * doctest::test_suite("daemon")) {
+    // Else a client could free its quota while sub-buffers keep the memory, and a checkpoint
+    // would hold sub-buffers without their parent.
+    e2e::DaemonProcess::Options options;
+    options.extra_args = {"--max-device-memory", "1048576"};
+    e2e::DaemonProcess limited(options);
+    RawClient client(limited.endpoint());
+    uint64_t session = client.hello();
+    uint64_t seq = 1;
+    auto answer = [&](auto build) {
+        client.send(session, seq++, build);
+        auto frames = client.receive_reply();
+        REQUIRE(frames);
+        const auto& reply = RawClient::first_reply(*frames);
+        return std::make_pair(reply.status(), reply.message() ? reply.message()->str() : "");
+    };
+    client.send(session, seq++, req::context(1), false);
+    REQUIRE(answer(req::buffer(2, 1, 768 * 1024)).first == CL_SUCCESS);
+    REQUIRE(answer([](flatbuffers::FlatBufferBuilder& fbb) {
+                return std::make_pair(wire::Request::CreateSubBuffer,
+                                      wire::CreateCreateSubBuffer(fbb, 3, 2, 0, 0, 4096).Union());
+            }).first == CL_SUCCESS);
+    auto early = answer(req::release(2));
+    CHECK(early.first == kProtocolError);
+    CHECK(early.second == "release of buffer 2 before its 1 sub-buffer(s)");
+    // Still counted: no room for another large buffer.
+    CHECK(answer(req::buffer(4, 1, 512 * 1024)).first == CL_MEM_OBJECT_ALLOCATION_FAILURE);
+    REQUIRE(answer(req::release(3)).first == CL_SUCCESS);
+    REQUIRE(answer(req::release(2)).first == CL_SUCCESS);
+    CHECK(answer(req::buffer(4, 1, 512 * 1024)).first == CL_SUCCESS);
+    CHECK(limited.stop() == 0);
+}
+
 namespace {
 /// Resident memory of process `pid` in bytes (0 if it cannot be read).
 uint64_t resident_bytes(pid_t pid) {

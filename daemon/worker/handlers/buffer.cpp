@@ -93,6 +93,7 @@ cl_int handle_create_sub_buffer(ExecContext& ctx, const wire::CreateSubBuffer& r
     object.origin = req.origin();
     if (!ctx.session.objects.insert(req.id(), std::move(object)))
         return ctx.insert_refused(req.id());
+    ++parent->children;
     return CL_SUCCESS;
 }
 

@@ -138,7 +138,13 @@ cl_int handle_create_program_with_binary(ExecContext& ctx,
         lengths.data(), binaries.data(), status.data(), &err);
     if (err != CL_SUCCESS) return err;
     ProgramObject object{ProgramRef(program), req.context(), {}};
-    for (flatbuffers::uoffset_t i = 0; i < req.devices()->size(); ++i) {
+    // Only link input needs the copy: POCL reports the binaries of an executable.
+    cl_program_binary_type type = CL_PROGRAM_BINARY_TYPE_NONE;
+    clGetProgramBuildInfo(program, devices.front(), CL_PROGRAM_BINARY_TYPE, sizeof type, &type,
+                          nullptr);
+    bool link_input =
+        type == CL_PROGRAM_BINARY_TYPE_COMPILED_OBJECT || type == CL_PROGRAM_BINARY_TYPE_LIBRARY;
+    for (flatbuffers::uoffset_t i = 0; link_input && i < req.devices()->size(); ++i) {
         const auto* blob = req.binaries()->Get(i)->bytes();
         object.created_from.emplace_back(req.devices()->Get(i),
                                          std::vector<unsigned char>(blob->begin(), blob->end()));
@@ -165,6 +171,18 @@ bool build_devices(ExecContext& ctx, const flatbuffers::Vector<uint32_t>* reques
             devices.push_back(native);
     }
     return true;
+}
+
+/// The program a build or compile names, and its devices (as build_devices gives them).
+cl_int build_target(ExecContext& ctx, uint64_t id, const flatbuffers::Vector<uint32_t>* requested,
+                    ProgramObject*& program, std::vector<uint32_t>& indices,
+                    std::vector<cl_device_id>& devices) {
+    program = ctx.session.objects.find<ProgramObject>(id);
+    if (!program) return ctx.fail("unknown program " + std::to_string(id));
+    auto* context = ctx.session.objects.find<ContextObject>(program->context);
+    if (!context) return ctx.fail("program's context is gone");
+    if (!build_devices(ctx, requested, *context, indices, devices)) return CL_INVALID_DEVICE;
+    return CL_SUCCESS;
 }
 
 /// Argument info lets both sides check kernel arguments; the client reports its own options.
@@ -229,13 +247,12 @@ void reply_build(ExecContext& ctx, cl_int status, cl_program native,
 } // namespace
 
 cl_int handle_build_program(ExecContext& ctx, const wire::BuildProgram& req) {
-    auto* program = ctx.session.objects.find<ProgramObject>(req.program());
-    if (!program) return ctx.fail("unknown program " + std::to_string(req.program()));
-    auto* context = ctx.session.objects.find<ContextObject>(program->context);
-    if (!context) return ctx.fail("program's context is gone");
+    ProgramObject* program = nullptr;
     std::vector<uint32_t> indices;
     std::vector<cl_device_id> devices;
-    if (!build_devices(ctx, req.devices(), *context, indices, devices)) return CL_INVALID_DEVICE;
+    if (cl_int err = build_target(ctx, req.program(), req.devices(), program, indices, devices);
+        err != CL_SUCCESS)
+        return err;
     std::string options = with_arg_info(req.options());
     // Blocks this session's executor only: other clients keep running.
     cl_int status = clBuildProgram(program->program.get(), static_cast<cl_uint>(devices.size()),
@@ -245,13 +262,12 @@ cl_int handle_build_program(ExecContext& ctx, const wire::BuildProgram& req) {
 }
 
 cl_int handle_compile_program(ExecContext& ctx, const wire::CompileProgram& req) {
-    auto* program = ctx.session.objects.find<ProgramObject>(req.program());
-    if (!program) return ctx.fail("unknown program " + std::to_string(req.program()));
-    auto* context = ctx.session.objects.find<ContextObject>(program->context);
-    if (!context) return ctx.fail("program's context is gone");
+    ProgramObject* program = nullptr;
     std::vector<uint32_t> indices;
     std::vector<cl_device_id> devices;
-    if (!build_devices(ctx, req.devices(), *context, indices, devices)) return CL_INVALID_DEVICE;
+    if (cl_int err = build_target(ctx, req.program(), req.devices(), program, indices, devices);
+        err != CL_SUCCESS)
+        return err;
     size_t count = req.headers() ? req.headers()->size() : 0;
     if (count != (req.header_names() ? req.header_names()->size() : 0)) return CL_INVALID_VALUE;
     std::vector<cl_program> headers;
