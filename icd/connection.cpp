@@ -669,6 +669,25 @@ void Connection::finish_call(const std::shared_ptr<Call>& call, cl_int status) {
     call->cv.notify_one();
 }
 
+void Connection::place(const Call& call, uint64_t offset, const uint8_t* data, uint64_t size) {
+    const HostLayout& l = call.layout;
+    if (l.row_bytes == 0) {
+        std::memcpy(call.destination + offset, data, size);
+        return;
+    }
+    // Packed offset -> (slice, row, byte in row) -> the application's pitched memory.
+    const uint64_t slice_bytes = uint64_t{l.row_bytes} * l.rows;
+    while (size > 0) {
+        uint64_t z = offset / slice_bytes, y = offset % slice_bytes / l.row_bytes,
+                 x = offset % l.row_bytes;
+        uint64_t n = std::min<uint64_t>(l.row_bytes - x, size);
+        std::memcpy(call.destination + z * l.slice_stride + y * l.row_stride + x, data, n);
+        offset += n;
+        data += n;
+        size -= n;
+    }
+}
+
 void Connection::apply_reply(const wire::Reply& reply, const Received& message) {
     std::shared_ptr<Call> call;
     {
@@ -715,7 +734,8 @@ void Connection::apply_reply(const wire::Reply& reply, const Received& message) 
         finish_call(call, CL_OUT_OF_RESOURCES);
         return;
     }
-    std::memcpy(call->destination + data->offset(), (*message)[index].data(), data->size());
+    place(*call, data->offset(), static_cast<const uint8_t*>((*message)[index].data()),
+          data->size());
     call->remaining -= data->size();
     if (call->remaining == 0) {
         erase();

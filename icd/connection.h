@@ -56,6 +56,7 @@ struct Call {
     const wire::Reply* reply = nullptr;
     // Read (touched by the I/O thread only until done):
     uint8_t* destination = nullptr;
+    HostLayout layout; ///< An image read: where its packed rows go at `destination`.
     uint64_t size = 0;
     uint64_t remaining = 0;
     Event* event = nullptr; ///< Held by this call until the data has landed.
@@ -113,11 +114,14 @@ class Connection {
         return c;
     }
     /// Queues a read whose chunks land in `destination`; returns the call to wait on (or not).
+    /// `layout` (images) scatters the packed data into rows at `destination`.
     template <class Build>
-    std::shared_ptr<Call> read(Build&& build, void* destination, uint64_t size, Event* event) {
+    std::shared_ptr<Call> read(Build&& build, void* destination, uint64_t size, Event* event,
+                               const HostLayout& layout = {}) {
         auto c = std::make_shared<Call>();
         c->kind = Call::Kind::Read;
         c->destination = static_cast<uint8_t*>(destination);
+        c->layout = layout;
         c->size = c->remaining = size;
         c->event = event;
         if (event) {
@@ -279,6 +283,8 @@ class Connection {
     void handle(std::vector<zmq::message_t>& frames);
     void apply_notice(const wire::EventNotice& notice);
     void apply_reply(const wire::Reply& reply, const Received& message);
+    /// Copies a read's chunk (packed offset `offset`) to where it goes in the call's memory.
+    static void place(const Call& call, uint64_t offset, const uint8_t* data, uint64_t size);
     void finish_call(const std::shared_ptr<Call>& call, cl_int status);
     void complete_event(Event* event, cl_int status, const cl_ulong* times);
     void fail_everything(cl_int status);

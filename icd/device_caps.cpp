@@ -12,9 +12,7 @@ namespace rgpu::icd {
 namespace {
 
 constexpr std::string_view kHiddenExtensions[] = {
-    "cl_khr_3d_image_writes",
-    "cl_khr_depth_images",
-    "cl_khr_image2d_from_buffer",
+    // Images travel without mipmaps (no level in the image transfer messages).
     "cl_khr_mipmap_image",
     "cl_khr_mipmap_image_writes",
     "cl_khr_srgb_image_writes",
@@ -44,9 +42,7 @@ constexpr std::string_view kHiddenExtensions[] = {
     "cl_khr_pipes",
 };
 
-constexpr std::string_view kHiddenFeatures[] = {"__opencl_c_images", "__opencl_c_3d_image_writes",
-                                                "__opencl_c_read_write_images", "__opencl_c_pipes",
-                                                "__opencl_c_device_enqueue"};
+constexpr std::string_view kHiddenFeatures[] = {"__opencl_c_pipes", "__opencl_c_device_enqueue"};
 
 template <class T> std::vector<uint8_t> bytes_of(const T& value) {
     std::vector<uint8_t> out(sizeof value);
@@ -117,21 +113,12 @@ void hide_unsupported(std::map<cl_uint, std::vector<uint8_t>>& info) {
     };
     const auto no = bytes_of(cl_bool{CL_FALSE});
     const auto zero_uint = bytes_of(cl_uint{0});
-    const auto zero_size = bytes_of(size_t{0});
-    set_if_present(CL_DEVICE_IMAGE_SUPPORT, no);
-    for (cl_uint p : {CL_DEVICE_MAX_READ_IMAGE_ARGS, CL_DEVICE_MAX_WRITE_IMAGE_ARGS,
-                      CL_DEVICE_MAX_READ_WRITE_IMAGE_ARGS, CL_DEVICE_MAX_SAMPLERS,
-                      CL_DEVICE_IMAGE_PITCH_ALIGNMENT, CL_DEVICE_IMAGE_BASE_ADDRESS_ALIGNMENT,
-                      CL_DEVICE_MAX_PIPE_ARGS, CL_DEVICE_PIPE_MAX_ACTIVE_RESERVATIONS,
+    // Images and samplers are carried: their support and limits are the remote device's.
+    for (cl_uint p : {CL_DEVICE_MAX_PIPE_ARGS, CL_DEVICE_PIPE_MAX_ACTIVE_RESERVATIONS,
                       CL_DEVICE_PIPE_MAX_PACKET_SIZE, CL_DEVICE_MAX_ON_DEVICE_QUEUES,
                       CL_DEVICE_MAX_ON_DEVICE_EVENTS, CL_DEVICE_QUEUE_ON_DEVICE_PREFERRED_SIZE,
                       CL_DEVICE_QUEUE_ON_DEVICE_MAX_SIZE, CL_DEVICE_PARTITION_MAX_SUB_DEVICES})
         set_if_present(p, zero_uint);
-    for (cl_uint p :
-         {CL_DEVICE_IMAGE2D_MAX_WIDTH, CL_DEVICE_IMAGE2D_MAX_HEIGHT, CL_DEVICE_IMAGE3D_MAX_WIDTH,
-          CL_DEVICE_IMAGE3D_MAX_HEIGHT, CL_DEVICE_IMAGE3D_MAX_DEPTH,
-          CL_DEVICE_IMAGE_MAX_BUFFER_SIZE, CL_DEVICE_IMAGE_MAX_ARRAY_SIZE})
-        set_if_present(p, zero_size);
     set_if_present(CL_DEVICE_SVM_CAPABILITIES, bytes_of(cl_device_svm_capabilities{0}));
     set_if_present(CL_DEVICE_PIPE_SUPPORT, no);
     set_if_present(CL_DEVICE_DEVICE_ENQUEUE_CAPABILITIES,

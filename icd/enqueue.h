@@ -10,6 +10,12 @@
 
 namespace rgpu::icd {
 
+/// The buffer `handle` names; null for anything else (an image, a released or foreign handle).
+inline Mem* checked_buffer(cl_mem handle) {
+    Mem* m = checked<Mem>(handle);
+    return m && !m->image ? m : nullptr;
+}
+
 /// A new event for a command on `queue`, already registered for its completion notice.
 Event* new_command_event(Queue* queue, cl_command_type type);
 

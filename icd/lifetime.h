@@ -14,6 +14,7 @@ void destroy(Mem* mem);
 void destroy(Program* program);
 void destroy(Kernel* kernel);
 void destroy(Event* event);
+void destroy(Sampler* sampler);
 
 /// An internal hold: a child on its parent, or a completion the connection still waits for.
 template <class T> void hold(T* object) {

@@ -63,6 +63,7 @@ enum class Magic : uint32_t {
     Program,
     Kernel,
     Event,
+    Sampler,
     Dead = 0xDEADDEAD,
 };
 
@@ -122,6 +123,9 @@ struct Context : Object<_cl_context, Magic::Context> {
     std::mutex mutex;
     std::vector<std::pair<void(CL_CALLBACK*)(cl_context, void*), void*>>
         destructor_callbacks; // guarded by mutex
+    /// clGetSupportedImageFormats answers by (image type, access flags) (guarded by mutex).
+    std::map<std::pair<cl_mem_object_type, cl_mem_flags>, std::vector<cl_image_format>>
+        image_formats;
     /// Spanning contexts: per part, the internal queue that moves buffers (0: none yet).
     std::vector<uint64_t> transfer_queues; // guarded by mutex
     bool has(const Device* d) const {
@@ -141,12 +145,36 @@ struct Queue : Object<_cl_command_queue, Magic::Queue> {
     std::vector<cl_queue_properties> properties_array; ///< clCreateCommandQueueWithProperties'.
 };
 
+/// Where the packed rows of an image region sit in host memory: row r of slice s at
+/// s * slice_stride + r * row_stride (a 1D image array's layers are its rows).
+struct HostLayout {
+    size_t row_bytes = 0; ///< 0: the memory is packed (no scatter or gather)
+    size_t rows = 0;      ///< rows per slice
+    size_t row_stride = 0;
+    size_t slice_stride = 0;
+};
+
 struct Mapping {
     void* pointer = nullptr;
     size_t offset = 0;
     size_t size = 0;
     cl_map_flags flags = 0;
     bool staging = false; ///< pointer is ours (freed at unmap), not the USE_HOST_PTR memory.
+    // Images: the mapped box, and how its rows lie at `pointer`.
+    size_t origin[3] = {0, 0, 0};
+    size_t region[3] = {0, 0, 0};
+    HostLayout layout;
+};
+
+/// What an image was created as (Mem::image).
+struct ImageShape {
+    cl_image_format format{};
+    cl_image_desc desc{}; ///< As given; desc.buffer is the application's handle.
+    size_t pixel = 0;     ///< Bytes per pixel.
+    /// CL_IMAGE_ROW_PITCH / CL_IMAGE_SLICE_PITCH: the host memory's for CL_MEM_USE_HOST_PTR.
+    size_t row_pitch = 0;
+    size_t slice_pitch = 0;
+    size_t whole[3] = {1, 1, 1}; ///< The region that covers the whole image.
 };
 
 struct Mem : Object<_cl_mem, Magic::Mem> {
@@ -168,6 +196,18 @@ struct Mem : Object<_cl_mem, Magic::Mem> {
     /// per part the user event that completes once contents moved there have arrived (0: none).
     uint64_t holders = ~uint64_t{0};                // guarded by mutex
     std::vector<std::shared_ptr<Arrival>> arrivals; // guarded by mutex
+    /// Images only (null for buffers); `parent` is then the buffer an image of a buffer views.
+    std::unique_ptr<const ImageShape> image;
+};
+
+struct Sampler : Object<_cl_sampler, Magic::Sampler> {
+    static constexpr Magic kMagic = Magic::Sampler;
+    Context* context = nullptr;
+    uint64_t id = 0;
+    cl_bool normalized_coords = CL_TRUE;
+    cl_addressing_mode addressing = CL_ADDRESS_CLAMP;
+    cl_filter_mode filter = CL_FILTER_NEAREST;
+    std::vector<cl_sampler_properties> properties; ///< As given (zero-terminated), or empty.
 };
 
 struct KernelArgDesc {

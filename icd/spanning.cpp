@@ -7,6 +7,7 @@
 
 #include "connection.h"
 #include "enqueue.h"
+#include "image_transfer.h"
 #include "lifetime.h"
 #include "log.h"
 
@@ -165,23 +166,35 @@ void move_contents(Context* c, Mem* m, size_t from, size_t to, std::vector<Event
         std::shared_ptr<uint8_t[]> staging(new uint8_t[m->size]);
         // Each internal event's hook is set after its command is posted: the hook drops the
         // event, and runs at once if the event is already over (a broken connection).
-        Event* read = internal_event(c, src, CL_COMMAND_READ_BUFFER);
+        // An image moves packed, as a whole-image read and write.
+        const size_t origin[3] = {0, 0, 0};
+        Event* read =
+            internal_event(c, src, m->image ? CL_COMMAND_READ_IMAGE : CL_COMMAND_READ_BUFFER);
         uint64_t mem = m->id, size = m->size, event = read->id;
-        src->read(
-            [&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-                return body(wire::CreateReadBuffer(fbb, read_queue, mem, 0, size, event,
-                                                   fbb.CreateVector(std::vector<uint64_t>{}),
-                                                   proto::kTransferChunkBytes));
-            },
-            staging.get(), size, read);
+        if (m->image)
+            send_image_read(src, read_queue, m, origin, m->image->whole, staging.get(), {}, read,
+                            {});
+        else
+            src->read(
+                [&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+                    return body(wire::CreateReadBuffer(fbb, read_queue, mem, 0, size, event,
+                                                       fbb.CreateVector(std::vector<uint64_t>{}),
+                                                       proto::kTransferChunkBytes));
+                },
+                staging.get(), size, read);
         src->flush();
         when_complete(read, [=](cl_int status) {
             if (status < 0) {
                 arrival->finish(status);
             } else {
-                Event* write = internal_event(c, dst, CL_COMMAND_WRITE_BUFFER);
-                send_write(dst, write_queue, mem, 0, size,
-                           {staging.get(), WriteSource::Kind::Shared, staging}, write->id, {});
+                Event* write = internal_event(
+                    c, dst, m->image ? CL_COMMAND_WRITE_IMAGE : CL_COMMAND_WRITE_BUFFER);
+                WriteSource packed{staging.get(), WriteSource::Kind::Shared, staging};
+                if (m->image)
+                    send_image_write(dst, write_queue, m, origin, m->image->whole, packed,
+                                     write->id, {});
+                else
+                    send_write(dst, write_queue, mem, 0, size, packed, write->id, {});
                 dst->flush();
                 when_complete(write, [arrival, write](cl_int written) {
                     arrival->finish(written);

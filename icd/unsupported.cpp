@@ -18,103 +18,6 @@ cl_int CL_API_CALL rgpu_clSetCommandQueueProperty(cl_command_queue command_queue
     return CL_INVALID_OPERATION;
 }
 
-cl_mem CL_API_CALL rgpu_clCreateImage2D(cl_context context, cl_mem_flags flags,
-                                        const cl_image_format* image_format, size_t image_width,
-                                        size_t image_height, size_t image_row_pitch, void* host_ptr,
-                                        cl_int* errcode_ret) {
-    if (errcode_ret) *errcode_ret = CL_INVALID_OPERATION;
-    return nullptr;
-}
-
-cl_mem CL_API_CALL rgpu_clCreateImage3D(cl_context context, cl_mem_flags flags,
-                                        const cl_image_format* image_format, size_t image_width,
-                                        size_t image_height, size_t image_depth,
-                                        size_t image_row_pitch, size_t image_slice_pitch,
-                                        void* host_ptr, cl_int* errcode_ret) {
-    if (errcode_ret) *errcode_ret = CL_INVALID_OPERATION;
-    return nullptr;
-}
-
-cl_int CL_API_CALL rgpu_clGetImageInfo(cl_mem image, cl_image_info param_name,
-                                       size_t param_value_size, void* param_value,
-                                       size_t* param_value_size_ret) {
-    return CL_INVALID_MEM_OBJECT;
-}
-
-cl_sampler CL_API_CALL rgpu_clCreateSampler(cl_context context, cl_bool normalized_coords,
-                                            cl_addressing_mode addressing_mode,
-                                            cl_filter_mode filter_mode, cl_int* errcode_ret) {
-    if (errcode_ret) *errcode_ret = CL_INVALID_OPERATION;
-    return nullptr;
-}
-
-cl_int CL_API_CALL rgpu_clRetainSampler(cl_sampler sampler) {
-    return CL_INVALID_SAMPLER;
-}
-
-cl_int CL_API_CALL rgpu_clReleaseSampler(cl_sampler sampler) {
-    return CL_INVALID_SAMPLER;
-}
-
-cl_int CL_API_CALL rgpu_clGetSamplerInfo(cl_sampler sampler, cl_sampler_info param_name,
-                                         size_t param_value_size, void* param_value,
-                                         size_t* param_value_size_ret) {
-    return CL_INVALID_SAMPLER;
-}
-
-cl_int CL_API_CALL rgpu_clEnqueueReadImage(cl_command_queue command_queue, cl_mem image,
-                                           cl_bool blocking_read, const size_t* origin,
-                                           const size_t* region, size_t row_pitch,
-                                           size_t slice_pitch, void* ptr,
-                                           cl_uint num_events_in_wait_list,
-                                           const cl_event* event_wait_list, cl_event* event) {
-    return CL_INVALID_OPERATION;
-}
-
-cl_int CL_API_CALL rgpu_clEnqueueWriteImage(cl_command_queue command_queue, cl_mem image,
-                                            cl_bool blocking_write, const size_t* origin,
-                                            const size_t* region, size_t input_row_pitch,
-                                            size_t input_slice_pitch, const void* ptr,
-                                            cl_uint num_events_in_wait_list,
-                                            const cl_event* event_wait_list, cl_event* event) {
-    return CL_INVALID_OPERATION;
-}
-
-cl_int CL_API_CALL rgpu_clEnqueueCopyImage(cl_command_queue command_queue, cl_mem src_image,
-                                           cl_mem dst_image, const size_t* src_origin,
-                                           const size_t* dst_origin, const size_t* region,
-                                           cl_uint num_events_in_wait_list,
-                                           const cl_event* event_wait_list, cl_event* event) {
-    return CL_INVALID_OPERATION;
-}
-
-cl_int CL_API_CALL rgpu_clEnqueueCopyImageToBuffer(cl_command_queue command_queue, cl_mem src_image,
-                                                   cl_mem dst_buffer, const size_t* src_origin,
-                                                   const size_t* region, size_t dst_offset,
-                                                   cl_uint num_events_in_wait_list,
-                                                   const cl_event* event_wait_list,
-                                                   cl_event* event) {
-    return CL_INVALID_OPERATION;
-}
-
-cl_int CL_API_CALL rgpu_clEnqueueCopyBufferToImage(
-    cl_command_queue command_queue, cl_mem src_buffer, cl_mem dst_image, size_t src_offset,
-    const size_t* dst_origin, const size_t* region, cl_uint num_events_in_wait_list,
-    const cl_event* event_wait_list, cl_event* event) {
-    return CL_INVALID_OPERATION;
-}
-
-void* CL_API_CALL rgpu_clEnqueueMapImage(cl_command_queue command_queue, cl_mem image,
-                                         cl_bool blocking_map, cl_map_flags map_flags,
-                                         const size_t* origin, const size_t* region,
-                                         size_t* image_row_pitch, size_t* image_slice_pitch,
-                                         cl_uint num_events_in_wait_list,
-                                         const cl_event* event_wait_list, cl_event* event,
-                                         cl_int* errcode_ret) {
-    if (errcode_ret) *errcode_ret = CL_INVALID_OPERATION;
-    return nullptr;
-}
-
 cl_int CL_API_CALL rgpu_clEnqueueNativeKernel(cl_command_queue command_queue,
                                               void(CL_CALLBACK* user_func)(void*), void* args,
                                               size_t cb_args, cl_uint num_mem_objects,
@@ -211,14 +114,6 @@ cl_int CL_API_CALL rgpu_clCreateSubDevices(cl_device_id in_device,
     return CL_INVALID_OPERATION;
 }
 
-cl_mem CL_API_CALL rgpu_clCreateImage(cl_context context, cl_mem_flags flags,
-                                      const cl_image_format* image_format,
-                                      const cl_image_desc* image_desc, void* host_ptr,
-                                      cl_int* errcode_ret) {
-    if (errcode_ret) *errcode_ret = CL_INVALID_OPERATION;
-    return nullptr;
-}
-
 cl_program CL_API_CALL rgpu_clCreateProgramWithBuiltInKernels(cl_context context,
                                                               cl_uint num_devices,
                                                               const cl_device_id* device_list,
@@ -226,13 +121,6 @@ cl_program CL_API_CALL rgpu_clCreateProgramWithBuiltInKernels(cl_context context
                                                               cl_int* errcode_ret) {
     if (errcode_ret) *errcode_ret = CL_INVALID_OPERATION;
     return nullptr;
-}
-
-cl_int CL_API_CALL rgpu_clEnqueueFillImage(cl_command_queue command_queue, cl_mem image,
-                                           const void* fill_color, const size_t origin[3],
-                                           const size_t region[3], cl_uint num_events_in_wait_list,
-                                           const cl_event* event_wait_list, cl_event* event) {
-    return CL_INVALID_OPERATION;
 }
 
 cl_mem CL_API_CALL rgpu_clCreateFromGLTexture(cl_context context, cl_mem_flags flags,
@@ -324,12 +212,6 @@ cl_int CL_API_CALL rgpu_clEnqueueSVMUnmap(cl_command_queue command_queue, void* 
     return CL_INVALID_OPERATION;
 }
 
-cl_sampler CL_API_CALL rgpu_clCreateSamplerWithProperties(
-    cl_context context, const cl_sampler_properties* sampler_properties, cl_int* errcode_ret) {
-    if (errcode_ret) *errcode_ret = CL_INVALID_OPERATION;
-    return nullptr;
-}
-
 cl_int CL_API_CALL rgpu_clSetKernelArgSVMPointer(cl_kernel kernel, cl_uint arg_index,
                                                  const void* arg_value) {
     return CL_INVALID_OPERATION;
@@ -394,16 +276,6 @@ cl_int CL_API_CALL rgpu_clSetProgramSpecializationConstant(cl_program program, c
                                                            size_t spec_size,
                                                            const void* spec_value) {
     return CL_INVALID_OPERATION;
-}
-
-cl_mem CL_API_CALL rgpu_clCreateImageWithProperties(cl_context context,
-                                                    const cl_mem_properties* properties,
-                                                    cl_mem_flags flags,
-                                                    const cl_image_format* image_format,
-                                                    const cl_image_desc* image_desc, void* host_ptr,
-                                                    cl_int* errcode_ret) {
-    if (errcode_ret) *errcode_ret = CL_INVALID_OPERATION;
-    return nullptr;
 }
 
 } // namespace rgpu::icd

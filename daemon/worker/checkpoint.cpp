@@ -6,6 +6,8 @@
 #include "pool_queue.h"
 #include "session.h"
 
+#include <image_layout.h>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -105,6 +107,38 @@ bool CheckpointWriter::save_objects(Session& session, std::string* error) {
         [&](uint64_t id, MemObject& m) {
             cl_mem_flags flags = 0;
             clGetMemObjectInfo(m.mem.get(), CL_MEM_FLAGS, sizeof flags, &flags, nullptr);
+            if (m.image) {
+                // Pixels packed; an image of a buffer has none of its own (the buffer's are).
+                const ImageShape& shape = *m.image;
+                flatbuffers::Offset<flatbuffers::String> name;
+                if (m.parent == 0) {
+                    size_t origin[3] = {0, 0, 0}, region[3];
+                    shape.whole_region(region);
+                    std::vector<uint8_t> pixels(m.size);
+                    auto* context = session.objects.find<ContextObject>(m.context);
+                    cl_command_queue q = context ? transfer_queue(session, *context) : nullptr;
+                    if (!q ||
+                        clEnqueueReadImage(q, m.mem.get(), CL_TRUE, origin, region, 0, 0,
+                                           pixels.data(), 0, nullptr, nullptr) != CL_SUCCESS) {
+                        *error = "cannot read image " + std::to_string(id);
+                        ok = false;
+                        return;
+                    }
+                    std::string file = "image-" + std::to_string(id) + ".bin";
+                    if (!write_file(dir_ + "/" + file, pixels.data(), pixels.size(), error)) {
+                        ok = false;
+                        return;
+                    }
+                    name = fbb.CreateString(file);
+                }
+                auto state = checkpoint::CreateBuffer(
+                    fbb, id, m.context, flags, m.size, name, m.parent, 0, shape.type,
+                    shape.format.image_channel_order, shape.format.image_channel_data_type,
+                    shape.width, shape.height, shape.depth, shape.array_size, shape.row_pitch);
+                objects_.push_back(
+                    checkpoint::CreateObject(fbb, checkpoint::ObjectState::Buffer, state.Union()));
+                return;
+            }
             if (m.parent != 0) {
                 // Its contents are its parent's, saved with it (parents come first: lower ids).
                 auto state = checkpoint::CreateBuffer(fbb, id, m.context, flags, m.size, 0,
@@ -131,6 +165,12 @@ bool CheckpointWriter::save_objects(Session& session, std::string* error) {
                 checkpoint::CreateBuffer(fbb, id, m.context, flags, m.size, fbb.CreateString(name));
             objects_.push_back(
                 checkpoint::CreateObject(fbb, checkpoint::ObjectState::Buffer, state.Union()));
+        },
+        [&](uint64_t id, SamplerObject& s) {
+            auto state = checkpoint::CreateSampler(fbb, id, s.context, s.normalized_coords,
+                                                   s.addressing, s.filter);
+            objects_.push_back(
+                checkpoint::CreateObject(fbb, checkpoint::ObjectState::Sampler, state.Union()));
         },
         [&](uint64_t id, ProgramObject& p) {
             cl_program native = p.program.get();
@@ -348,6 +388,7 @@ struct Restorer {
     bool operator()(const checkpoint::Buffer& b) {
         auto* context = session.objects.find<ContextObject>(b.context());
         if (!context) return fail("buffer's context");
+        if (b.image_type() != 0) return restore_image(b, *context);
         if (b.parent() != 0) {
             auto* parent = session.objects.find<MemObject>(b.parent());
             if (!parent || parent->parent != 0) return fail("sub-buffer's parent");
@@ -381,6 +422,64 @@ struct Restorer {
         if (!insert(b.id(), MemObject{MemRef(mem), b.context(), b.size()})) return false;
         session.device_bytes += b.size();
         return true;
+    }
+    bool restore_image(const checkpoint::Buffer& b, ContextObject& context) {
+        auto shape = std::make_shared<ImageShape>();
+        shape->format = {b.channel_order(), b.channel_data_type()};
+        shape->type = b.image_type();
+        shape->width = b.width();
+        shape->height = b.height();
+        shape->depth = b.depth();
+        shape->array_size = b.array_size();
+        shape->row_pitch = b.row_pitch();
+        shape->pixel_bytes = proto::pixel_bytes(shape->format);
+        if (shape->pixel_bytes == 0) return fail("image of an unknown format");
+        cl_image_desc desc{};
+        desc.image_type = shape->type;
+        desc.image_width = shape->width;
+        desc.image_height = shape->height;
+        desc.image_depth = shape->depth;
+        desc.image_array_size = shape->array_size;
+        desc.image_row_pitch = shape->row_pitch;
+        MemObject* parent = nullptr;
+        std::vector<uint8_t> pixels;
+        if (b.parent() != 0) {
+            parent = session.objects.find<MemObject>(b.parent());
+            if (!parent || parent->image) return fail("image's buffer");
+            desc.buffer = parent->mem.get();
+        } else {
+            std::string name = b.contents() ? b.contents()->str() : "";
+            if (name.empty() || name.find('/') != std::string::npos ||
+                !read_file(dir + "/" + name, pixels, error))
+                return false;
+            if (pixels.size() != b.size()) return fail("image " + name + " has the wrong size");
+        }
+        cl_mem_flags flags = b.flags() & ~cl_mem_flags(CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR |
+                                                       CL_MEM_ALLOC_HOST_PTR);
+        if (!parent) flags |= CL_MEM_COPY_HOST_PTR;
+        cl_int err = CL_SUCCESS;
+        cl_mem mem = clCreateImage(context.context.get(), flags, &shape->format, &desc,
+                                   parent ? nullptr : pixels.data(), &err);
+        if (err != CL_SUCCESS) return fail("clCreateImage: " + std::to_string(err));
+        MemObject object{MemRef(mem), b.context(), b.size()};
+        object.image = std::move(shape);
+        object.parent = b.parent();
+        if (!insert(b.id(), std::move(object))) return false;
+        if (parent)
+            ++parent->children;
+        else
+            session.device_bytes += b.size();
+        return true;
+    }
+    bool operator()(const checkpoint::Sampler& s) {
+        auto* context = session.objects.find<ContextObject>(s.context());
+        if (!context) return fail("sampler's context");
+        cl_int err = CL_SUCCESS;
+        cl_sampler sampler = clCreateSampler(context->context.get(), s.normalized_coords(),
+                                             s.addressing_mode(), s.filter_mode(), &err);
+        if (err != CL_SUCCESS) return fail("clCreateSampler: " + std::to_string(err));
+        return insert(s.id(), SamplerObject{SamplerRef(sampler), s.context(), s.normalized_coords(),
+                                            s.addressing_mode(), s.filter_mode()});
     }
     bool operator()(const checkpoint::Program& p) {
         auto* context = session.objects.find<ContextObject>(p.context());
@@ -443,6 +542,7 @@ struct Restorer {
                 SavedArg& saved = object.saved_args[a->index()];
                 saved.kind = static_cast<SavedArg::Kind>(a->kind());
                 cl_mem m = nullptr;
+                cl_sampler sampler = nullptr;
                 switch (saved.kind) {
                 case SavedArg::Kind::Value:
                     if (!a->value()) return fail("kernel argument value");
@@ -456,6 +556,14 @@ struct Restorer {
                     object.arg_mems[a->index()] = a->mem();
                     break;
                 }
+                case SavedArg::Kind::Sampler: {
+                    auto* s = session.objects.find<SamplerObject>(a->mem());
+                    if (!s) return fail("kernel argument names a sampler that is gone");
+                    sampler = s->sampler.get();
+                    saved.mem = a->mem();
+                    object.arg_mems[a->index()] = a->mem();
+                    break;
+                }
                 case SavedArg::Kind::NullMem:
                     break;
                 case SavedArg::Kind::Local:
@@ -464,7 +572,7 @@ struct Restorer {
                 default:
                     return fail("kernel argument kind");
                 }
-                cl_int set = set_saved_arg(kernel, a->index(), saved, m);
+                cl_int set = set_saved_arg(kernel, a->index(), saved, m, sampler);
                 if (set != CL_SUCCESS) return fail("clSetKernelArg: " + std::to_string(set));
             }
         return insert(k.id(), std::move(object));
@@ -508,6 +616,9 @@ bool restore_checkpoint(Session& session, const std::string& dir, const checkpoi
                 break;
             case checkpoint::ObjectState::Event:
                 ok = restore(*object->state_as_Event());
+                break;
+            case checkpoint::ObjectState::Sampler:
+                ok = restore(*object->state_as_Sampler());
                 break;
             default:
                 ok = restore.fail("an object of a kind this daemon does not know");

@@ -40,5 +40,6 @@ using MemRef = NativeRef<cl_mem, clReleaseMemObject>;
 using ProgramRef = NativeRef<cl_program, clReleaseProgram>;
 using KernelRef = NativeRef<cl_kernel, clReleaseKernel>;
 using EventRef = NativeRef<cl_event, clReleaseEvent>;
+using SamplerRef = NativeRef<cl_sampler, clReleaseSampler>;
 
 } // namespace rgpu::daemon

@@ -51,6 +51,20 @@ struct QueueObject {
             if (q) f(q.get());
     }
 };
+/// An image's format and dimensions as the client created it.
+struct ImageShape {
+    cl_image_format format{};
+    cl_mem_object_type type = 0;
+    uint64_t width = 0, height = 0, depth = 0, array_size = 0;
+    uint64_t row_pitch = 0; ///< A 2D image from a buffer: its rows' pitch there (0: packed).
+    size_t pixel_bytes = 0;
+    /// The extent clEnqueueReadImage/WriteImage take for the whole image.
+    void whole_region(size_t region[3]) const {
+        region[0] = width;
+        region[1] = type == CL_MEM_OBJECT_IMAGE1D_ARRAY ? array_size : height ? height : 1;
+        region[2] = type == CL_MEM_OBJECT_IMAGE2D_ARRAY ? array_size : depth ? depth : 1;
+    }
+};
 struct MemObject {
     MemRef mem;
     uint64_t context = 0;
@@ -65,6 +79,16 @@ struct MemObject {
     /// A buffer: its live sub-buffers. It is released after them (the ICD's order), so its
     /// memory stays counted, and checkpointed, while they share it.
     uint64_t children = 0;
+    /// An image: what it was created as (a checkpoint creates it again and saves its pixels).
+    /// `size` is its packed byte size; `parent` the buffer an image from a buffer views.
+    std::shared_ptr<const ImageShape> image = nullptr;
+};
+struct SamplerObject {
+    SamplerRef sampler;
+    uint64_t context = 0;
+    bool normalized_coords = false;
+    cl_addressing_mode addressing = CL_ADDRESS_CLAMP;
+    cl_filter_mode filter = CL_FILTER_NEAREST;
 };
 struct ProgramObject {
     ProgramRef program;
@@ -79,17 +103,20 @@ enum class ArgClass : uint8_t { Unknown, Value, Pointer, Local, Handle };
 /// An argument as the client last set it: what a checkpoint restores (the native kernel cannot
 /// be asked for its arguments).
 struct SavedArg {
-    enum class Kind : uint8_t { Unset, Value, Mem, NullMem, Local };
+    enum class Kind : uint8_t { Unset, Value, Mem, NullMem, Local, Sampler };
     Kind kind = Kind::Unset;
     std::vector<uint8_t> value;
-    uint64_t mem = 0;
+    uint64_t mem = 0; ///< The buffer, image or sampler a Mem or Sampler argument names.
     uint64_t local_size = 0;
 };
 
-/// Sets argument `index` of native `kernel` as `arg` records it (`mem`: the native buffer a Mem
-/// argument names). Unset arguments are left alone.
-inline cl_int set_saved_arg(cl_kernel kernel, cl_uint index, const SavedArg& arg, cl_mem mem) {
+/// Sets argument `index` of native `kernel` as `arg` records it (`mem`, `sampler`: the native
+/// object a Mem or Sampler argument names). Unset arguments are left alone.
+inline cl_int set_saved_arg(cl_kernel kernel, cl_uint index, const SavedArg& arg, cl_mem mem,
+                            cl_sampler sampler = nullptr) {
     switch (arg.kind) {
+    case SavedArg::Kind::Sampler:
+        return clSetKernelArg(kernel, index, sizeof sampler, &sampler);
     case SavedArg::Kind::Value:
         return clSetKernelArg(kernel, index, arg.value.size(), arg.value.data());
     case SavedArg::Kind::Mem:
@@ -109,8 +136,8 @@ struct KernelObject {
     uint64_t program = 0;
     std::vector<ArgClass> args;
     std::vector<SavedArg> saved_args;
-    /// The buffer id each argument names (0 for other kinds): checked at every launch, since
-    /// the native kernel would hold a dangling handle once the buffer is released.
+    /// The buffer, image or sampler id each argument names (0 for other kinds): checked at every
+    /// launch, since the native kernel would hold a dangling handle once it is released.
     std::vector<uint64_t> arg_mems;
     /// On the pooled device: one native kernel per member, made at its first launch there and
     /// used by that member's thread only (it sets the launch's arguments, then enqueues).
@@ -162,8 +189,9 @@ struct EventObject {
     cl_event native() { return deferred ? deferred->wait() : event.get(); }
 };
 
-using Object =
-    std::variant<ContextObject, QueueObject, MemObject, ProgramObject, KernelObject, EventObject>;
+/// In restore order: each kind's parents come before it.
+using Object = std::variant<ContextObject, QueueObject, MemObject, SamplerObject, ProgramObject,
+                            KernelObject, EventObject>;
 
 class ObjectTable {
   public:
@@ -203,6 +231,7 @@ class ObjectTable {
         drop(EventObject{});
         drop(KernelObject{});
         drop(ProgramObject{});
+        drop(SamplerObject{});
         drop(MemObject{});
         drop(QueueObject{});
         drop(ContextObject{});

@@ -5,6 +5,7 @@
 #include "../connection.h"
 #include "../enqueue.h"
 #include "../entry_points.h"
+#include "../image_transfer.h"
 #include "../spanning.h"
 
 #include <algorithm>
@@ -109,6 +110,11 @@ cl_int blocking_result(cl_int status, cl_uint num_events, const cl_event* wait_l
     return status;
 }
 
+void register_live_mem(Mem* m) {
+    std::lock_guard lock(g_live_mutex);
+    g_live_mems.insert(static_cast<cl_mem>(m));
+}
+
 bool is_live_mem(const void* handle) {
     std::lock_guard lock(g_live_mutex);
     return g_live_mems.count(handle) > 0;
@@ -147,10 +153,7 @@ cl_mem CL_API_CALL rgpu_clCreateBuffer(cl_context context, cl_mem_flags flags, s
         m->size = size;
         if (flags & CL_MEM_USE_HOST_PTR) m->host_ptr = host_ptr;
         hold(c);
-        {
-            std::lock_guard lock(g_live_mutex);
-            g_live_mems.insert(static_cast<cl_mem>(m));
-        }
+        register_live_mem(m);
         // The initial contents are copied now: COPY_HOST_PTR lets the application reuse its
         // memory as soon as we return. Every daemon of a spanning context gets them, so each
         // holds the newest contents from the start.
@@ -174,7 +177,7 @@ cl_mem CL_API_CALL rgpu_clCreateSubBuffer(cl_mem buffer, cl_mem_flags flags,
                                           cl_buffer_create_type type, const void* info,
                                           cl_int* errcode_ret) {
     return guard_create<cl_mem>(errcode_ret, [&](cl_int& err) -> cl_mem {
-        Mem* parent = checked<Mem>(buffer);
+        Mem* parent = checked_buffer(buffer);
         if (!parent || parent->parent) return err = CL_INVALID_MEM_OBJECT, nullptr;
         const cl_mem_flags pf = parent->flags;
         // Access and host-access flags may narrow the parent's, never widen them; host-pointer
@@ -222,10 +225,7 @@ cl_mem CL_API_CALL rgpu_clCreateSubBuffer(cl_mem buffer, cl_mem_flags flags,
         if (parent->host_ptr) m->host_ptr = static_cast<uint8_t*>(parent->host_ptr) + region.origin;
         retain(parent); // as natively: the parent's reference count shows it
         hold(c);
-        {
-            std::lock_guard lock(g_live_mutex);
-            g_live_mems.insert(static_cast<cl_mem>(m));
-        }
+        register_live_mem(m);
         for (Connection* conn : c->parts)
             conn->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
                 return body(wire::CreateCreateSubBuffer(fbb, m->id, parent->id, flags,
@@ -302,7 +302,9 @@ cl_int CL_API_CALL rgpu_clGetMemObjectInfo(cl_mem mem, cl_mem_info param, size_t
     if (!m) return CL_INVALID_MEM_OBJECT;
     switch (param) {
     case CL_MEM_TYPE:
-        return info_value(cl_mem_object_type{CL_MEM_OBJECT_BUFFER}, size, value, size_ret);
+        return info_value(m->image ? m->image->desc.image_type
+                                   : cl_mem_object_type{CL_MEM_OBJECT_BUFFER},
+                          size, value, size_ret);
     case CL_MEM_FLAGS:
         return info_value(m->flags, size, value, size_ret);
     case CL_MEM_SIZE:
@@ -336,7 +338,7 @@ cl_int CL_API_CALL rgpu_clEnqueueWriteBuffer(cl_command_queue queue, cl_mem buff
                                              const cl_event* wait_list, cl_event* event) {
     return guard([&] {
         Queue* q = checked<Queue>(queue);
-        Mem* m = checked<Mem>(buffer);
+        Mem* m = checked_buffer(buffer);
         cl_int err = check_transfer(q, m, offset, size, ptr);
         if (err != CL_SUCCESS) return err;
         if (m->flags & (CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS)) return CL_INVALID_OPERATION;
@@ -370,7 +372,7 @@ cl_int CL_API_CALL rgpu_clEnqueueReadBuffer(cl_command_queue queue, cl_mem buffe
                                             cl_event* event) {
     return guard([&] {
         Queue* q = checked<Queue>(queue);
-        Mem* m = checked<Mem>(buffer);
+        Mem* m = checked_buffer(buffer);
         cl_int err = check_transfer(q, m, offset, size, ptr);
         if (err != CL_SUCCESS) return err;
         if (m->flags & (CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_NO_ACCESS))
@@ -392,8 +394,8 @@ cl_int CL_API_CALL rgpu_clEnqueueCopyBuffer(cl_command_queue queue, cl_mem src, 
     return guard([&] {
         Queue* q = checked<Queue>(queue);
         if (!q) return CL_INVALID_COMMAND_QUEUE;
-        Mem* s = checked<Mem>(src);
-        Mem* d = checked<Mem>(dst);
+        Mem* s = checked_buffer(src);
+        Mem* d = checked_buffer(dst);
         if (!s || !d) return CL_INVALID_MEM_OBJECT;
         if (s->context != q->context || d->context != q->context) return CL_INVALID_CONTEXT;
         if (size == 0 || src_offset > s->size || size > s->size - src_offset ||
@@ -424,7 +426,7 @@ cl_int CL_API_CALL rgpu_clEnqueueFillBuffer(cl_command_queue queue, cl_mem buffe
     return guard([&] {
         Queue* q = checked<Queue>(queue);
         if (!q) return CL_INVALID_COMMAND_QUEUE;
-        Mem* m = checked<Mem>(buffer);
+        Mem* m = checked_buffer(buffer);
         if (!m) return CL_INVALID_MEM_OBJECT;
         if (m->context != q->context) return CL_INVALID_CONTEXT;
         bool power_of_two = pattern_size && (pattern_size & (pattern_size - 1)) == 0;
@@ -453,7 +455,7 @@ void* CL_API_CALL rgpu_clEnqueueMapBuffer(cl_command_queue queue, cl_mem buffer,
                                           cl_event* event, cl_int* errcode_ret) {
     return guard_create<void*>(errcode_ret, [&](cl_int& err) -> void* {
         Queue* q = checked<Queue>(queue);
-        Mem* m = checked<Mem>(buffer);
+        Mem* m = checked_buffer(buffer);
         if (!q) return err = CL_INVALID_COMMAND_QUEUE, nullptr;
         if (!m) return err = CL_INVALID_MEM_OBJECT, nullptr;
         if (m->context != q->context) return err = CL_INVALID_CONTEXT, nullptr;
@@ -527,6 +529,13 @@ cl_int CL_API_CALL rgpu_clEnqueueUnmapMemObject(cl_command_queue queue, cl_mem m
             if (it == m->mappings.end()) return CL_INVALID_VALUE;
             map = *it;
             m->mappings.erase(it);
+        }
+        if (m->image) {
+            Event* e = event ? new_command_event(q, CL_COMMAND_UNMAP_MEM_OBJECT) : nullptr;
+            unmap_image(q, m, map, e, wait, num_events, wait_list);
+            q->connection->flush();
+            if (event) *event = e;
+            return CL_SUCCESS;
         }
         bool writes = map.flags & (CL_MAP_WRITE | CL_MAP_WRITE_INVALIDATE_REGION);
         if (writes)

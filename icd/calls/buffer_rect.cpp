@@ -150,7 +150,7 @@ cl_int CL_API_CALL rgpu_clEnqueueReadBufferRect(cl_command_queue queue, cl_mem b
                                                 const cl_event* wait_list, cl_event* event) {
     return guard([&] {
         Queue* q = checked<Queue>(queue);
-        Mem* m = checked<Mem>(buffer);
+        Mem* m = checked_buffer(buffer);
         Pitches on_buffer, on_host;
         cl_int err = check_host_rect(q, m, buffer_origin, host_origin, region, buffer_row_pitch,
                                      buffer_slice_pitch, host_row_pitch, host_slice_pitch, ptr,
@@ -199,7 +199,7 @@ cl_int CL_API_CALL rgpu_clEnqueueWriteBufferRect(cl_command_queue queue, cl_mem 
                                                  const cl_event* wait_list, cl_event* event) {
     return guard([&] {
         Queue* q = checked<Queue>(queue);
-        Mem* m = checked<Mem>(buffer);
+        Mem* m = checked_buffer(buffer);
         Pitches on_buffer, on_host;
         cl_int err = check_host_rect(q, m, buffer_origin, host_origin, region, buffer_row_pitch,
                                      buffer_slice_pitch, host_row_pitch, host_slice_pitch, ptr,
@@ -248,8 +248,8 @@ cl_int CL_API_CALL rgpu_clEnqueueCopyBufferRect(cl_command_queue queue, cl_mem s
     return guard([&] {
         Queue* q = checked<Queue>(queue);
         if (!q) return CL_INVALID_COMMAND_QUEUE;
-        Mem* s = checked<Mem>(src_buffer);
-        Mem* d = checked<Mem>(dst_buffer);
+        Mem* s = checked_buffer(src_buffer);
+        Mem* d = checked_buffer(dst_buffer);
         if (!s || !d) return CL_INVALID_MEM_OBJECT;
         if (s->context != q->context || d->context != q->context) return CL_INVALID_CONTEXT;
         if (!src_origin || !dst_origin || !region_valid(region) ||

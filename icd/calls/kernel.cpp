@@ -187,10 +187,15 @@ cl_int CL_API_CALL rgpu_clSetKernelArg(cl_kernel kernel, cl_uint index, size_t s
                 kind = wire::ArgKind::Mem;
                 mem_id = m->id;
             }
+        } else if (arg.type_name == "sampler_t") {
+            if (size != sizeof(cl_sampler)) return CL_INVALID_ARG_SIZE;
+            Sampler* s = value ? checked<Sampler>(*static_cast<const cl_sampler*>(value)) : nullptr;
+            if (!s || s->context != k->program->context) return CL_INVALID_SAMPLER;
+            kind = wire::ArgKind::Sampler;
+            mem_id = s->id;
         } else {
             if (!value) return CL_INVALID_ARG_VALUE;
             size_t expected = type_size(arg.type_name);
-            if (arg.type_name == "sampler_t") return CL_INVALID_SAMPLER;
             if (expected && size != expected) return CL_INVALID_ARG_SIZE;
         }
         for (Connection* conn : k->program->context->parts)

@@ -202,7 +202,7 @@ TEST_CASE("a launch naming a released buffer is refused" * doctest::test_suite("
     const auto& r = RawClient::first_reply(*reply);
     CHECK(r.status() == CL_INVALID_KERNEL_ARGS);
     REQUIRE(r.message() != nullptr);
-    CHECK(r.message()->str() == "argument 0 names released buffer 5");
+    CHECK(r.message()->str() == "argument 0 names released object 5");
     CHECK(daemon().alive());
 }
 

@@ -333,6 +333,43 @@ int survive_restart(cl_platform_id platform, void (*wait)()) {
     cl_program inputs[] = {uses, helper};
     cl_program linked = clLinkProgram(c.context, 0, nullptr, "", 2, inputs, nullptr, nullptr, &err);
     CLIENT_CHECK(err);
+    // An image with its pixels, an image over the buffer, a sampler, and a kernel whose image
+    // and sampler arguments are set before the restart and launched after it.
+    constexpr size_t kW = 16, kH = 4;
+    std::vector<cl_uchar> pixels(kW * kH * 4);
+    for (size_t i = 0; i < pixels.size(); ++i)
+        pixels[i] = static_cast<cl_uchar>(i * 3 + 1);
+    const cl_image_format rgba8{CL_RGBA, CL_UNSIGNED_INT8}, r32{CL_R, CL_UNSIGNED_INT32};
+    cl_image_desc desc{};
+    desc.image_type = CL_MEM_OBJECT_IMAGE2D;
+    desc.image_width = kW;
+    desc.image_height = kH;
+    cl_mem image = clCreateImage(c.context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, &rgba8, &desc,
+                                 pixels.data(), &err);
+    CLIENT_CHECK(err);
+    cl_image_desc view_desc{};
+    view_desc.image_type = CL_MEM_OBJECT_IMAGE1D_BUFFER;
+    view_desc.image_width = 256;
+    view_desc.buffer = data;
+    cl_mem view = clCreateImage(c.context, 0, &r32, &view_desc, nullptr, &err);
+    CLIENT_CHECK(err);
+    cl_sampler sampler =
+        clCreateSampler(c.context, CL_FALSE, CL_ADDRESS_CLAMP_TO_EDGE, CL_FILTER_NEAREST, &err);
+    CLIENT_CHECK(err);
+    const char* pick_source =
+        "__kernel void pick(__read_only image2d_t img, sampler_t s, __global uint4* out) {\n"
+        "  int i = get_global_id(0); out[i] = read_imageui(img, s, (int2)(i, 1)); }\n";
+    cl_program pick_program = clCreateProgramWithSource(c.context, 1, &pick_source, nullptr, &err);
+    CLIENT_CHECK(err);
+    CLIENT_CHECK(clBuildProgram(pick_program, 0, nullptr, "", nullptr, nullptr));
+    cl_kernel pick = clCreateKernel(pick_program, "pick", &err);
+    CLIENT_CHECK(err);
+    cl_mem picked =
+        clCreateBuffer(c.context, CL_MEM_WRITE_ONLY, kW * 4 * sizeof(cl_uint), nullptr, &err);
+    CLIENT_CHECK(err);
+    CLIENT_CHECK(clSetKernelArg(pick, 0, sizeof image, &image));
+    CLIENT_CHECK(clSetKernelArg(pick, 1, sizeof sampler, &sampler));
+    CLIENT_CHECK(clSetKernelArg(pick, 2, sizeof picked, &picked));
     if (int s = c.launch(300); s != kClientOk) return s;
     cl_int early = -1;
     cl_event read = nullptr;
@@ -362,6 +399,34 @@ int survive_restart(cl_platform_id platform, void (*wait)()) {
     if (!std::equal(second_back.begin(), second_back.end(), pattern.begin() + pattern.size() / 2))
         return fail(kClientWrongData, "the sub-buffer's contents changed");
     clReleaseMemObject(second);
+    std::vector<cl_uchar> image_back(pixels.size());
+    const size_t origin[3] = {0, 0, 0}, region[3] = {kW, kH, 1};
+    CLIENT_CHECK(clEnqueueReadImage(c.queue, image, CL_TRUE, origin, region, 0, 0,
+                                    image_back.data(), 0, nullptr, nullptr));
+    if (image_back != pixels) return fail(kClientWrongData, "the image's pixels changed");
+    std::vector<cl_uint> view_back(256);
+    const size_t view_region[3] = {256, 1, 1};
+    CLIENT_CHECK(clEnqueueReadImage(c.queue, view, CL_TRUE, origin, view_region, 0, 0,
+                                    view_back.data(), 0, nullptr, nullptr));
+    if (!std::equal(view_back.begin(), view_back.end(), pattern.begin()))
+        return fail(kClientWrongData, "the image over the buffer does not show the buffer");
+    const size_t width = kW;
+    CLIENT_CHECK(
+        clEnqueueNDRangeKernel(c.queue, pick, 1, nullptr, &width, nullptr, 0, nullptr, nullptr));
+    std::vector<cl_uint> picked_back(kW * 4);
+    CLIENT_CHECK(clEnqueueReadBuffer(c.queue, picked, CL_TRUE, 0, picked_back.size() * 4,
+                                     picked_back.data(), 0, nullptr, nullptr));
+    for (size_t i = 0; i < picked_back.size(); ++i)
+        if (picked_back[i] != pixels[kW * 4 + i])
+            return fail(kClientWrongData, "a kernel through the restored sampler read " +
+                                              std::to_string(picked_back[i]) + " at " +
+                                              std::to_string(i));
+    clReleaseKernel(pick);
+    clReleaseProgram(pick_program);
+    clReleaseSampler(sampler);
+    clReleaseMemObject(picked);
+    clReleaseMemObject(view);
+    clReleaseMemObject(image);
     if (int s = run_offset(c.context, c.queue, linked, 35, "linked before the restart");
         s != kClientOk)
         return s;

@@ -173,6 +173,66 @@ int span_flow(cl_platform_id platform) {
         clReleaseEvent(scaled);
         clReleaseMemObject(half);
     }
+    // An image written on the first daemon, changed by a kernel (through a sampler) on the
+    // second, a box of it written on the second, read back on the first: its pixels follow.
+    {
+        constexpr size_t kW = 8, kH = 4;
+        std::vector<cl_uint> pixels(kW * kH);
+        for (size_t i = 0; i < pixels.size(); ++i)
+            pixels[i] = static_cast<cl_uint>(i * 11 + 5);
+        const cl_image_format r32{CL_R, CL_UNSIGNED_INT32};
+        cl_image_desc desc{};
+        desc.image_type = CL_MEM_OBJECT_IMAGE2D;
+        desc.image_width = kW;
+        desc.image_height = kH;
+        cl_mem image = clCreateImage(context, CL_MEM_READ_WRITE, &r32, &desc, nullptr, &err);
+        CLIENT_CHECK(err);
+        const size_t origin[3] = {0, 0, 0}, region[3] = {kW, kH, 1};
+        CLIENT_CHECK(clEnqueueWriteImage(q[0], image, CL_TRUE, origin, region, 0, 0, pixels.data(),
+                                         0, nullptr, nullptr));
+        cl_sampler sampler =
+            clCreateSampler(context, CL_FALSE, CL_ADDRESS_CLAMP_TO_EDGE, CL_FILTER_NEAREST, &err);
+        CLIENT_CHECK(err);
+        const char* bump_source =
+            "__kernel void bump(read_write image2d_t img, sampler_t s) {\n"
+            "  int2 p = (int2)(get_global_id(0), get_global_id(1));\n"
+            "  write_imageui(img, p, read_imageui(img, p) + (uint4)(1000, 0, 0, 0)); }\n";
+        cl_program bump_program =
+            clCreateProgramWithSource(context, 1, &bump_source, nullptr, &err);
+        CLIENT_CHECK(err);
+        CLIENT_CHECK(clBuildProgram(bump_program, 0, nullptr, "-cl-std=CL2.0", nullptr, nullptr));
+        cl_kernel bump = clCreateKernel(bump_program, "bump", &err);
+        CLIENT_CHECK(err);
+        CLIENT_CHECK(clSetKernelArg(bump, 0, sizeof image, &image));
+        CLIENT_CHECK(clSetKernelArg(bump, 1, sizeof sampler, &sampler));
+        const size_t global[2] = {kW, kH};
+        CLIENT_CHECK(
+            clEnqueueNDRangeKernel(q[1], bump, 2, nullptr, global, nullptr, 0, nullptr, nullptr));
+        const size_t box_origin[3] = {2, 1, 0}, box[3] = {3, 2, 1};
+        const cl_uint sevens[6] = {7, 7, 7, 7, 7, 7};
+        CLIENT_CHECK(clEnqueueWriteImage(q[1], image, CL_FALSE, box_origin, box, 0, 0, sevens, 0,
+                                         nullptr, nullptr));
+        cl_event written;
+        CLIENT_CHECK(clEnqueueMarkerWithWaitList(q[1], 0, nullptr, &written));
+        std::vector<cl_uint> back(kW * kH);
+        CLIENT_CHECK(clEnqueueReadImage(q[0], image, CL_TRUE, origin, region, 0, 0, back.data(), 1,
+                                        &written, nullptr));
+        clReleaseEvent(written);
+        for (size_t y = 0; y < kH; ++y)
+            for (size_t x = 0; x < kW; ++x) {
+                bool in_box = x >= 2 && x < 5 && y >= 1 && y < 3;
+                cl_uint want = in_box ? 7 : pixels[y * kW + x] + 1000;
+                if (back[y * kW + x] != want)
+                    return fail(kClientWrongData, "image: (" + std::to_string(x) + ", " +
+                                                      std::to_string(y) +
+                                                      ") = " + std::to_string(back[y * kW + x]) +
+                                                      ", want " + std::to_string(want));
+            }
+        clReleaseKernel(bump);
+        clReleaseProgram(bump_program);
+        clReleaseSampler(sampler);
+        clReleaseMemObject(image);
+    }
     // Separate compilation across the daemons: compiled and linked on both, run on the second.
     const char* uses_source =
         "int helper(int x);\n__kernel void offset(__global int* out) { out[0] = helper(5); }\n";

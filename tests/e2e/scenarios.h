@@ -127,6 +127,14 @@ ScenarioResult sub_buffers(cl_platform_id platform);
 // clEnqueue{Read,Write,Copy}BufferRect: 3D boxes between layouts, within one buffer, on an
 // out-of-order queue, and every argument error. data "a after write rect", "read rect", ...
 ScenarioResult rect_transfers(cl_platform_id platform);
+// Images: formats, 2D/3D/1D-array/1D-buffer images from host memory with pitches, region
+// reads and writes, fill, copies between images and buffers, a sampler kernel, map/unmap, info.
+ScenarioResult images(cl_platform_id platform);
+// Argument errors of image creation, transfers, info and samplers that POCL 3.1 reports as the
+// specification says.
+ScenarioResult image_errors(cl_platform_id platform);
+// Those it accepts or reports otherwise (rgpu answers the specification's code): run on rgpu only.
+ScenarioResult image_errors_beyond_pocl(cl_platform_id platform);
 // The same transfers non-blocking, chained by event wait lists. data "b", "a part".
 ScenarioResult transfers_nonblocking(cl_platform_id platform);
 // kManySmallWrites non-blocking 4-byte writes, then one clFinish (more commands and bulk

@@ -2,6 +2,7 @@
 // Buffers: creation, chunked writes, chunked reads answered with bulk frames, copy and fill.
 #include "enqueue.h"
 #include "handlers.h"
+#include "staging.h"
 
 #include <algorithm>
 
@@ -10,44 +11,6 @@ namespace {
 
 bool in_range(uint64_t offset, uint64_t size, uint64_t limit) {
     return offset <= limit && size <= limit - offset;
-}
-
-/// The queue a write with queue id 0 rides on: the context's internal one, created lazily.
-cl_command_queue internal_queue(ExecContext& ctx, uint64_t context_id, cl_int& err) {
-    auto* context = ctx.session.objects.find<ContextObject>(context_id);
-    if (!context) {
-        err = CL_INVALID_CONTEXT;
-        return nullptr;
-    }
-    if (!context->internal_queue) {
-        cl_command_queue q = clCreateCommandQueue(
-            context->context.get(), ctx.session.devices[context->devices.front()].device, 0, &err);
-        if (err != CL_SUCCESS) return nullptr;
-        context->internal_queue = QueueRef(q);
-    }
-    err = CL_SUCCESS;
-    return context->internal_queue.get();
-}
-
-/// A write's data on its way to the device, counted against the session's staging budget.
-struct HeldWrite {
-    zmq::message_t data;
-    StagingBudget::Charge charge;
-};
-
-/// Waits (see Session::staging_patience) until `bytes` more fit in the staging budget. Queued
-/// commands must reach the device first, or the transfers that free the room never run.
-template <class Stage> auto with_staging_room(ExecContext& ctx, uint64_t bytes, Stage&& stage) {
-    Session& session = ctx.session;
-    auto patience = std::chrono::milliseconds(0);
-    if (!session.staging->fits(bytes)) {
-        session.flush_dirty_queues();
-        patience = session.staging_patience();
-    }
-    bool overdrawn = false;
-    auto staged = stage(patience, &overdrawn);
-    if (overdrawn) session.warn_overdrawn(patience);
-    return staged;
 }
 
 } // namespace

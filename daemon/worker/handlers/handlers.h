@@ -28,6 +28,14 @@ cl_int handle_write_buffer(ExecContext&, const wire::WriteBuffer&);
 cl_int handle_read_buffer(ExecContext&, const wire::ReadBuffer&);
 cl_int handle_copy_buffer(ExecContext&, const wire::CopyBuffer&);
 cl_int handle_fill_buffer(ExecContext&, const wire::FillBuffer&);
+// image.cpp
+cl_int handle_create_image(ExecContext&, const wire::CreateImage&);
+cl_int handle_write_image(ExecContext&, const wire::WriteImage&);
+cl_int handle_read_image(ExecContext&, const wire::ReadImage&);
+cl_int handle_copy_image(ExecContext&, const wire::CopyImage&);
+cl_int handle_fill_image(ExecContext&, const wire::FillImage&);
+cl_int handle_copy_image_buffer(ExecContext&, const wire::CopyImageBuffer&);
+cl_int handle_create_sampler(ExecContext&, const wire::CreateSampler&);
 // program.cpp
 cl_int handle_create_program_with_source(ExecContext&, const wire::CreateProgramWithSource&);
 cl_int handle_create_program_with_binary(ExecContext&, const wire::CreateProgramWithBinary&);

@@ -198,6 +198,20 @@ cl_int handle_get_info(ExecContext& ctx, const wire::GetInfo& req) {
             value);
         break;
     }
+    case wire::InfoKind::ImageFormats: {
+        auto* o = objects.find<ContextObject>(req.id());
+        if (!o) return fail_unknown();
+        cl_uint count = 0;
+        err = clGetSupportedImageFormats(o->context.get(), req.extra(), param, 0, nullptr, &count);
+        if (err != CL_SUCCESS) break;
+        std::vector<cl_image_format> formats(count);
+        if (count)
+            err = clGetSupportedImageFormats(o->context.get(), req.extra(), param, count,
+                                             formats.data(), nullptr);
+        value.resize(count * sizeof(cl_image_format));
+        if (count) std::memcpy(value.data(), formats.data(), value.size());
+        break;
+    }
     case wire::InfoKind::Event:
     case wire::InfoKind::EventProfiling: {
         auto* o = objects.find<EventObject>(req.id());

@@ -85,12 +85,17 @@ cl_int handle_clone_kernel(ExecContext& ctx, const wire::CloneKernel& req) {
     for (cl_uint i = 0; i < source->saved_args.size(); ++i) {
         const SavedArg& arg = source->saved_args[i];
         cl_mem mem = nullptr;
+        cl_sampler sampler = nullptr;
         if (arg.kind == SavedArg::Kind::Mem) {
             auto* buffer = ctx.session.objects.find<MemObject>(arg.mem);
             if (!buffer) continue; // released since: a launch of the clone is refused anyway
             mem = buffer->mem.get();
+        } else if (arg.kind == SavedArg::Kind::Sampler) {
+            auto* s = ctx.session.objects.find<SamplerObject>(arg.mem);
+            if (!s) continue;
+            sampler = s->sampler.get();
         }
-        if ((err = set_saved_arg(clone, i, arg, mem)) != CL_SUCCESS) return err;
+        if ((err = set_saved_arg(clone, i, arg, mem, sampler)) != CL_SUCCESS) return err;
     }
     // The daemon's record of them (launch checks, checkpoints) is copied with them.
     KernelObject object;
@@ -131,6 +136,10 @@ cl_int handle_set_kernel_arg(ExecContext& ctx, const wire::SetKernelArg& req) {
         saved.kind = SavedArg::Kind::Local;
         saved.local_size = req.local_size();
         break;
+    case wire::ArgKind::Sampler:
+        saved.kind = SavedArg::Kind::Sampler;
+        saved.mem = req.mem();
+        break;
     default:
         break;
     }
@@ -156,6 +165,9 @@ cl_int set_kernel_arg(ExecContext& ctx, const wire::SetKernelArg& req) {
         break;
     case wire::ArgKind::Local:
         mismatch = cls != ArgClass::Local && cls != ArgClass::Unknown;
+        break;
+    case wire::ArgKind::Sampler:
+        mismatch = cls != ArgClass::Handle && cls != ArgClass::Unknown;
         break;
     default:
         break;
@@ -191,6 +203,15 @@ cl_int set_kernel_arg(ExecContext& ctx, const wire::SetKernelArg& req) {
     case wire::ArgKind::NullMem:
         remember_mem(*kernel, req.index(), 0);
         return clSetKernelArg(k, req.index(), sizeof(cl_mem), nullptr);
+    case wire::ArgKind::Sampler: {
+        auto* sampler = ctx.session.objects.find<SamplerObject>(req.mem());
+        if (!sampler) return CL_INVALID_SAMPLER;
+        cl_sampler s = sampler->sampler.get();
+        cl_int err = clSetKernelArg(k, req.index(), sizeof s, &s);
+        // Checked at launch like a buffer: the native kernel would hold a released sampler.
+        if (err == CL_SUCCESS) remember_mem(*kernel, req.index(), req.mem());
+        return err;
+    }
     default:
         return ctx.fail("unknown argument kind");
     }
@@ -253,17 +274,24 @@ cl_int launch_on_member(ExecContext& ctx, const wire::NDRangeKernel& req, QueueO
     }
     std::vector<SavedArg> args = kernel.saved_args;
     std::vector<cl_mem> arg_mems(args.size(), nullptr);
+    std::vector<cl_sampler> arg_samplers(args.size(), nullptr);
     for (size_t i = 0; i < args.size(); ++i)
         if (args[i].kind == SavedArg::Kind::Mem) {
             auto* mem = session.objects.find<MemObject>(args[i].mem);
             if (!mem) return CL_INVALID_KERNEL_ARGS; // checked by the caller already
             arg_mems[i] = mem->mem.get();
+        } else if (args[i].kind == SavedArg::Kind::Sampler) {
+            auto* sampler = session.objects.find<SamplerObject>(args[i].mem);
+            if (!sampler) return CL_INVALID_KERNEL_ARGS;
+            arg_samplers[i] = sampler->sampler.get();
         }
     // From here on nothing fails: what the member thread uses is retained for it.
     cl_kernel member_kernel = kernel.member_kernels[member].get();
     clRetainKernel(member_kernel);
     for (cl_mem m : arg_mems)
         if (m) clRetainMemObject(m);
+    for (cl_sampler s : arg_samplers)
+        if (s) clRetainSampler(s);
 
     // Where the contents go: migrated here unless already here; a launch writes what it may.
     std::vector<cl_mem> elsewhere;
@@ -306,66 +334,68 @@ cl_int launch_on_member(ExecContext& ctx, const wire::NDRangeKernel& req, QueueO
         globals[i] = global[i];
         locals[i] = local ? local[i] : 0;
     }
-    pool.thread(member).post([&session, native_queue, member_kernel, args = std::move(args),
-                              arg_mems = std::move(arg_mems), dims, offsets, globals, locals,
-                              has_offset = offset != nullptr, has_local = local != nullptr,
-                              wait = std::move(wait), deferred = std::move(deferred),
-                              elsewhere = std::move(elsewhere), event, migration, client_event,
-                              queue_id = req.queue(), profiling = queue.profiling,
-                              keep = std::make_shared<std::vector<EventRef>>(std::move(keep))] {
-        std::vector<cl_event> all = wait;
-        cl_int status = CL_SUCCESS;
-        for (cl_uint i = 0; i < args.size() && status == CL_SUCCESS; ++i)
-            status = set_saved_arg(member_kernel, i, args[i], arg_mems[i]);
-        for (const auto& earlier : deferred) {
-            cl_event native = earlier->wait(); // enqueued by another member's thread
-            if (!native) status = CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
-            all.push_back(native);
-        }
-        if (status == CL_SUCCESS && !elsewhere.empty()) {
-            cl_event moved = nullptr;
-            status = clEnqueueMigrateMemObjects(
-                native_queue, static_cast<cl_uint>(elsewhere.size()), elsewhere.data(), 0,
-                static_cast<cl_uint>(all.size()), all.data(), &moved);
-            migration->set(status == CL_SUCCESS ? moved : nullptr, status);
-            if (status == CL_SUCCESS) all.push_back(moved);
-        } else if (migration) {
-            migration->set(nullptr, status);
-        }
-        cl_event done = nullptr;
-        if (status == CL_SUCCESS)
-            status = clEnqueueNDRangeKernel(native_queue, member_kernel, dims,
-                                            has_offset ? offsets.data() : nullptr, globals.data(),
-                                            has_local ? locals.data() : nullptr,
-                                            static_cast<cl_uint>(all.size()), all.data(), &done);
-        if (status == CL_SUCCESS) {
-            clFlush(native_queue);
-            if (client_event != 0) {
-                auto record = std::make_shared<CompletionRecord>();
-                record->session = session.id();
-                record->queue = queue_id;
-                record->profiling = profiling;
-                record->client_event = client_event;
-                clRetainEvent(done);
-                record->native = EventRef(done);
-                session.track(record);
-                session.outbox.watch(record);
+    pool.thread(member).post(
+        [&session, native_queue, member_kernel, args = std::move(args),
+         arg_mems = std::move(arg_mems), arg_samplers = std::move(arg_samplers), dims, offsets,
+         globals, locals, has_offset = offset != nullptr, has_local = local != nullptr,
+         wait = std::move(wait), deferred = std::move(deferred), elsewhere = std::move(elsewhere),
+         event, migration, client_event, queue_id = req.queue(), profiling = queue.profiling,
+         keep = std::make_shared<std::vector<EventRef>>(std::move(keep))] {
+            std::vector<cl_event> all = wait;
+            cl_int status = CL_SUCCESS;
+            for (cl_uint i = 0; i < args.size() && status == CL_SUCCESS; ++i)
+                status = set_saved_arg(member_kernel, i, args[i], arg_mems[i], arg_samplers[i]);
+            for (const auto& earlier : deferred) {
+                cl_event native = earlier->wait(); // enqueued by another member's thread
+                if (!native) status = CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;
+                all.push_back(native);
             }
-            event->set(done, CL_SUCCESS);
-        } else {
-            event->set(nullptr, status);
-            if (client_event != 0)
-                session.outbox.push(Outbox::FailedEvent{session.id(), client_event, status});
-        }
-        for (cl_event e : wait)
-            clReleaseEvent(e);
-        for (cl_mem m : elsewhere)
-            clReleaseMemObject(m);
-        for (cl_mem m : arg_mems)
-            if (m) clReleaseMemObject(m);
-        clReleaseKernel(member_kernel);
-        clReleaseCommandQueue(native_queue);
-    });
+            if (status == CL_SUCCESS && !elsewhere.empty()) {
+                cl_event moved = nullptr;
+                status = clEnqueueMigrateMemObjects(
+                    native_queue, static_cast<cl_uint>(elsewhere.size()), elsewhere.data(), 0,
+                    static_cast<cl_uint>(all.size()), all.data(), &moved);
+                migration->set(status == CL_SUCCESS ? moved : nullptr, status);
+                if (status == CL_SUCCESS) all.push_back(moved);
+            } else if (migration) {
+                migration->set(nullptr, status);
+            }
+            cl_event done = nullptr;
+            if (status == CL_SUCCESS)
+                status = clEnqueueNDRangeKernel(
+                    native_queue, member_kernel, dims, has_offset ? offsets.data() : nullptr,
+                    globals.data(), has_local ? locals.data() : nullptr,
+                    static_cast<cl_uint>(all.size()), all.data(), &done);
+            if (status == CL_SUCCESS) {
+                clFlush(native_queue);
+                if (client_event != 0) {
+                    auto record = std::make_shared<CompletionRecord>();
+                    record->session = session.id();
+                    record->queue = queue_id;
+                    record->profiling = profiling;
+                    record->client_event = client_event;
+                    clRetainEvent(done);
+                    record->native = EventRef(done);
+                    session.track(record);
+                    session.outbox.watch(record);
+                }
+                event->set(done, CL_SUCCESS);
+            } else {
+                event->set(nullptr, status);
+                if (client_event != 0)
+                    session.outbox.push(Outbox::FailedEvent{session.id(), client_event, status});
+            }
+            for (cl_event e : wait)
+                clReleaseEvent(e);
+            for (cl_mem m : elsewhere)
+                clReleaseMemObject(m);
+            for (cl_mem m : arg_mems)
+                if (m) clReleaseMemObject(m);
+            for (cl_sampler s : arg_samplers)
+                if (s) clReleaseSampler(s);
+            clReleaseKernel(member_kernel);
+            clReleaseCommandQueue(native_queue);
+        });
     return CL_SUCCESS;
 }
 
@@ -380,8 +410,9 @@ cl_int handle_ndrange_kernel(ExecContext& ctx, const wire::NDRangeKernel& req) {
     auto* kernel = ctx.session.objects.find<KernelObject>(req.kernel());
     if (!queue || !kernel) return fail(ctx.fail("unknown queue or kernel in NDRange"));
     for (size_t i = 0; i < kernel->arg_mems.size(); ++i)
-        if (kernel->arg_mems[i] && !ctx.session.objects.find<MemObject>(kernel->arg_mems[i])) {
-            ctx.error_message = "argument " + std::to_string(i) + " names released buffer " +
+        if (uint64_t id = kernel->arg_mems[i]; id && !ctx.session.objects.find<MemObject>(id) &&
+                                               !ctx.session.objects.find<SamplerObject>(id)) {
+            ctx.error_message = "argument " + std::to_string(i) + " names released object " +
                                 std::to_string(kernel->arg_mems[i]);
             return fail(CL_INVALID_KERNEL_ARGS);
         }

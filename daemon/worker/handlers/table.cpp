@@ -29,6 +29,13 @@ constexpr std::array<Handler, kTypes> make_table() {
     set(R::ReadBuffer, adapt<wire::ReadBuffer, handle_read_buffer>);
     set(R::CopyBuffer, adapt<wire::CopyBuffer, handle_copy_buffer>);
     set(R::FillBuffer, adapt<wire::FillBuffer, handle_fill_buffer>);
+    set(R::CreateImage, adapt<wire::CreateImage, handle_create_image>);
+    set(R::WriteImage, adapt<wire::WriteImage, handle_write_image>);
+    set(R::ReadImage, adapt<wire::ReadImage, handle_read_image>);
+    set(R::CopyImage, adapt<wire::CopyImage, handle_copy_image>);
+    set(R::FillImage, adapt<wire::FillImage, handle_fill_image>);
+    set(R::CopyImageBuffer, adapt<wire::CopyImageBuffer, handle_copy_image_buffer>);
+    set(R::CreateSampler, adapt<wire::CreateSampler, handle_create_sampler>);
     set(R::CreateProgramWithSource,
         adapt<wire::CreateProgramWithSource, handle_create_program_with_source>);
     set(R::CreateProgramWithBinary,
