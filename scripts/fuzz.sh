@@ -2,10 +2,12 @@
 # SPDX-License-Identifier: Apache-2.0
 # Fuzzes the daemon's receive path (tests/fuzz/receive_path_fuzzer.cpp) with libFuzzer.
 #
-# Usage: scripts/fuzz.sh [--smoke | --seconds N | --runs N] [-- LIBFUZZER_ARGS...]
+# Usage: scripts/fuzz.sh [--smoke | --seconds N | --runs N] [--recorded DIR] [-- LIBFUZZER_ARGS...]
 #   --smoke      what CI runs: the regression inputs, then 60 s of fuzzing
 #   --seconds N  fuzz for N seconds (default 600)
 #   --runs N     fuzz for N executions (e.g. --runs 10000000 for the documented long run)
+#   --recorded DIR  seed from DIR, recorded by a test run of build/ made with RGPU_CORPUS_DIR=DIR
+#                (CI records during its main test run instead of running the tests again)
 #
 # The seed corpus is recorded from real sessions: the e2e and daemon tests of build/ run with
 # RGPU_CORPUS_DIR set, so every message a worker accepts is also written there. The fuzzer is
@@ -16,14 +18,16 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 limit=(-max_total_time=600)
 smoke=0
+recorded=""
 extra=()
 while (($#)); do
     case "$1" in
     --smoke) smoke=1 limit=(-max_total_time=60) ;;
     --seconds) limit=(-max_total_time="$2"); shift ;;
     --runs) limit=(-runs="$2"); shift ;;
+    --recorded) recorded="$2"; shift ;;
     --) shift; extra=("$@"); break ;;
-    -h | --help) sed -n '5,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) sed -n '5,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "fuzz.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -36,14 +40,21 @@ if ! command -v clang++ >/dev/null || ! dpkg-query -W -f='${db:Status-Status}' l
     "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends clang libclang-rt-14-dev >/dev/null
 fi
 
-# The normal build records the corpus.
-"$root/scripts/build.sh" >/dev/null
 out="$root/build-fuzz"
-corpus="$out/corpus-recorded"
-rm -rf "$corpus" && mkdir -p "$corpus" "$out/corpus" "$out/findings"
-echo "fuzz.sh: recording a seed corpus from the e2e and daemon tests"
-RGPU_CORPUS_DIR="$corpus" ctest --test-dir "$root/build" -L 'e2e|daemon' -j2 >"$out/record.log" 2>&1 ||
-    { echo "fuzz.sh: the recording test run failed (see $out/record.log)" >&2; exit 1; }
+mkdir -p "$out/corpus" "$out/findings"
+if [[ -n "$recorded" ]]; then
+    corpus="$(cd "$recorded" && pwd)"
+    [[ -n "$(find "$corpus" -type f -print -quit)" ]] ||
+        { echo "fuzz.sh: $recorded holds no recorded messages" >&2; exit 1; }
+else
+    # The normal build records the corpus.
+    "$root/scripts/build.sh" >/dev/null
+    corpus="$out/corpus-recorded"
+    rm -rf "$corpus" && mkdir -p "$corpus"
+    echo "fuzz.sh: recording a seed corpus from the e2e and daemon tests"
+    RGPU_CORPUS_DIR="$corpus" ctest --test-dir "$root/build" -L 'e2e|daemon' -j2 >"$out/record.log" 2>&1 ||
+        { echo "fuzz.sh: the recording test run failed (see $out/record.log)" >&2; exit 1; }
+fi
 echo "fuzz.sh: $(find "$corpus" -type f | wc -l) messages recorded"
 
 CC=clang CXX=clang++ cmake -S "$root" -B "$out" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRGPU_FUZZ=ON \

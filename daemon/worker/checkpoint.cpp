@@ -395,8 +395,9 @@ struct Restorer {
             cl_buffer_region region{b.origin(), b.size()};
             cl_int err = CL_SUCCESS;
             cl_mem_flags flags =
-                b.flags() &
-                ~cl_mem_flags(CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR | CL_MEM_ALLOC_HOST_PTR);
+                b.flags() & ~cl_mem_flags(CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR |
+                                          CL_MEM_ALLOC_HOST_PTR | CL_MEM_HOST_READ_ONLY |
+                                          CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_NO_ACCESS);
             cl_mem mem = clCreateSubBuffer(parent->mem.get(), flags, CL_BUFFER_CREATE_TYPE_REGION,
                                            &region, &err);
             if (err != CL_SUCCESS) return fail("clCreateSubBuffer: " + std::to_string(err));
@@ -413,8 +414,10 @@ struct Restorer {
             !read_file(dir + "/" + name, contents, error))
             return false;
         if (contents.size() != b.size()) return fail("buffer " + name + " has the wrong size");
-        cl_mem_flags flags = b.flags() & ~cl_mem_flags(CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR |
-                                                       CL_MEM_ALLOC_HOST_PTR);
+        cl_mem_flags flags =
+            b.flags() &
+            ~cl_mem_flags(CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR | CL_MEM_ALLOC_HOST_PTR |
+                          CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_NO_ACCESS);
         cl_int err = CL_SUCCESS;
         cl_mem mem = clCreateBuffer(context->context.get(), flags | CL_MEM_COPY_HOST_PTR, b.size(),
                                     contents.data(), &err);
@@ -454,8 +457,10 @@ struct Restorer {
                 return false;
             if (pixels.size() != b.size()) return fail("image " + name + " has the wrong size");
         }
-        cl_mem_flags flags = b.flags() & ~cl_mem_flags(CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR |
-                                                       CL_MEM_ALLOC_HOST_PTR);
+        cl_mem_flags flags =
+            b.flags() &
+            ~cl_mem_flags(CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR | CL_MEM_ALLOC_HOST_PTR |
+                          CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_NO_ACCESS);
         if (!parent) flags |= CL_MEM_COPY_HOST_PTR;
         cl_int err = CL_SUCCESS;
         cl_mem mem = clCreateImage(context.context.get(), flags, &shape->format, &desc,

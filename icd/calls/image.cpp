@@ -215,6 +215,12 @@ cl_mem create_image(cl_context context, const cl_mem_properties* properties, cl_
         if (device_info<cl_bool>(d, CL_DEVICE_IMAGE_SUPPORT)) any_images = true;
     if (!any_images) return err = CL_INVALID_OPERATION, nullptr;
     if (!fits_a_device(c, *desc)) return err = CL_INVALID_IMAGE_SIZE, nullptr;
+    // A 2D image of a buffer needs cl_khr_image2d_from_buffer (a non-zero pitch alignment).
+    if (of_buffer && desc->image_type == CL_MEM_OBJECT_IMAGE2D &&
+        std::none_of(c->devices.begin(), c->devices.end(), [](const Device* d) {
+            return device_info<cl_uint>(d, CL_DEVICE_IMAGE_PITCH_ALIGNMENT) != 0;
+        }))
+        return err = CL_INVALID_OPERATION, nullptr;
     const bool wants_ptr = flags & (CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR);
     if (!of_buffer && wants_ptr != (host_ptr != nullptr)) return err = CL_INVALID_HOST_PTR, nullptr;
     if (of_buffer && host_ptr) return err = CL_INVALID_HOST_PTR, nullptr;
@@ -417,9 +423,8 @@ cl_int CL_API_CALL rgpu_clGetImageInfo(cl_mem image, cl_image_info param, size_t
         bool has = type == CL_MEM_OBJECT_IMAGE1D_ARRAY || type == CL_MEM_OBJECT_IMAGE2D_ARRAY;
         return info_value(has ? s.desc.image_array_size : size_t{0}, size, value, size_ret);
     }
-    case CL_IMAGE_BUFFER:
-        return info_value(type == CL_MEM_OBJECT_IMAGE1D_BUFFER ? s.desc.buffer : cl_mem{}, size,
-                          value, size_ret);
+    case CL_IMAGE_BUFFER: // the buffer a 1D buffer image or a 2D image of a buffer views
+        return info_value(s.desc.buffer, size, value, size_ret);
     case CL_IMAGE_NUM_MIP_LEVELS:
         return info_value(cl_uint{0}, size, value, size_ret);
     case CL_IMAGE_NUM_SAMPLES:

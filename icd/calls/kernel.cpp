@@ -57,6 +57,12 @@ size_t type_size(std::string_view name) {
     return 0;
 }
 
+/// An image argument's type (image2d_t, image1d_buffer_t, image2d_array_depth_t, ...), not a
+/// pointer to a type whose name starts so.
+bool is_image_type(std::string_view name) {
+    return name.rfind("image", 0) == 0 && name.size() > 2 && name.substr(name.size() - 2) == "_t";
+}
+
 /// A buffer argument; without argument info, a pointer-sized value naming a live buffer is one.
 bool is_pointer(const KernelArgDesc& arg, size_t size, const void* value) {
     if (arg.address == 0)
@@ -184,6 +190,20 @@ cl_int CL_API_CALL rgpu_clSetKernelArg(cl_kernel kernel, cl_uint index, size_t s
                 Mem* m = checked<Mem>(handle);
                 if (!m) return CL_INVALID_MEM_OBJECT;
                 if (m->context != k->program->context) return CL_INVALID_MEM_OBJECT;
+                // An image argument takes an image, a pointer a buffer; an image's access must
+                // allow what the kernel declares (POCL 3.1 checks neither).
+                const bool image_arg = is_image_type(arg.type_name);
+                if (arg.address != 0 && image_arg != (m->image != nullptr))
+                    return CL_INVALID_MEM_OBJECT;
+                if (image_arg) {
+                    const bool read_only = m->flags & CL_MEM_READ_ONLY;
+                    const bool write_only = m->flags & CL_MEM_WRITE_ONLY;
+                    if ((arg.access == CL_KERNEL_ARG_ACCESS_WRITE_ONLY && read_only) ||
+                        (arg.access == CL_KERNEL_ARG_ACCESS_READ_ONLY && write_only) ||
+                        (arg.access == CL_KERNEL_ARG_ACCESS_READ_WRITE &&
+                         (read_only || write_only)))
+                        return CL_INVALID_ARG_VALUE;
+                }
                 kind = wire::ArgKind::Mem;
                 mem_id = m->id;
             }

@@ -263,6 +263,11 @@ TEST_CASE("image errors POCL does not report" * doctest::test_suite("e2e")) {
     E2E_CHECK_CODE(r.code("error: sampler filter"), CL_INVALID_VALUE);
     check_fact(r, "bad sampler gives NULL", "true");
     E2E_CHECK_CODE(r.code("error: a buffer as a sampler argument"), CL_INVALID_SAMPLER);
+    E2E_CHECK_CODE(r.code("error: an image as a buffer argument"), CL_INVALID_MEM_OBJECT);
+    E2E_CHECK_CODE(r.code("error: a buffer as an image argument"), CL_INVALID_MEM_OBJECT);
+    E2E_CHECK_CODE(r.code("error: a read-only image as a write-only argument"),
+                   CL_INVALID_ARG_VALUE);
+    E2E_CHECK_CODE(r.code("a read-write image as a write-only argument"), CL_SUCCESS);
 }
 
 TEST_CASE("separate compile and link" * doctest::test_suite("e2e")) {

@@ -450,13 +450,28 @@ ScenarioResult image_errors_beyond_pocl(cl_platform_id platform) {
     bad = clCreateSampler(d.context, CL_TRUE, CL_ADDRESS_CLAMP, 0x9999, &err);
     r.record("error: sampler filter", err);
     Program program;
-    if (!build(r, d, program, "__kernel void k(sampler_t s, __global int* p) { p[0] = 1; }", ""))
+    if (!build(r, d, program,
+               "__kernel void k(sampler_t s, __global int* p, __write_only image2d_t out) {\n"
+               "  p[0] = 1; write_imageui(out, (int2)(0, 0), (uint4)(1)); }\n",
+               ""))
         return r;
     Kernel kernel(clCreateKernel(program, "k", &err));
     SETUP("clCreateKernel", err);
     cl_mem as_mem = buffer;
     r.record("error: a buffer as a sampler argument",
              clSetKernelArg(kernel, 0, sizeof as_mem, &as_mem));
+    cl_mem image = a;
+    r.record("error: an image as a buffer argument",
+             clSetKernelArg(kernel, 1, sizeof image, &image));
+    r.record("error: a buffer as an image argument",
+             clSetKernelArg(kernel, 2, sizeof as_mem, &as_mem));
+    Mem read_only(clCreateImage(d.context, CL_MEM_READ_ONLY, &rgba8, &good, nullptr, &err));
+    SETUP("clCreateImage read-only", err);
+    cl_mem ro = read_only;
+    r.record("error: a read-only image as a write-only argument",
+             clSetKernelArg(kernel, 2, sizeof ro, &ro));
+    r.record("a read-write image as a write-only argument",
+             clSetKernelArg(kernel, 2, sizeof image, &image));
     return r;
 }
 

@@ -18,7 +18,7 @@ bool in_range(uint64_t offset, uint64_t size, uint64_t limit) {
 cl_int handle_create_buffer(ExecContext& ctx, const wire::CreateBuffer& req) {
     auto* context = ctx.session.objects.find<ContextObject>(req.context());
     if (!context) return ctx.fail("unknown context " + std::to_string(req.context()));
-    cl_mem_flags flags = req.flags() & ~cl_mem_flags(CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR);
+    cl_mem_flags flags = native_mem_flags(req.flags());
     void* host = nullptr;
     if (req.data_frame() != 0) {
         zmq::message_t* data = ctx.frame(req.data_frame(), req.size());
@@ -48,8 +48,8 @@ cl_int handle_create_sub_buffer(ExecContext& ctx, const wire::CreateSubBuffer& r
     cl_buffer_region region{req.origin(), req.size()};
     cl_int err = CL_SUCCESS;
     // Shares its parent's memory: nothing counts against the quota.
-    cl_mem mem = clCreateSubBuffer(parent->mem.get(), req.flags(), CL_BUFFER_CREATE_TYPE_REGION,
-                                   &region, &err);
+    cl_mem mem = clCreateSubBuffer(parent->mem.get(), native_mem_flags(req.flags()),
+                                   CL_BUFFER_CREATE_TYPE_REGION, &region, &err);
     if (err != CL_SUCCESS) return err;
     MemObject object{MemRef(mem), parent->context, req.size()};
     object.parent = req.parent();

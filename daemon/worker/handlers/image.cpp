@@ -70,7 +70,7 @@ cl_int handle_create_image(ExecContext& ctx, const wire::CreateImage& req) {
         if (!parent) return ctx.fail("unknown buffer " + std::to_string(req.buffer()));
         desc.buffer = parent->mem.get();
     }
-    cl_mem_flags flags = req.flags() & ~cl_mem_flags(CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR);
+    cl_mem_flags flags = native_mem_flags(req.flags());
     void* host = nullptr;
     if (req.data_frame() != 0) {
         zmq::message_t* data = ctx.frame(req.data_frame(), size);

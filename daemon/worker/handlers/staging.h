@@ -10,6 +10,16 @@
 
 namespace rgpu::daemon {
 
+/// The flags a native buffer or image is created with. Host-pointer flags are the client's (its
+/// memory is on another machine), and so are host-access flags: the ICD enforces them, while
+/// the worker itself must write initial contents that arrive in pieces and read contents for
+/// checkpoints and moves.
+inline cl_mem_flags native_mem_flags(uint64_t flags) {
+    return flags &
+           ~cl_mem_flags(CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR | CL_MEM_HOST_READ_ONLY |
+                         CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_NO_ACCESS);
+}
+
 /// The queue a write with queue id 0 rides on: the context's internal one, created lazily.
 inline cl_command_queue internal_queue(ExecContext& ctx, uint64_t context_id, cl_int& err) {
     auto* context = ctx.session.objects.find<ContextObject>(context_id);
