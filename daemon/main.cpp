@@ -11,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -46,6 +47,8 @@ void install_signal_handlers() {
 
 int run_worker(int control_fd, const std::string& bind, pid_t supervisor,
                const rgpu::daemon::PoolSettings& pool) {
+    // Standard output is the session's kernel output (see kernel_output.h): log to stderr.
+    spdlog::set_default_logger(spdlog::stderr_color_mt("rgpu-worker"));
     spdlog::set_pattern(fmt::format("%Y-%m-%d %H:%M:%S.%e %^%l%$ rgpu-worker[{}]: %v", getpid()));
     // A worker must not outlive its supervisor: nobody could stop it any more.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -62,6 +65,7 @@ int run_worker(int control_fd, const std::string& bind, pid_t supervisor,
     rgpu::daemon::WorkerOptions options;
     options.bind = bind;
     options.control_fd = control_fd;
+    options.capture_output = true;
     rgpu::daemon::WorkerServer worker(options, std::move(devices));
     g_worker = &worker;
     install_signal_handlers();

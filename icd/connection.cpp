@@ -7,6 +7,7 @@
 
 #include <decode.h>
 
+#include <cstdio>
 #include <cstring>
 #include <unistd.h>
 
@@ -599,6 +600,9 @@ void Connection::handle(std::vector<zmq::message_t>& frames) {
     }
     apply_ack(msg.acked_seq());
     auto message = std::make_shared<std::vector<zmq::message_t>>(std::move(frames));
+    // What kernels printed comes before the notices of the commands that printed it, so it is
+    // on the application's standard output by the time their events complete.
+    if (msg.output() && msg.output()->size()) write_kernel_output(*msg.output());
     // Notices first: a Finish reply in the same message must find its queue's events complete.
     if (msg.events())
         for (const auto* notice : *msg.events())
@@ -607,6 +611,15 @@ void Connection::handle(std::vector<zmq::message_t>& frames) {
         for (const auto* reply : *msg.replies())
             apply_reply(*reply, message);
     if (msg.events() && msg.events()->size()) notify_event_waiters();
+}
+
+void Connection::write_kernel_output(const flatbuffers::Vector<uint8_t>& bytes) {
+    // Through stdio, so it lands wherever the application sent its standard output (freopen),
+    // after what the application itself printed before.
+    static std::mutex mutex; // one daemon's output at a time, never interleaved mid-chunk
+    std::lock_guard lock(mutex);
+    std::fwrite(bytes.data(), 1, bytes.size(), stdout);
+    std::fflush(stdout);
 }
 
 void Connection::apply_notice(const wire::EventNotice& notice) {

@@ -283,6 +283,8 @@ class Connection {
     void handle(std::vector<zmq::message_t>& frames);
     void apply_notice(const wire::EventNotice& notice);
     void apply_reply(const wire::Reply& reply, const Received& message);
+    /// Writes kernel printf output to the application's standard output (I/O thread).
+    static void write_kernel_output(const flatbuffers::Vector<uint8_t>& bytes);
     /// Copies a read's chunk (packed offset `offset`) to where it goes in the call's memory.
     static void place(const Call& call, uint64_t offset, const uint8_t* data, uint64_t size);
     void finish_call(const std::shared_ptr<Call>& call, cl_int status);

@@ -30,6 +30,10 @@ void MessageWriter::add_reply(uint64_t seq, int32_t status, wire::ReplyBody type
 std::vector<zmq::message_t> MessageWriter::finish(uint64_t session, uint64_t acked_seq) {
     auto replies = replies_.empty() ? 0 : fbb_.CreateVector(replies_);
     auto notices = notices_.empty() ? 0 : fbb_.CreateVectorOfStructs(notices_);
+    auto output =
+        output_.empty()
+            ? 0
+            : fbb_.CreateVector(reinterpret_cast<const uint8_t*>(output_.data()), output_.size());
     wire::DaemonMessageBuilder msg(fbb_);
     msg.add_version(proto::kProtocolVersion);
     msg.add_session(session);
@@ -41,6 +45,7 @@ std::vector<zmq::message_t> MessageWriter::finish(uint64_t session, uint64_t ack
     if (released_) msg.add_released(true);
     if (!replies.IsNull()) msg.add_replies(replies);
     if (!notices.IsNull()) msg.add_events(notices);
+    if (!output.IsNull()) msg.add_output(output);
     fbb_.Finish(msg.Finish(), proto::kFileIdentifier);
 
     std::vector<zmq::message_t> frames;
@@ -52,6 +57,7 @@ std::vector<zmq::message_t> MessageWriter::finish(uint64_t session, uint64_t ack
     replies_.clear();
     notices_.clear();
     bulk_.clear();
+    output_.clear();
     released_ = false;
     return frames;
 }

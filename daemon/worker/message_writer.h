@@ -5,6 +5,7 @@
 #include <rgpu/wire/messages_generated.h>
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 #include <zmq.hpp>
@@ -20,7 +21,9 @@ class MessageWriter {
                    flatbuffers::Offset<void> body = 0, std::string_view message = {},
                    zmq::message_t* data = nullptr);
     void add_notice(const wire::EventNotice& notice) { notices_.push_back(notice); }
-    bool empty() const { return replies_.empty() && notices_.empty(); }
+    /// Kernel output (printf) for the client's standard output.
+    void add_output(std::string_view bytes) { output_.append(bytes); }
+    bool empty() const { return replies_.empty() && notices_.empty() && output_.empty(); }
     /// Marks the message as the worker's release of the client's connection.
     void set_released() { released_ = true; }
 
@@ -32,6 +35,7 @@ class MessageWriter {
     std::vector<flatbuffers::Offset<wire::Reply>> replies_;
     std::vector<wire::EventNotice> notices_;
     std::vector<zmq::message_t> bulk_;
+    std::string output_;
     bool released_ = false;
 };
 

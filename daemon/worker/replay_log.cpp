@@ -14,7 +14,8 @@ void ReplayLog::keep(std::vector<zmq::message_t>& frames) {
     // be numbered here, in the order messages leave).
     auto* message = flatbuffers::GetMutableRoot<wire::DaemonMessage>(frames[0].data());
     bool content = (message->replies() && message->replies()->size()) ||
-                   (message->events() && message->events()->size());
+                   (message->events() && message->events()->size()) ||
+                   (message->output() && message->output()->size());
     if (!content) return;
     // The generated class hides its Table base; the field's address is all that is needed.
     uint8_t* field =

@@ -32,6 +32,8 @@ namespace {
 constexpr int kMaxQueuedReplies = 100000;
 /// How long an ending session may take to release its objects before the worker just exits.
 constexpr auto kTeardownLimit = std::chrono::seconds(5);
+/// Kernel output sent in one message at most (more waits for the next, within envelope limits).
+constexpr size_t kMaxOutputPerMessage = size_t{1} << 20;
 
 /// zmq::poll that treats a signal's EINTR as a wake-up, not an error.
 void poll_items(zmq::pollitem_t* items, size_t count, std::chrono::milliseconds timeout) {
@@ -82,6 +84,9 @@ WorkerServer::WorkerServer(WorkerOptions options, std::vector<LocalDevice> devic
 WorkerServer::~WorkerServer() = default;
 
 int WorkerServer::run(const std::atomic<bool>& stop) {
+    if (std::string why; options_.capture_output && !output_.capture(&why))
+        spdlog::warn("worker {}: kernel output stays on the daemon's standard output ({})",
+                     getpid(), why);
     try {
         router_.bind(options_.bind);
     } catch (const zmq::error_t& e) {
@@ -101,11 +106,12 @@ int WorkerServer::run(const std::atomic<bool>& stop) {
 
     zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
                                {nullptr, outbox_.fd(), ZMQ_POLLIN, 0},
-                               {nullptr, control_.fd(), ZMQ_POLLIN, 0}};
+                               {nullptr, control_.fd(), ZMQ_POLLIN, 0},
+                               {nullptr, output_.fd(), ZMQ_POLLIN, 0}}; // -1: ignored
     auto last_check = clock::now();
     bool supervisor_gone = false;
     while (!stop.load() && !save_requested_) {
-        poll_items(items, 3, std::chrono::milliseconds(250));
+        poll_items(items, 4, std::chrono::milliseconds(250));
         // Control first: AssignSession is written before the client hears of this worker, so
         // it is always read before the client's Attach.
         if (!read_control()) {
@@ -509,7 +515,13 @@ void WorkerServer::send(const std::string& routing, std::vector<zmq::message_t>&
 
 void WorkerServer::drain_outbox() {
     auto items = outbox_.drain();
-    if (items.empty()) return;
+    // Read after the completions were taken: a command among them printed before it completed,
+    // so its output is in the pipe now and goes out ahead of its notice (the client writes a
+    // message's output before applying its notices).
+    if (std::string printed = output_.take(kMaxOutputPerMessage);
+        !printed.empty() && sessions_.size() == 1)
+        pending_[sessions_.begin()->first].add_output(printed);
+    if (items.empty() && pending_.empty()) return;
     for (auto& item : items) {
         if (auto* m = std::get_if<Outbox::Message>(&item)) {
             auto it = sessions_.find(m->session);

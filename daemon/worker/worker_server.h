@@ -7,6 +7,7 @@
 
 #include "control_channel.h"
 #include "devices.h"
+#include "kernel_output.h"
 #include "log_limiter.h"
 #include "message_writer.h"
 #include "outbox.h"
@@ -30,6 +31,9 @@ struct WorkerOptions {
     std::string bind;
     /// This process's end of the control channel (inherited from the supervisor).
     int control_fd = -1;
+    /// Send what kernels print to the client (standard output becomes a pipe; see
+    /// kernel_output.h). Off for in-process servers such as the fuzzer's.
+    bool capture_output = false;
 };
 
 class WorkerServer {
@@ -78,6 +82,7 @@ class WorkerServer {
     zmq::context_t context_;
     zmq::socket_t router_;
     Outbox outbox_;
+    KernelOutput output_;
     ControlChannel control_;
     std::string endpoint_;
     /// The one session this worker serves (at most one entry: the map keeps the lookups of the

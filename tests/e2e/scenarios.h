@@ -135,6 +135,9 @@ ScenarioResult images(cl_platform_id platform);
 ScenarioResult image_errors(cl_platform_id platform);
 // Those it accepts or reports otherwise (rgpu answers the specification's code): run on rgpu only.
 ScenarioResult image_errors_beyond_pocl(cl_platform_id platform);
+// Kernel printf: what standard output holds once the launch's event is complete, and after
+// clFinish of four work-items' output. facts "after the event", "after clFinish".
+ScenarioResult kernel_printf(cl_platform_id platform);
 // The same transfers non-blocking, chained by event wait lists. data "b", "a part".
 ScenarioResult transfers_nonblocking(cl_platform_id platform);
 // kManySmallWrites non-blocking 4-byte writes, then one clFinish (more commands and bulk
