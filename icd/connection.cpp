@@ -644,7 +644,7 @@ void Connection::apply_notice(const wire::EventNotice& notice) {
 
 void Connection::complete_event(Event* event, cl_int status, const cl_ulong* times) {
     if (times) std::memcpy(event->times, times, sizeof event->times);
-    std::vector<std::pair<void(CL_CALLBACK*)(cl_event, cl_int, void*), void*>> callbacks;
+    std::vector<EventCallback> callbacks;
     std::vector<std::function<void(cl_int)>> hooks;
     {
         std::lock_guard lock(event->mutex);
@@ -655,8 +655,8 @@ void Connection::complete_event(Event* event, cl_int status, const cl_ulong* tim
     // Hooks only post to other daemons' connections: safe on this thread, never blocking.
     for (auto& hook : hooks)
         hook(event->status.load());
-    for (auto& [fn, data] : callbacks)
-        callbacks_.post(event, event->status.load(), fn, data);
+    for (const auto& cb : callbacks)
+        callbacks_.post(event, cb.status_for(event->status.load()), cb.fn, cb.data);
     notify_event_waiters();
     drop(event); // the hold taken by track_event
 }

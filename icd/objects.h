@@ -263,6 +263,16 @@ struct Kernel : Object<_cl_kernel, Magic::Kernel> {
     std::vector<const void*> arg_mems;
 };
 
+/// A clSetEventCallback registration. Only completion is mirrored from the daemon: callbacks for
+/// CL_SUBMITTED and CL_RUNNING fire with it, with the state they were registered for as status
+/// (or the command's error), as the specification defines the argument.
+struct EventCallback {
+    void(CL_CALLBACK* fn)(cl_event, cl_int, void*) = nullptr;
+    void* data = nullptr;
+    cl_int type = CL_COMPLETE;
+    cl_int status_for(cl_int final_status) const { return final_status < 0 ? final_status : type; }
+};
+
 struct Event : Object<_cl_event, Magic::Event> {
     static constexpr Magic kMagic = Magic::Event;
     Context* context = nullptr;
@@ -279,7 +289,7 @@ struct Event : Object<_cl_event, Magic::Event> {
     bool notice_deferred = false;
     cl_int deferred_status = CL_COMPLETE;
     std::mutex mutex;
-    std::vector<std::pair<void(CL_CALLBACK*)(cl_event, cl_int, void*), void*>> callbacks;
+    std::vector<EventCallback> callbacks;
     /// The ICD's own completion hooks (spanning contexts), run by whoever completes the event,
     /// never blocking (guarded by mutex).
     std::vector<std::function<void(cl_int)>> hooks;

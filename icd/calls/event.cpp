@@ -148,7 +148,7 @@ cl_int CL_API_CALL rgpu_clSetUserEventStatus(cl_event event, cl_int status) {
         Event* e = checked<Event>(event);
         if (!e || e->command_type != CL_COMMAND_USER) return CL_INVALID_EVENT;
         if (status > CL_COMPLETE) return CL_INVALID_VALUE;
-        std::vector<std::pair<void(CL_CALLBACK*)(cl_event, cl_int, void*), void*>> callbacks;
+        std::vector<EventCallback> callbacks;
         std::vector<std::function<void(cl_int)>> hooks;
         {
             std::lock_guard lock(e->mutex);
@@ -167,8 +167,8 @@ cl_int CL_API_CALL rgpu_clSetUserEventStatus(cl_event event, cl_int status) {
         }
         for (auto& hook : hooks)
             hook(status);
-        for (auto& [fn, data] : callbacks)
-            fn(e, status, data);
+        for (const auto& cb : callbacks)
+            cb.fn(e, cb.status_for(status), cb.data);
         return CL_SUCCESS;
     });
 }
@@ -181,15 +181,15 @@ cl_int CL_API_CALL rgpu_clSetEventCallback(cl_event event, cl_int type,
         if (!e) return CL_INVALID_EVENT;
         if (!pfn || (type != CL_COMPLETE && type != CL_SUBMITTED && type != CL_RUNNING))
             return CL_INVALID_VALUE;
+        EventCallback cb{pfn, user_data, type};
         {
             std::lock_guard lock(e->mutex);
-            // Only completion is mirrored: SUBMITTED and RUNNING callbacks fire with it.
             if (!e->complete()) {
-                e->callbacks.emplace_back(pfn, user_data);
+                e->callbacks.push_back(cb);
                 return CL_SUCCESS;
             }
         }
-        pfn(e, e->status.load(), user_data);
+        pfn(e, cb.status_for(e->status.load()), user_data);
         return CL_SUCCESS;
     });
 }

@@ -90,6 +90,13 @@ ScenarioResult events_and_wait_lists(cl_platform_id platform) {
         }
     } callback_owner{callback};
     SETUP("clSetEventCallback", clSetEventCallback(read, CL_COMPLETE, on_complete, callback));
+    // Callbacks for the earlier states get those states as their status.
+    auto* submitted = new CallbackRecord();
+    auto* running = new CallbackRecord();
+    CallbackOwner submitted_owner{submitted}, running_owner{running};
+    SETUP("clSetEventCallback submitted",
+          clSetEventCallback(run, CL_SUBMITTED, on_complete, submitted));
+    SETUP("clSetEventCallback running", clSetEventCallback(run, CL_RUNNING, on_complete, running));
     cl_event read_event = read;
     SETUP("clWaitForEvents read", clWaitForEvents(1, &read_event));
     status_fact(r, "read after its wait", read);
@@ -111,9 +118,12 @@ ScenarioResult events_and_wait_lists(cl_platform_id platform) {
     }
     // Callbacks may run on another thread a little after completion: wait for it, bounded.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!callback->ran && std::chrono::steady_clock::now() < deadline)
+    while ((!callback->ran || !submitted->ran || !running->ran) &&
+           std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     r.fact("callback ran", callback->ran.load());
+    r.fact("submitted callback status", status_name(submitted->status));
+    r.fact("running callback status", status_name(running->status));
     r.fact("callback status", status_name(callback->status));
     r.fact("callback event is the event", callback->event.load() == read.get());
     cl_ulong start = 0;
