@@ -234,6 +234,29 @@ TEST_CASE("images" * doctest::test_suite("e2e")) {
     });
 }
 
+TEST_CASE("threads sharing a context and a queue" * doctest::test_suite("e2e")) {
+    DIFFERENTIAL_SUBCASES(sc::threads_sharing, {
+        check_clean(r);
+        const auto shared = data<cl_int>(r, "shared");
+        REQUIRE(shared.size() == 6 * 256);
+        for (int t = 0; t < 6; ++t) {
+            // The last round (11) of each thread left its slice.
+            for (size_t i = 0; i < 256; ++i)
+                CHECK(shared[t * 256 + i] == static_cast<cl_int>(11 * 100000 + t * 1000 + i));
+            // Twelve rounds of p = 3p + (10t + round) from i + 1000t.
+            const auto own = data<cl_int>(r, ("thread " + std::to_string(t) + " own").c_str());
+            REQUIRE(own.size() == 256);
+            for (size_t i = 0; i < 256; i += 51) {
+                cl_int want = static_cast<cl_int>(i + 1000 * t);
+                for (int round = 0; round < 12; ++round)
+                    want = static_cast<cl_int>(static_cast<uint32_t>(want) * 3u +
+                                               static_cast<uint32_t>(10 * t + round));
+                CHECK(own[i] == want);
+            }
+        }
+    });
+}
+
 TEST_CASE("kernel printf" * doctest::test_suite("e2e")) {
     DIFFERENTIAL_SUBCASES(sc::kernel_printf, {
         check_clean(r);

@@ -135,6 +135,11 @@ ScenarioResult images(cl_platform_id platform);
 ScenarioResult image_errors(cl_platform_id platform);
 // Those it accepts or reports otherwise (rgpu answers the specification's code): run on rgpu only.
 ScenarioResult image_errors_beyond_pocl(cl_platform_id platform);
+// Six application threads share a context, a program and an in-order queue: each creates its
+// own kernel, queue and buffer at once with the others, launches, and writes and reads its slice
+// of a shared buffer through the shared queue (waiting on its own queue's events), finishing the
+// shared queue and retaining/releasing the program meanwhile. data "thread N own", ..., "shared".
+ScenarioResult threads_sharing(cl_platform_id platform);
 // Kernel printf: what standard output holds once the launch's event is complete, and after
 // clFinish of four work-items' output. facts "after the event", "after clFinish".
 ScenarioResult kernel_printf(cl_platform_id platform);
