@@ -231,6 +231,15 @@ TEST_CASE("images" * doctest::test_suite("e2e")) {
                       (x < 40 ? static_cast<unsigned char>(((1 + y) * 80 + 8 + x) * 7 + 3) : 0xEE));
         const auto shifted = data<unsigned char>(r, "shifted");
         REQUIRE(shifted.size() == 16 * 8 * 4);
+        // The last two rows of a 1100 x 1000 RGBA8 image (and the last bytes of a buffer) that
+        // the host may not access, initialised from (i % 251).
+        for (const char* name : {"hidden image last rows", "hidden buffer tail"}) {
+            const auto tail = data<unsigned char>(r, name);
+            REQUIRE(tail.size() == 1100 * 2 * 4);
+            const size_t first = 1100 * 1000 * 4 - tail.size();
+            for (size_t i = 0; i < tail.size(); i += 97)
+                CHECK(tail[i] == (first + i) % 251);
+        }
     });
 }
 

@@ -279,6 +279,38 @@ ScenarioResult images(cl_platform_id platform) {
                                                    out.data(), 0, nullptr, nullptr));
         r.put("layers", out);
     }
+    // Objects the host may not access, with initial contents larger than one transfer chunk:
+    // the daemon still writes them in pieces; a copy shows them.
+    {
+        constexpr size_t kW = 1100, kH = 1000; // 4.4 MB of RGBA8
+        std::vector<uint8_t> big(kW * kH * 4);
+        for (size_t i = 0; i < big.size(); ++i)
+            big[i] = static_cast<uint8_t>(i % 251);
+        cl_image_desc dbig = desc_of(CL_MEM_OBJECT_IMAGE2D, kW, kH);
+        Mem hidden(clCreateImage(d.context,
+                                 CL_MEM_READ_ONLY | CL_MEM_HOST_NO_ACCESS | CL_MEM_COPY_HOST_PTR,
+                                 &rgba8, &dbig, big.data(), &err));
+        SETUP("clCreateImage host no access", err);
+        Mem hidden_buffer(clCreateBuffer(d.context, CL_MEM_HOST_NO_ACCESS | CL_MEM_COPY_HOST_PTR,
+                                         big.size(), big.data(), &err));
+        SETUP("clCreateBuffer host no access", err);
+        Mem visible(clCreateBuffer(d.context, CL_MEM_READ_WRITE, big.size(), nullptr, &err));
+        SETUP("clCreateBuffer visible", err);
+        size_t box[3] = {kW, 2, 1}, last_rows[3] = {0, kH - 2, 0};
+        std::vector<uint8_t> rows(kW * 2 * 4);
+        r.record("copy hidden image rows",
+                 clEnqueueCopyImageToBuffer(d.queue, hidden, visible, last_rows, box, 0, 0, nullptr,
+                                            nullptr));
+        r.record("read copied rows", clEnqueueReadBuffer(d.queue, visible, CL_TRUE, 0, rows.size(),
+                                                         rows.data(), 0, nullptr, nullptr));
+        r.put("hidden image last rows", rows);
+        r.record("copy hidden buffer",
+                 clEnqueueCopyBuffer(d.queue, hidden_buffer, visible, big.size() - rows.size(), 0,
+                                     rows.size(), 0, nullptr, nullptr));
+        r.record("read copied bytes", clEnqueueReadBuffer(d.queue, visible, CL_TRUE, 0, rows.size(),
+                                                          rows.data(), 0, nullptr, nullptr));
+        r.put("hidden buffer tail", rows);
+    }
     // A 1D image over a buffer: the buffer's bytes, seen as pixels.
     {
         const cl_image_format r32{CL_R, CL_UNSIGNED_INT32};

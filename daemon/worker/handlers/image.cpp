@@ -71,6 +71,9 @@ cl_int handle_create_image(ExecContext& ctx, const wire::CreateImage& req) {
         desc.buffer = parent->mem.get();
     }
     cl_mem_flags flags = native_mem_flags(req.flags());
+    // An image of a buffer takes no host-pointer flags (it shows what the client reports as
+    // inherited from the buffer).
+    if (parent) flags &= ~cl_mem_flags(CL_MEM_ALLOC_HOST_PTR);
     void* host = nullptr;
     if (req.data_frame() != 0) {
         zmq::message_t* data = ctx.frame(req.data_frame(), size);
