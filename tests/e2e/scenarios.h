@@ -141,7 +141,7 @@ ScenarioResult image_errors_beyond_pocl(cl_platform_id platform);
 // shared queue and retaining/releasing the program meanwhile. data "thread N own", ..., "shared".
 ScenarioResult threads_sharing(cl_platform_id platform);
 // Kernel printf: what standard output holds once the launch's event is complete, and after
-// clFinish of four work-items' output. facts "after the event", "after clFinish".
+// clFinish of four work-groups' output. facts "after the event", "after clFinish, lines sorted".
 ScenarioResult kernel_printf(cl_platform_id platform);
 // The same transfers non-blocking, chained by event wait lists. data "b", "a part".
 ScenarioResult transfers_nonblocking(cl_platform_id platform);

@@ -3,10 +3,12 @@
 #include "scenario_support.h"
 #include "scenarios.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <fcntl.h>
 #include <string>
 #include <unistd.h>
+#include <vector>
 
 namespace rgpu::e2e::scenarios {
 using namespace detail;
@@ -47,6 +49,22 @@ class CapturedStdout {
     std::FILE* file_ = nullptr;
     int saved_ = -1;
 };
+
+std::string sorted_lines(const std::string& text) {
+    std::vector<std::string> lines;
+    size_t at = 0;
+    while (at < text.size()) {
+        size_t end = text.find('\n', at);
+        if (end == std::string::npos) end = text.size() - 1;
+        lines.push_back(text.substr(at, end + 1 - at));
+        at = end + 1;
+    }
+    std::sort(lines.begin(), lines.end());
+    std::string out;
+    for (const auto& line : lines)
+        out += line;
+    return out;
+}
 
 } // namespace
 
@@ -92,7 +110,8 @@ ScenarioResult kernel_printf(cl_platform_id platform) {
         after_finish = captured.take();
     }
     r.fact("after the event", after_event);
-    r.fact("after clFinish", after_finish);
+    // Work-groups run in parallel: the lines of different ones come in no defined order.
+    r.fact("after clFinish, lines sorted", sorted_lines(after_finish));
     return r;
 }
 
