@@ -6,8 +6,6 @@
 #include "pool_queue.h"
 #include "session.h"
 
-#include <image_layout.h>
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -427,29 +425,13 @@ struct Restorer {
         return true;
     }
     bool restore_image(const checkpoint::Buffer& b, ContextObject& context) {
-        auto shape = std::make_shared<ImageShape>();
-        shape->format = {b.channel_order(), b.channel_data_type()};
-        shape->type = b.image_type();
-        shape->width = b.width();
-        shape->height = b.height();
-        shape->depth = b.depth();
-        shape->array_size = b.array_size();
-        shape->row_pitch = b.row_pitch();
-        shape->pixel_bytes = proto::pixel_bytes(shape->format);
+        auto shape = ImageShape::of(b);
         if (shape->pixel_bytes == 0) return fail("image of an unknown format");
-        cl_image_desc desc{};
-        desc.image_type = shape->type;
-        desc.image_width = shape->width;
-        desc.image_height = shape->height;
-        desc.image_depth = shape->depth;
-        desc.image_array_size = shape->array_size;
-        desc.image_row_pitch = shape->row_pitch;
         MemObject* parent = nullptr;
         std::vector<uint8_t> pixels;
         if (b.parent() != 0) {
             parent = session.objects.find<MemObject>(b.parent());
             if (!parent || parent->image) return fail("image's buffer");
-            desc.buffer = parent->mem.get();
         } else {
             std::string name = b.contents() ? b.contents()->str() : "";
             if (name.empty() || name.find('/') != std::string::npos ||
@@ -463,6 +445,7 @@ struct Restorer {
                           CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_NO_ACCESS);
         if (!parent) flags |= CL_MEM_COPY_HOST_PTR;
         cl_int err = CL_SUCCESS;
+        cl_image_desc desc = shape->native_desc(parent ? parent->mem.get() : nullptr);
         cl_mem mem = clCreateImage(context.context.get(), flags, &shape->format, &desc,
                                    parent ? nullptr : pixels.data(), &err);
         if (err != CL_SUCCESS) return fail("clCreateImage: " + std::to_string(err));

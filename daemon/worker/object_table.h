@@ -4,6 +4,8 @@
 
 #include "native.h"
 
+#include <image_layout.h>
+
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -57,7 +59,33 @@ struct ImageShape {
     cl_mem_object_type type = 0;
     uint64_t width = 0, height = 0, depth = 0, array_size = 0;
     uint64_t row_pitch = 0; ///< A 2D image from a buffer: its rows' pitch there (0: packed).
-    size_t pixel_bytes = 0;
+    size_t pixel_bytes = 0; ///< 0: an unknown format
+    /// From a CreateImage request or a checkpoint's Buffer record (the same field names).
+    template <class Record> static std::shared_ptr<ImageShape> of(const Record& r) {
+        auto shape = std::make_shared<ImageShape>();
+        shape->format = {r.channel_order(), r.channel_data_type()};
+        shape->type = r.image_type();
+        shape->width = r.width();
+        shape->height = r.height();
+        shape->depth = r.depth();
+        shape->array_size = r.array_size();
+        shape->row_pitch = r.row_pitch();
+        shape->pixel_bytes = proto::pixel_bytes(shape->format);
+        return shape;
+    }
+    /// The native descriptor (no host pitches: contents always arrive packed); `buffer` is the
+    /// native buffer an image of a buffer views.
+    cl_image_desc native_desc(cl_mem buffer) const {
+        cl_image_desc desc{};
+        desc.image_type = type;
+        desc.image_width = width;
+        desc.image_height = height;
+        desc.image_depth = depth;
+        desc.image_array_size = array_size;
+        desc.image_row_pitch = row_pitch;
+        desc.buffer = buffer;
+        return desc;
+    }
     /// The extent clEnqueueReadImage/WriteImage take for the whole image.
     void whole_region(size_t region[3]) const {
         region[0] = width;

@@ -53,6 +53,21 @@ uint64_t packed_size(const Mem* m, const size_t region[3]) {
     return uint64_t{region[0]} * region[1] * region[2] * m->image->pixel;
 }
 
+/// The checks clEnqueueReadImage and clEnqueueWriteImage share, in the specification's order;
+/// `forbidden`: the host-access flags that rule the transfer out.
+cl_int check_transfer(Queue* q, Mem* m, const size_t* origin, const size_t* region,
+                      size_t row_pitch, size_t slice_pitch, const void* ptr,
+                      cl_mem_flags forbidden) {
+    if (!q) return CL_INVALID_COMMAND_QUEUE;
+    if (!m) return CL_INVALID_MEM_OBJECT;
+    if (m->context != q->context) return CL_INVALID_CONTEXT;
+    cl_int err = check_box(m, origin, region);
+    if (err == CL_SUCCESS) err = check_pitches(m, region, row_pitch, slice_pitch);
+    if (err != CL_SUCCESS) return err;
+    if (!ptr) return CL_INVALID_VALUE;
+    return (m->flags & forbidden) ? CL_INVALID_OPERATION : CL_SUCCESS;
+}
+
 std::vector<uint64_t> triple(const size_t v[3]) {
     return {v[0], v[1], v[2]};
 }
@@ -66,16 +81,10 @@ cl_int CL_API_CALL rgpu_clEnqueueReadImage(cl_command_queue queue, cl_mem image,
                                            cl_event* event) {
     return guard([&] {
         Queue* q = checked<Queue>(queue);
-        if (!q) return CL_INVALID_COMMAND_QUEUE;
         Mem* m = checked_image(image);
-        if (!m) return CL_INVALID_MEM_OBJECT;
-        if (m->context != q->context) return CL_INVALID_CONTEXT;
-        cl_int err = check_box(m, origin, region);
-        if (err == CL_SUCCESS) err = check_pitches(m, region, row_pitch, slice_pitch);
+        cl_int err = check_transfer(q, m, origin, region, row_pitch, slice_pitch, ptr,
+                                    CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_NO_ACCESS);
         if (err != CL_SUCCESS) return err;
-        if (!ptr) return CL_INVALID_VALUE;
-        if (m->flags & (CL_MEM_HOST_WRITE_ONLY | CL_MEM_HOST_NO_ACCESS))
-            return CL_INVALID_OPERATION;
         std::vector<uint64_t> wait;
         if ((err = check_wait_list(q, num_events, wait_list, wait)) != CL_SUCCESS) return err;
         bring(q, m, Access::Read, wait, num_events, wait_list);
@@ -99,15 +108,10 @@ cl_int CL_API_CALL rgpu_clEnqueueWriteImage(cl_command_queue queue, cl_mem image
                                             cl_event* event) {
     return guard([&] {
         Queue* q = checked<Queue>(queue);
-        if (!q) return CL_INVALID_COMMAND_QUEUE;
         Mem* m = checked_image(image);
-        if (!m) return CL_INVALID_MEM_OBJECT;
-        if (m->context != q->context) return CL_INVALID_CONTEXT;
-        cl_int err = check_box(m, origin, region);
-        if (err == CL_SUCCESS) err = check_pitches(m, region, row_pitch, slice_pitch);
+        cl_int err = check_transfer(q, m, origin, region, row_pitch, slice_pitch, ptr,
+                                    CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS);
         if (err != CL_SUCCESS) return err;
-        if (!ptr) return CL_INVALID_VALUE;
-        if (m->flags & (CL_MEM_HOST_READ_ONLY | CL_MEM_HOST_NO_ACCESS)) return CL_INVALID_OPERATION;
         std::vector<uint64_t> wait;
         if ((err = check_wait_list(q, num_events, wait_list, wait)) != CL_SUCCESS) return err;
         bring(q, m, whole_image(m, origin, region) ? Access::Overwrite : Access::Write, wait,

@@ -41,35 +41,20 @@ cl_int handle_create_image(ExecContext& ctx, const wire::CreateImage& req) {
     auto& session = ctx.session;
     auto* context = session.objects.find<ContextObject>(req.context());
     if (!context) return ctx.fail("unknown context " + std::to_string(req.context()));
-    auto shape = std::make_shared<ImageShape>();
-    shape->format = {req.channel_order(), req.channel_data_type()};
-    shape->type = req.image_type();
-    shape->width = req.width();
-    shape->height = req.height();
-    shape->depth = req.depth();
-    shape->array_size = req.array_size();
-    shape->row_pitch = req.row_pitch();
-    shape->pixel_bytes = proto::pixel_bytes(shape->format);
+    auto shape = ImageShape::of(req);
     if (shape->pixel_bytes == 0) return CL_INVALID_IMAGE_FORMAT_DESCRIPTOR;
     Triple whole;
     shape->whole_region(whole.data());
     const uint64_t size = packed_bytes(whole, shape->pixel_bytes);
 
-    cl_image_desc desc{};
-    desc.image_type = shape->type;
-    desc.image_width = shape->width;
-    desc.image_height = shape->height;
-    desc.image_depth = shape->depth;
-    desc.image_array_size = shape->array_size;
-    desc.image_row_pitch = shape->row_pitch;
-    desc.num_mip_levels = req.num_mip_levels();
-    desc.num_samples = req.num_samples();
     MemObject* parent = nullptr;
     if (req.buffer() != 0) {
         parent = session.objects.find<MemObject>(req.buffer());
         if (!parent) return ctx.fail("unknown buffer " + std::to_string(req.buffer()));
-        desc.buffer = parent->mem.get();
     }
+    cl_image_desc desc = shape->native_desc(parent ? parent->mem.get() : nullptr);
+    desc.num_mip_levels = req.num_mip_levels();
+    desc.num_samples = req.num_samples();
     cl_mem_flags flags = native_mem_flags(req.flags());
     // An image of a buffer takes no host-pointer flags (it shows what the client reports as
     // inherited from the buffer).
