@@ -48,6 +48,7 @@ bool runs_inline(const wire::Command& command) {
     case wire::Request::LinkProgram:
     case wire::Request::CreateProgramWithBinary:
     case wire::Request::CreateBuffer: // may copy up to a transfer chunk
+    case wire::Request::CreateImage:
     case wire::Request::Goodbye:
     // Native info queries may do real work (binaries, kernel compilation for a device), and
     // releasing a queue may wait for its commands in some runtimes.
@@ -56,7 +57,9 @@ bool runs_inline(const wire::Command& command) {
         return false;
     case wire::Request::WriteBuffer:
         return command.body_as_WriteBuffer()->queue() != 0; // queue 0 writes synchronously
-    case wire::Request::CreateProgramWithSource:            // a large source is copied together
+    case wire::Request::WriteImage:
+        return command.body_as_WriteImage()->queue() != 0;
+    case wire::Request::CreateProgramWithSource: // a large source is copied together
         return command.body_as_CreateProgramWithSource()->source_frames() == 0;
     default:
         return true;
@@ -71,11 +74,23 @@ bool runs_inline(const WorkItem& item, const StagingBudget& staging) {
         if (!runs_inline(*command)) return false;
         if (const auto* read = command->body_as_ReadBuffer()) staged_bytes += read->size();
         if (const auto* write = command->body_as_WriteBuffer()) staged_bytes += write->size();
+        if (const auto* read = command->body_as_ReadImage()) {
+            // The image's pixel size is not known here: count the widest (16 bytes).
+            uint64_t pixels = 16;
+            if (read->region())
+                for (uint64_t extent : *read->region())
+                    pixels = extent && pixels > UINT64_MAX / extent ? UINT64_MAX : pixels * extent;
+            staged_bytes = pixels > UINT64_MAX - staged_bytes ? UINT64_MAX : staged_bytes + pixels;
+        }
+        if (const auto* write = command->body_as_WriteImage())
+            if (write->data_frame() < item.frames.size())
+                staged_bytes += item.frames[write->data_frame()].size();
     }
     // A transfer that could wait for staging room must wait on the executor, never here: the
     // room is made by this thread sending staged data out. (Not fits(): an empty budget lets
     // one transfer of any size start, but its later chunks wait.)
-    return staged_bytes == 0 || staging.staged() + staged_bytes <= staging.limit();
+    return staged_bytes == 0 ||
+           (staged_bytes <= staging.limit() && staging.staged() + staged_bytes <= staging.limit());
 }
 
 } // namespace

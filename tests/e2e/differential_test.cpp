@@ -221,6 +221,7 @@ TEST_CASE("images" * doctest::test_suite("e2e")) {
     DIFFERENTIAL_SUBCASES(sc::images, {
         check_clean(r, {"arg sampler given a buffer"});
         check_fact(r, "image support", "true");
+        check_fact(r, "large image read back", "true");
         check_fact(r, "RGBA/UNSIGNED_INT8 2D", "true");
         // The region read: row y of the box is image row 1 + y, pixels 2.., at 48-byte pitch.
         const auto read = data<unsigned char>(r, "read region");

@@ -310,6 +310,16 @@ ScenarioResult images(cl_platform_id platform) {
         r.record("read copied bytes", clEnqueueReadBuffer(d.queue, visible, CL_TRUE, 0, rows.size(),
                                                           rows.data(), 0, nullptr, nullptr));
         r.put("hidden buffer tail", rows);
+        // A read of more than one transfer chunk (beyond the whole staging budget of the
+        // smallest-limits daemon): it must wait for staging room off the I/O thread.
+        Mem readable(clCreateImage(d.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, &rgba8,
+                                   &dbig, big.data(), &err));
+        SETUP("clCreateImage large", err);
+        std::vector<uint8_t> back(big.size());
+        size_t zero[3] = {0, 0, 0}, all[3] = {kW, kH, 1};
+        r.record("read large image", clEnqueueReadImage(d.queue, readable, CL_TRUE, zero, all, 0, 0,
+                                                        back.data(), 0, nullptr, nullptr));
+        r.fact("large image read back", back == big);
     }
     // A 1D image over a buffer: the buffer's bytes, seen as pixels.
     {
