@@ -155,24 +155,6 @@ bool descriptor_valid(const cl_image_desc& d, size_t pixel, const void* host_ptr
     return true;
 }
 
-/// The host memory of an image created with a host pointer: how its rows lie.
-HostLayout host_layout_of(const cl_image_desc& d, size_t pixel, const size_t whole[3]) {
-    HostLayout l;
-    l.row_bytes = whole[0] * pixel;
-    l.rows = whole[1];
-    size_t row = d.image_row_pitch ? d.image_row_pitch : l.row_bytes;
-    size_t slice = d.image_slice_pitch;
-    if (d.image_type == CL_MEM_OBJECT_IMAGE1D_ARRAY) {
-        // Layers are the rows of the packed layout.
-        l.row_stride = slice ? slice : row;
-        l.slice_stride = 0;
-    } else {
-        l.row_stride = row;
-        l.slice_stride = slice ? slice : row * whole[1];
-    }
-    return l;
-}
-
 cl_mem create_image(cl_context context, const cl_mem_properties* properties, cl_mem_flags flags,
                     const cl_image_format* format, const cl_image_desc* desc, void* host_ptr,
                     cl_int& err) {
@@ -257,7 +239,8 @@ cl_mem create_image(cl_context context, const cl_mem_properties* properties, cl_
     }
     // Pitches the application sees: those of the memory it gave (as POCL reports them, for
     // copied memory too), else packed ones.
-    HostLayout host = host_layout_of(*desc, pixel, shape->whole);
+    HostLayout host = host_layout(desc->image_type, pixel, shape->whole, desc->image_row_pitch,
+                                  desc->image_slice_pitch);
     const bool given = host_ptr || of_buffer;
     shape->row_pitch = given && desc->image_row_pitch ? desc->image_row_pitch : row;
     const size_t slice = given ? desc->image_slice_pitch : 0;
