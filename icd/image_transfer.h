@@ -42,7 +42,4 @@ std::shared_ptr<Call> send_image_read(Connection* conn, uint64_t queue_id, const
 void unmap_image(Queue* q, Mem* m, const Mapping& map, Event* e, std::vector<uint64_t>& wait,
                  cl_uint num_events, const cl_event* wait_list);
 
-/// A buffer or image object is live (buffer.cpp): kernel arguments are recognised by it.
-void register_live_mem(Mem* m);
-
 } // namespace rgpu::icd

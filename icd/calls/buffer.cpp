@@ -6,6 +6,7 @@
 #include "../enqueue.h"
 #include "../entry_points.h"
 #include "../image_transfer.h"
+#include "../mem_object.h"
 #include "../spanning.h"
 
 #include <algorithm>
@@ -115,6 +116,28 @@ void register_live_mem(Mem* m) {
     g_live_mems.insert(static_cast<cl_mem>(m));
 }
 
+bool reserve_on_every_part(Context* c, size_t size) {
+    for (size_t i = 0; i < c->parts.size(); ++i)
+        if (!c->parts[i]->reserve_device_memory(size)) {
+            while (i-- > 0)
+                c->parts[i]->release_device_memory(size);
+            return false;
+        }
+    return true;
+}
+
+Mem* new_mem(Context* c, cl_mem_flags flags, size_t size, void* host_ptr) {
+    auto* m = new Mem();
+    m->context = c;
+    m->id = Connection::new_id();
+    m->flags = flags;
+    m->size = size;
+    if (flags & CL_MEM_USE_HOST_PTR) m->host_ptr = host_ptr;
+    hold(c);
+    register_live_mem(m);
+    return m;
+}
+
 bool is_live_mem(const void* handle) {
     std::lock_guard lock(g_live_mutex);
     return g_live_mems.count(handle) > 0;
@@ -139,21 +162,8 @@ cl_mem CL_API_CALL rgpu_clCreateBuffer(cl_context context, cl_mem_flags flags, s
         bool wants_ptr = flags & (CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR);
         if (wants_ptr != (host_ptr != nullptr)) return err = CL_INVALID_HOST_PTR, nullptr;
         // The daemon refuses buffers beyond the session's quota; say so here, synchronously.
-        for (size_t i = 0; i < c->parts.size(); ++i)
-            if (!c->parts[i]->reserve_device_memory(size)) {
-                while (i-- > 0)
-                    c->parts[i]->release_device_memory(size);
-                return err = CL_MEM_OBJECT_ALLOCATION_FAILURE, nullptr;
-            }
-
-        auto* m = new Mem();
-        m->context = c;
-        m->id = Connection::new_id();
-        m->flags = flags;
-        m->size = size;
-        if (flags & CL_MEM_USE_HOST_PTR) m->host_ptr = host_ptr;
-        hold(c);
-        register_live_mem(m);
+        if (!reserve_on_every_part(c, size)) return err = CL_MEM_OBJECT_ALLOCATION_FAILURE, nullptr;
+        Mem* m = new_mem(c, flags, size, host_ptr);
         // The initial contents are copied now: COPY_HOST_PTR lets the application reuse its
         // memory as soon as we return. Every daemon of a spanning context gets them, so each
         // holds the newest contents from the start.
@@ -210,22 +220,17 @@ cl_mem CL_API_CALL rgpu_clCreateSubBuffer(cl_mem buffer, cl_mem_flags flags,
         if (!aligned) return err = CL_MISALIGNED_SUB_BUFFER_OFFSET, nullptr;
 
         Context* c = parent->context;
-        auto* m = new Mem();
-        m->context = c;
-        m->id = Connection::new_id();
         // Unnamed access flags come from the parent, and host-pointer flags always do.
         cl_mem_flags inherited =
             pf & (CL_MEM_USE_HOST_PTR | CL_MEM_ALLOC_HOST_PTR | CL_MEM_COPY_HOST_PTR);
         if (!(flags & kAccessFlags)) inherited |= pf & kAccessFlags;
         if (!(flags & kHostAccessFlags)) inherited |= pf & kHostAccessFlags;
-        m->flags = flags | inherited;
-        m->size = region.size;
+        void* host =
+            parent->host_ptr ? static_cast<uint8_t*>(parent->host_ptr) + region.origin : nullptr;
+        Mem* m = new_mem(c, flags | inherited, region.size, host);
         m->parent = parent;
         m->origin = region.origin;
-        if (parent->host_ptr) m->host_ptr = static_cast<uint8_t*>(parent->host_ptr) + region.origin;
         retain(parent); // as natively: the parent's reference count shows it
-        hold(c);
-        register_live_mem(m);
         for (Connection* conn : c->parts)
             conn->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
                 return body(wire::CreateCreateSubBuffer(fbb, m->id, parent->id, flags,

@@ -8,6 +8,7 @@
 #include "../enqueue.h"
 #include "../entry_points.h"
 #include "../image_transfer.h"
+#include "../mem_object.h"
 
 #include <image_layout.h>
 
@@ -264,27 +265,15 @@ cl_mem create_image(cl_context context, const cl_mem_properties* properties, cl_
                    f.image_channel_data_type == format->image_channel_data_type;
         }))
         return err = CL_IMAGE_FORMAT_NOT_SUPPORTED, nullptr;
-    if (!of_buffer)
-        for (size_t i = 0; i < c->parts.size(); ++i)
-            if (!c->parts[i]->reserve_device_memory(size)) {
-                while (i-- > 0)
-                    c->parts[i]->release_device_memory(size);
-                return err = CL_MEM_OBJECT_ALLOCATION_FAILURE, nullptr;
-            }
-
-    auto* m = new Mem();
-    m->context = c;
-    m->id = Connection::new_id();
-    m->flags = flags;
-    m->size = size;
-    if (flags & CL_MEM_USE_HOST_PTR) m->host_ptr = host_ptr;
+    // An image of a buffer uses the buffer's memory: only images of their own count.
+    if (!of_buffer && !reserve_on_every_part(c, size))
+        return err = CL_MEM_OBJECT_ALLOCATION_FAILURE, nullptr;
+    Mem* m = new_mem(c, flags, size, host_ptr);
     if (of_buffer) {
         m->parent = buffer;
         retain(buffer);
     }
     if (properties) m->properties.assign(1, 0);
-    hold(c);
-    register_live_mem(m);
     // Initial contents leave packed, copied now (the application may reuse its memory).
     std::shared_ptr<uint8_t[]> packed;
     if (wants_ptr && !of_buffer) {
