@@ -91,16 +91,7 @@ cl_int handle_write_buffer(ExecContext& ctx, const wire::WriteBuffer& req) {
         for (auto& chunk : ctx.session.write_chunks)
             wait.push_back(chunk.get());
 
-    // The frame moves to the heap before the device sees its address: a small message keeps its
-    // bytes inside the zmq_msg_t, which must not move while the copy is pending. Until the copy
-    // is done the data counts against the staging budget, so many large writes queued behind a
-    // long kernel hold at most the budget here (the rest waits at the client, out of credit).
-    auto source = std::make_shared<HeldWrite>();
-    source->data = std::move(*data);
-    source->charge =
-        with_staging_room(ctx, req.size(), [&](std::chrono::milliseconds patience, bool* over) {
-            return ctx.session.staging->charge(req.size(), patience, over);
-        });
+    auto source = hold_write(ctx, std::move(*data));
     cl_event event = nullptr;
     err = clEnqueueWriteBuffer(ctx.session.native(*queue), mem->mem.get(), CL_FALSE, req.offset(),
                                req.size(), source->data.data(), static_cast<cl_uint>(wait.size()),
@@ -139,19 +130,7 @@ cl_int handle_read_buffer(ExecContext& ctx, const wire::ReadBuffer& req) {
     for (uint64_t done = 0; done < req.size();) {
         uint64_t n = std::min<uint64_t>(req.chunk(), req.size() - done);
         bool last = done + n == req.size();
-        auto record = std::make_shared<CompletionRecord>();
-        record->kind = CompletionRecord::Kind::Read;
-        record->session = ctx.session.id();
-        record->queue = req.queue();
-        record->reply_seq = ctx.seq;
-        record->profiling = queue->profiling;
-        record->read_offset = done;
-        // Host memory for the chunk comes out of the session's staging budget: with many large
-        // reads queued, this waits until earlier chunks have gone out to the client.
-        record->data =
-            with_staging_room(ctx, n, [&](std::chrono::milliseconds patience, bool* over) {
-                return ctx.session.staging->stage(n, patience, over);
-            });
+        auto record = staged_read(ctx, req.queue(), *queue, done, n);
         cl_event event = nullptr;
         err = clEnqueueReadBuffer(ctx.session.native(*queue), mem->mem.get(), CL_FALSE,
                                   req.offset() + done, n, record->data.data(),

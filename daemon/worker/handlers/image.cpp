@@ -120,14 +120,7 @@ cl_int handle_write_image(ExecContext& ctx, const wire::WriteImage& req) {
     if (req.last_chunk())
         for (auto& chunk : ctx.session.write_chunks)
             wait.push_back(chunk.get());
-    // As for buffers (handle_write_buffer): the frame moves to the heap and counts against the
-    // staging budget until the device has copied it.
-    auto source = std::make_shared<HeldWrite>();
-    source->data = std::move(*data);
-    source->charge =
-        with_staging_room(ctx, bytes, [&](std::chrono::milliseconds patience, bool* over) {
-            return ctx.session.staging->charge(bytes, patience, over);
-        });
+    auto source = hold_write(ctx, std::move(*data));
     cl_event event = nullptr;
     err = clEnqueueWriteImage(ctx.session.native(*queue), mem->mem.get(), CL_FALSE, origin.data(),
                               region.data(), 0, 0, source->data.data(),
@@ -169,17 +162,7 @@ cl_int handle_read_image(ExecContext& ctx, const wire::ReadImage& req) {
     auto pieces = proto::split_region(origin.data(), region.data(), pixel, req.chunk());
     for (size_t i = 0; i < pieces.size(); ++i) {
         const auto& piece = pieces[i];
-        auto record = std::make_shared<CompletionRecord>();
-        record->kind = CompletionRecord::Kind::Read;
-        record->session = ctx.session.id();
-        record->queue = req.queue();
-        record->reply_seq = ctx.seq;
-        record->profiling = queue->profiling;
-        record->read_offset = piece.offset;
-        record->data = with_staging_room(
-            ctx, piece.bytes, [&](std::chrono::milliseconds patience, bool* over) {
-                return ctx.session.staging->stage(piece.bytes, patience, over);
-            });
+        auto record = staged_read(ctx, req.queue(), *queue, piece.offset, piece.bytes);
         cl_event event = nullptr;
         err = clEnqueueReadImage(ctx.session.native(*queue), mem->mem.get(), CL_FALSE, piece.origin,
                                  piece.region, 0, 0, record->data.data(),

@@ -6,6 +6,7 @@
 #include "../exec_context.h"
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 namespace rgpu::daemon {
@@ -56,6 +57,42 @@ template <class Stage> auto with_staging_room(ExecContext& ctx, uint64_t bytes, 
     auto staged = stage(patience, &overdrawn);
     if (overdrawn) session.warn_overdrawn(patience);
     return staged;
+}
+
+/// A write's data taken from its frame, charged to the staging budget until the device has
+/// copied it. The frame moves to the heap before the device sees its address: a small message
+/// keeps its bytes inside the zmq_msg_t, which must not move while the copy is pending. Many
+/// large writes queued behind a long kernel so hold at most the budget here (the rest waits at
+/// the client, out of credit).
+inline std::shared_ptr<HeldWrite> hold_write(ExecContext& ctx, zmq::message_t&& frame) {
+    auto held = std::make_shared<HeldWrite>();
+    const uint64_t bytes = frame.size();
+    held->data = std::move(frame);
+    held->charge =
+        with_staging_room(ctx, bytes, [&](std::chrono::milliseconds patience, bool* over) {
+            return ctx.session.staging->charge(bytes, patience, over);
+        });
+    return held;
+}
+
+/// The completion record of one piece of a read: `bytes` of host memory out of the staging
+/// budget (waiting, with many large reads queued, until earlier pieces have gone out to the
+/// client), answered with a ReadData reply at packed offset `offset` once its command is done.
+inline std::shared_ptr<CompletionRecord> staged_read(ExecContext& ctx, uint64_t queue_id,
+                                                     const QueueObject& queue, uint64_t offset,
+                                                     uint64_t bytes) {
+    auto record = std::make_shared<CompletionRecord>();
+    record->kind = CompletionRecord::Kind::Read;
+    record->session = ctx.session.id();
+    record->queue = queue_id;
+    record->reply_seq = ctx.seq;
+    record->profiling = queue.profiling;
+    record->read_offset = offset;
+    record->data =
+        with_staging_room(ctx, bytes, [&](std::chrono::milliseconds patience, bool* over) {
+            return ctx.session.staging->stage(bytes, patience, over);
+        });
+    return record;
 }
 
 } // namespace rgpu::daemon
