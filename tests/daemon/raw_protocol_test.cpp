@@ -525,6 +525,40 @@ TEST_CASE("a buffer is released only after its sub-buffers" * doctest::test_suit
     CHECK(limited.stop() == 0);
 }
 
+TEST_CASE("an image views only a buffer of its own context" * doctest::test_suite("daemon")) {
+    // POCL asserts on a buffer of another context, which would end the session's worker; the
+    // receive-path fuzzer found it. An image is no buffer to view either.
+    RawClient client(daemon().endpoint());
+    uint64_t session = client.hello();
+    uint64_t seq = 1;
+    auto answer = [&](auto build) {
+        client.send(session, seq++, build);
+        auto frames = client.receive_reply();
+        REQUIRE(frames);
+        const auto& reply = RawClient::first_reply(*frames);
+        return std::make_pair(reply.status(), reply.message() ? reply.message()->str() : "");
+    };
+    auto image_of = [](uint64_t id, uint64_t context, uint64_t buffer) {
+        return [=](flatbuffers::FlatBufferBuilder& fbb) {
+            auto image =
+                wire::CreateCreateImage(fbb, id, context, CL_MEM_READ_WRITE, CL_R, CL_FLOAT,
+                                        CL_MEM_OBJECT_IMAGE1D_BUFFER, 16, 0, 0, 0, buffer);
+            return std::make_pair(wire::Request::CreateImage, image.Union());
+        };
+    };
+    client.send(session, seq++, req::context(1), false);
+    client.send(session, seq++, req::context(2), false);
+    REQUIRE(answer(req::buffer(3, 2, 4096)).first == CL_SUCCESS);
+    const auto other = answer(image_of(4, 1, 3));
+    CHECK(other.first == CL_INVALID_IMAGE_DESCRIPTOR);
+    CHECK(other.second == "an image views a buffer of its own context");
+    REQUIRE(answer(image_of(4, 2, 3)).first == CL_SUCCESS);
+    CHECK(answer(image_of(5, 2, 4)).first == CL_INVALID_IMAGE_DESCRIPTOR);
+    // The worker lives on and the image is usable.
+    CHECK(answer(req::release(4)).first == CL_SUCCESS);
+    CHECK(answer(req::release(3)).first == CL_SUCCESS);
+}
+
 namespace {
 /// Resident memory of process `pid` in bytes (0 if it cannot be read).
 uint64_t resident_bytes(pid_t pid) {

@@ -51,6 +51,11 @@ cl_int handle_create_image(ExecContext& ctx, const wire::CreateImage& req) {
     if (req.buffer() != 0) {
         parent = session.objects.find<MemObject>(req.buffer());
         if (!parent) return ctx.fail("unknown buffer " + std::to_string(req.buffer()));
+        // As the ICD answers: POCL asserts (ends the worker) on a buffer of another context.
+        if (parent->image || parent->context != req.context()) {
+            ctx.error_message = "an image views a buffer of its own context";
+            return CL_INVALID_IMAGE_DESCRIPTOR;
+        }
     }
     cl_image_desc desc = shape->native_desc(parent ? parent->mem.get() : nullptr);
     desc.num_mip_levels = req.num_mip_levels();
