@@ -554,6 +554,12 @@ TEST_CASE("an image views only a buffer of its own context" * doctest::test_suit
     CHECK(other.second == "an image views a buffer of its own context");
     REQUIRE(answer(image_of(4, 2, 3)).first == CL_SUCCESS);
     CHECK(answer(image_of(5, 2, 4)).first == CL_INVALID_IMAGE_DESCRIPTOR);
+    // A context id released and used again names another native context.
+    client.send(session, seq++, req::context(6), false);
+    REQUIRE(answer(req::buffer(7, 6, 4096)).first == CL_SUCCESS);
+    REQUIRE(answer(req::release(6)).first == CL_SUCCESS);
+    client.send(session, seq++, req::context(6), false);
+    CHECK(answer(image_of(8, 6, 7)).first == CL_INVALID_IMAGE_DESCRIPTOR);
     // The worker lives on and the image is usable.
     CHECK(answer(req::release(4)).first == CL_SUCCESS);
     CHECK(answer(req::release(3)).first == CL_SUCCESS);

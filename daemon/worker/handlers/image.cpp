@@ -52,7 +52,10 @@ cl_int handle_create_image(ExecContext& ctx, const wire::CreateImage& req) {
         parent = session.objects.find<MemObject>(req.buffer());
         if (!parent) return ctx.fail("unknown buffer " + std::to_string(req.buffer()));
         // As the ICD answers: POCL asserts (ends the worker) on a buffer of another context.
-        if (parent->image || parent->context != req.context()) {
+        // Natively compared: a context id may have been released and used again.
+        cl_context of = nullptr;
+        clGetMemObjectInfo(parent->mem.get(), CL_MEM_CONTEXT, sizeof of, &of, nullptr);
+        if (parent->image || of != context->context.get()) {
             ctx.error_message = "an image views a buffer of its own context";
             return CL_INVALID_IMAGE_DESCRIPTOR;
         }
