@@ -554,6 +554,16 @@ TEST_CASE("an image views only a buffer of its own context" * doctest::test_suit
     CHECK(other.second == "an image views a buffer of its own context");
     REQUIRE(answer(image_of(4, 2, 3)).first == CL_SUCCESS);
     CHECK(answer(image_of(5, 2, 4)).first == CL_INVALID_IMAGE_DESCRIPTOR);
+    // A read far beyond the image is refused before it is split into pieces (the fuzzer's
+    // region asked for 8 GiB of piece descriptions).
+    client.send(session, seq++, req::queue(9, 2), false);
+    CHECK(answer([](flatbuffers::FlatBufferBuilder& fbb) {
+              std::vector<uint64_t> origin{0, 0, 0}, region{1, uint64_t{1} << 40, 1};
+              auto read =
+                  wire::CreateReadImage(fbb, 9, 4, fbb.CreateVector(origin),
+                                        fbb.CreateVector(region), 0, 0, proto::kMinReadChunkBytes);
+              return std::make_pair(wire::Request::ReadImage, read.Union());
+          }).first == CL_INVALID_VALUE);
     // A context id released and used again names another native context.
     client.send(session, seq++, req::context(6), false);
     REQUIRE(answer(req::buffer(7, 6, 4096)).first == CL_SUCCESS);

@@ -29,6 +29,16 @@ uint64_t packed_bytes(const Triple& region, size_t pixel) {
     return n > UINT64_MAX ? UINT64_MAX : static_cast<uint64_t>(n);
 }
 
+/// Whether the box at `origin` of extent `region` lies inside the image (as the native call
+/// checks; a read splits its region before that call sees it).
+bool inside(const ImageShape& shape, const Triple& origin, const Triple& region) {
+    Triple whole;
+    shape.whole_region(whole.data());
+    for (size_t i = 0; i < 3; ++i)
+        if (origin[i] > whole[i] || region[i] > whole[i] - origin[i]) return false;
+    return true;
+}
+
 /// The image `id`, or null (with the client's error) when it is unknown or a buffer.
 MemObject* find_image(ExecContext& ctx, uint64_t id) {
     auto* mem = ctx.session.objects.find<MemObject>(id);
@@ -159,7 +169,8 @@ cl_int handle_read_image(ExecContext& ctx, const wire::ReadImage& req) {
     if (req.chunk() < proto::kMinReadChunkBytes || req.chunk() > proto::kMaxReadChunkBytes)
         return fail(ctx.fail("read chunk size out of range"));
     const size_t pixel = mem->image->pixel_bytes;
-    if (packed_bytes(region, pixel) == 0) return fail(CL_INVALID_VALUE);
+    if (packed_bytes(region, pixel) == 0 || !inside(*mem->image, origin, region))
+        return fail(CL_INVALID_VALUE);
     std::vector<cl_event> wait;
     cl_int err = resolve_wait_list(ctx, req.wait(), wait);
     if (err != CL_SUCCESS) return fail(err);
