@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
     std::string level = "info";
     double lease_s = rgpu::proto::kDefaultLeaseMs / 1000.0;
     double grace_s = 5;
+    double checkpoint_interval_s = 0;
     int worker_fd = -1;
     std::string worker_bind;
     pid_t supervisor_pid = 0;
@@ -102,10 +103,18 @@ int main(int argc, char** argv) {
                    "results wait for the client to reconnect; then it is freed")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
-    app.add_option("--checkpoint-dir", options.checkpoint_dir,
-                   "save every session here when stopped (SIGTERM: queues drained first, within "
-                   "--grace) and restore the sessions saved here at start; clients reconnect to "
-                   "them by themselves");
+    auto* checkpoint_dir_option = app.add_option(
+        "--checkpoint-dir", options.checkpoint_dir,
+        "save every session here when stopped (SIGTERM: queues drained first, within "
+        "--grace) and restore the sessions saved here at start; clients reconnect to "
+        "them by themselves");
+    app.add_option("--checkpoint-interval", checkpoint_interval_s,
+                   "also save each session this often (seconds) while it changes, so that "
+                   "a daemon killed outright (SIGKILL, a crash) restores its sessions at the "
+                   "next start; a client that had work run after the last save is told its "
+                   "session is lost")
+        ->check(CLI::Range(0.1, 86400.0))
+        ->needs(checkpoint_dir_option);
     std::string pool_text, placement_text = "per-launch", policy = "locality";
     auto* pool_option =
         app.add_option("--pool", pool_text,
@@ -208,6 +217,8 @@ int main(int argc, char** argv) {
     }
     options.session_timeout_ms = static_cast<int>(std::min(lease_s, 86400.0 * 7) * 1000);
     options.grace = std::chrono::milliseconds(static_cast<int64_t>(grace_s * 1000));
+    options.checkpoint_interval =
+        std::chrono::milliseconds(static_cast<int64_t>(checkpoint_interval_s * 1000));
     options.log_level = level;
 
     spdlog::set_level(spdlog::level::from_str(level));

@@ -210,8 +210,9 @@ Connection::Exchange Connection::attach(Deadline deadline, uint64_t* acked, std:
         monitor_.connect(monitor);
     socket_.connect(worker_endpoint_);
     flatbuffers::FlatBufferBuilder fbb;
-    std::vector<flatbuffers::Offset<wire::Command>> commands{wire::CreateCommand(
-        fbb, wire::Request::Attach, wire::CreateAttach(fbb, resume_token_).Union(), true)};
+    std::vector<flatbuffers::Offset<wire::Command>> commands{
+        wire::CreateCommand(fbb, wire::Request::Attach,
+                            wire::CreateAttach(fbb, resume_token_, acked_seq_).Union(), true)};
     fbb.Finish(wire::CreateClientMessage(fbb, proto::kProtocolVersion, session_, 0,
                                          fbb.CreateVector(commands), received_seq_.load()),
                proto::kFileIdentifier);

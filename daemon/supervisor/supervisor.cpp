@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sys/wait.h>
 #include <thread>
@@ -382,6 +383,13 @@ void Supervisor::end_session(WorkerProcess& worker, int wait_status) {
                              ? "its worker process died (" + describe_wait_status(wait_status) + ")"
                              : worker.close_reason;
     spdlog::warn("session {:016x} ({}) ended: {}", worker.session, worker.client, reason);
+    if (options_.checkpoint_interval.count() > 0) {
+        // A periodic save of a session whose client is told it is over must not come back at
+        // the next start (the worker removes it itself when it ends cleanly).
+        std::error_code ignored;
+        std::filesystem::remove_all(
+            options_.checkpoint_dir + "/" + fmt::format("{:016x}", worker.session), ignored);
+    }
     // The client's supervisor connection is still there: tell it now instead of letting it
     // find out from silence.
     flatbuffers::FlatBufferBuilder fbb;
@@ -588,7 +596,8 @@ bool Supervisor::send_assignment(WorkerProcess& worker, bool restore) {
         fbb, worker.session, worker.resume_token, fbb.CreateString(worker.client), limits,
         static_cast<uint32_t>(options_.session_timeout_ms), options_.limits.max_staging,
         options_.limits.max_worker_memory,
-        options_.checkpoint_dir.empty() ? 0 : fbb.CreateString(options_.checkpoint_dir), restore);
+        options_.checkpoint_dir.empty() ? 0 : fbb.CreateString(options_.checkpoint_dir), restore,
+        static_cast<uint32_t>(options_.checkpoint_interval.count()));
     fbb.Finish(
         control::CreateControlMessage(fbb, control::ControlBody::AssignSession, assign.Union()),
         control::ControlMessageIdentifier());

@@ -41,6 +41,9 @@ struct SupervisorOptions {
     /// Where sessions are saved when the daemon stops (SIGTERM) and restored from at start;
     /// empty: sessions end with the daemon.
     std::string checkpoint_dir;
+    /// --checkpoint-interval: sessions are also saved this often while they change (0: only at
+    /// a stop).
+    std::chrono::milliseconds checkpoint_interval{0};
     /// Flags every worker gets too (the pool's).
     std::vector<std::string> worker_args;
 };

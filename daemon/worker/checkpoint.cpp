@@ -9,12 +9,16 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <dirent.h>
 #include <fstream>
 #include <map>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace rgpu::daemon {
 
@@ -74,6 +78,31 @@ uint32_t device_index(const Session& session, cl_device_id device) {
 
 } // namespace
 
+CheckpointWriter::CheckpointWriter(std::string dir) : dir_(std::move(dir)) {
+    // Unique across processes and restarts (a restored or moved session's directory holds the
+    // files of a save made by another process, maybe one with this pid).
+    static std::atomic<uint64_t> saves{0};
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    prefix_ = fmt::format("{:x}-{}-{}-",
+                          std::chrono::duration_cast<std::chrono::nanoseconds>(now).count(),
+                          getpid(), ++saves);
+}
+
+std::string CheckpointWriter::file_name(const char* kind, uint64_t id) const {
+    return prefix_ + kind + "-" + std::to_string(id) + ".bin";
+}
+
+void CheckpointWriter::remove_older_files() const {
+    DIR* d = opendir(dir_.c_str());
+    if (!d) return;
+    while (dirent* entry = readdir(d)) {
+        const std::string name = entry->d_name;
+        if (name[0] != '.' && name != kStateFile + 1 && name.rfind(prefix_, 0) != 0)
+            std::remove((dir_ + "/" + name).c_str());
+    }
+    closedir(d);
+}
+
 bool CheckpointWriter::save_objects(Session& session, std::string* error) {
     if (mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
         *error = "cannot create " + dir_ + ": " + std::strerror(errno);
@@ -122,7 +151,7 @@ bool CheckpointWriter::save_objects(Session& session, std::string* error) {
                         ok = false;
                         return;
                     }
-                    std::string file = "image-" + std::to_string(id) + ".bin";
+                    std::string file = file_name("image", id);
                     if (!write_file(dir_ + "/" + file, pixels.data(), pixels.size(), error)) {
                         ok = false;
                         return;
@@ -154,7 +183,7 @@ bool CheckpointWriter::save_objects(Session& session, std::string* error) {
                 ok = false;
                 return;
             }
-            std::string name = "buffer-" + std::to_string(id) + ".bin";
+            std::string name = file_name("buffer", id);
             if (!write_file(dir_ + "/" + name, contents.data(), contents.size(), error)) {
                 ok = false;
                 return;
@@ -299,9 +328,9 @@ bool CheckpointWriter::finish(Session& session, uint64_t resume_token, std::stri
         names.push_back(fbb.CreateString(d.name));
     auto state = checkpoint::CreateSession(
         fbb, kFormat, session.id(), resume_token, fbb.CreateString(session.client()),
-        session.next_recv_seq, executed_seq_, fbb.CreateVector(objects_),
-        fbb.CreateVector(failed_events_), fbb.CreateVector(kept), session.replay.next_seq(),
-        fbb.CreateVector(names));
+        next_recv_seq_ ? next_recv_seq_ : session.next_recv_seq, executed_seq_,
+        fbb.CreateVector(objects_), fbb.CreateVector(failed_events_), fbb.CreateVector(kept),
+        session.replay.next_seq(), fbb.CreateVector(names));
     checkpoint::FinishSessionBuffer(fbb, state);
     const std::string path = dir_ + kStateFile;
     if (!write_file(path + ".tmp", fbb.GetBufferPointer(), fbb.GetSize(), error)) return false;
@@ -309,7 +338,17 @@ bool CheckpointWriter::finish(Session& session, uint64_t resume_token, std::stri
         *error = "cannot rename " + path + ".tmp: " + std::strerror(errno);
         return false;
     }
+    remove_older_files();
     return true;
+}
+
+void remove_checkpoint(const std::string& dir) {
+    if (DIR* d = opendir(dir.c_str())) {
+        while (dirent* entry = readdir(d))
+            if (entry->d_name[0] != '.') std::remove((dir + "/" + entry->d_name).c_str());
+        closedir(d);
+    }
+    ::rmdir(dir.c_str());
 }
 
 bool read_checkpoint(const std::string& dir, std::vector<uint8_t>& bytes, CheckpointHeader* header,

@@ -129,13 +129,31 @@ void Session::checkpoint(std::shared_ptr<CheckpointWriter> writer) {
     work_cv_.notify_one();
 }
 
-void Session::save_checkpoint() {
+void Session::save_in_place(std::shared_ptr<CheckpointWriter> writer) {
+    {
+        std::lock_guard lock(in_place_mutex_);
+        in_place_done_ = false;
+        in_place_error_.clear();
+    }
+    WorkItem item;
+    item.save = std::move(writer);
+    {
+        std::lock_guard lock(work_mutex_);
+        work_.push_back(std::move(item)); // never inline: it waits for the device
+    }
+    work_cv_.notify_one();
+}
+
+bool Session::saved_in_place(std::string* error) {
+    std::lock_guard lock(in_place_mutex_);
+    if (in_place_done_) *error = in_place_error_;
+    return in_place_done_;
+}
+
+std::string Session::save_objects(CheckpointWriter& writer) {
     // A command waiting for a user event the client has not set would never let the queues
     // finish: such a session cannot be saved consistently.
-    if (awaits_client_events()) {
-        checkpoint_error_ = "commands wait on a user event the client has not set";
-        return;
-    }
+    if (awaits_client_events()) return "commands wait on a user event the client has not set";
     flush_dirty_queues();
     if (pool) pool->settle_all(); // member threads enqueue what they were handed first
     objects.for_each([](uint64_t, Object& object) {
@@ -143,7 +161,8 @@ void Session::save_checkpoint() {
             q->for_each_native([](cl_command_queue native) { clFinish(native); });
     });
     std::string error;
-    if (!checkpoint_->save_objects(*this, &error)) checkpoint_error_ = error;
+    if (!writer.save_objects(*this, &error)) return error;
+    return {};
 }
 
 void Session::track(const std::shared_ptr<CompletionRecord>& record) {
@@ -191,14 +210,24 @@ void Session::run() {
             // Taken before work_mutex_ is released, so an inline run cannot overtake this item.
             exec.lock();
         }
-        execute(item);
+        if (item.save) {
+            std::string error = save_objects(*item.save);
+            {
+                std::lock_guard lock(in_place_mutex_);
+                in_place_done_ = true;
+                in_place_error_ = std::move(error);
+            }
+            outbox.wake(); // the I/O thread finishes the save
+        } else {
+            execute(item);
+        }
         exec.unlock();
         if (closing()) break;
     }
     exec.lock(); // an inline run may still be going
     // A session that ended meanwhile (the client said Goodbye, or it was closed) is not saved.
     if (checkpoint_ && !ending())
-        save_checkpoint();
+        checkpoint_error_ = save_objects(*checkpoint_);
     else if (checkpoint_)
         checkpoint_error_ = "the session ended first";
     teardown();

@@ -38,6 +38,8 @@ struct WorkItem {
     /// Credit the message took when it was admitted, returned when the executor takes it up.
     uint64_t credit_commands = 0;
     uint64_t credit_bytes = 0;
+    /// Not a message: a save of the session while it goes on (Session::save_in_place).
+    std::shared_ptr<CheckpointWriter> save;
 };
 
 class Session {
@@ -68,6 +70,12 @@ class Session {
     /// checkpoint_error() is empty once finished if the objects were saved.
     void checkpoint(std::shared_ptr<CheckpointWriter> writer);
     bool checkpointing() const { return checkpoint_ != nullptr; }
+    /// I/O thread: after everything submitted so far, the executor finishes every queue and
+    /// saves the session's objects into `writer`; the session goes on. The I/O thread submits
+    /// nothing meanwhile (it holds messages back) and finishes the save once saved_in_place().
+    void save_in_place(std::shared_ptr<CheckpointWriter> writer);
+    /// Whether the save asked for last has run (and `error` why it failed, else empty).
+    bool saved_in_place(std::string* error);
     const std::shared_ptr<CheckpointWriter>& checkpoint_writer() const { return checkpoint_; }
     /// Valid once finished().
     const std::string& checkpoint_error() const { return checkpoint_error_; }
@@ -251,7 +259,11 @@ class Session {
 
     std::shared_ptr<CheckpointWriter> checkpoint_; // set before stop_, read by the executor
     std::string checkpoint_error_;                 // executor, then read once finished
-    void save_checkpoint();
+    /// Finishes every queue and saves the objects into `writer`; empty, or why not.
+    std::string save_objects(CheckpointWriter& writer);
+    std::mutex in_place_mutex_;
+    bool in_place_done_ = false; // guarded by in_place_mutex_
+    std::string in_place_error_; // guarded by in_place_mutex_
 
     std::atomic<bool> closing_{false};
     std::atomic<bool> close_requested_{false};

@@ -18,7 +18,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <dirent.h>
 #include <fstream>
 #include <sys/resource.h>
 #include <thread>
@@ -128,6 +127,7 @@ int WorkerServer::run(const std::atomic<bool>& stop) {
                 std::this_thread::yield();
         }
         drain_outbox();
+        save_periodically();
         if (clock::now() - last_check > std::chrono::milliseconds(200)) {
             check_sessions(false);
             last_check = clock::now();
@@ -140,6 +140,7 @@ int WorkerServer::run(const std::atomic<bool>& stop) {
             if (clock::now() - ending_since_ > kTeardownLimit) {
                 spdlog::warn("worker {}: session teardown did not finish in {} s; exiting",
                              getpid(), kTeardownLimit.count());
+                forget_checkpoint();
                 report_closed();
                 std::fflush(nullptr);
                 std::_Exit(0);
@@ -148,6 +149,7 @@ int WorkerServer::run(const std::atomic<bool>& stop) {
         if (assigned_ && sessions_.empty()) {
             // The session is over: tell the supervisor why, then leave. A fresh process serves
             // the next session, so nothing of this one can leak into it.
+            forget_checkpoint();
             report_closed();
             return 0;
         }
@@ -156,6 +158,9 @@ int WorkerServer::run(const std::atomic<bool>& stop) {
     if (supervisor_gone) spdlog::warn("worker {}: the supervisor is gone; exiting", getpid());
     bool saving = false;
     for (auto& [id, session] : sessions_) {
+        // Messages held back for a periodic save were received: they run before the last save.
+        for (; !held_.empty(); held_.pop_front())
+            session->submit(std::move(held_.front()));
         if (!checkpoint_dir_.empty() && !session->ending()) {
             // Runs what it received, finishes its queues and saves itself for a daemon started
             // again with the same directory; the supervisor's grace period bounds it.
@@ -272,6 +277,7 @@ bool WorkerServer::read_control() {
             return false;
         }
         assigned_ = true;
+        session_id_ = assign->session();
         resume_token_ = assign->resume_token();
         session_timeout_ms_ = static_cast<int>(assign->session_timeout_ms());
         std::string client = assign->client() ? assign->client()->str() : "?";
@@ -279,6 +285,7 @@ bool WorkerServer::read_control() {
         if (assign->max_staging()) limits.max_staging = assign->max_staging();
         limits.max_worker_memory = assign->max_worker_memory();
         if (assign->checkpoint_dir()) checkpoint_dir_ = assign->checkpoint_dir()->str();
+        checkpoint_interval_ = std::chrono::milliseconds(assign->checkpoint_interval_ms());
         auto session =
             std::make_unique<Session>(assign->session(), client, devices_, outbox_, limits);
         session->next_recv_seq = 1;
@@ -421,7 +428,11 @@ void WorkerServer::handle(std::vector<zmq::message_t>& frames) {
     // point at the verified root again after the move.
     frames.erase(frames.begin());
     const auto* moved = flatbuffers::GetRoot<wire::ClientMessage>(frames[0].data());
-    session.submit(WorkItem{std::move(frames), moved, fresh, bytes});
+    WorkItem item{std::move(frames), moved, fresh, bytes, nullptr};
+    if (periodic_)
+        held_.push_back(std::move(item)); // after the save under way
+    else
+        session.submit(std::move(item));
 }
 
 void WorkerServer::record(const std::vector<zmq::message_t>& frames) {
@@ -444,6 +455,22 @@ void WorkerServer::handle_attach(const std::string& routing, const wire::ClientM
         zmq::message_t empty;
         reject(routing, message.session(), message.first_seq(), "unknown session", empty,
                proto::kStatusUnknownSession);
+        return;
+    }
+    // A session restored from a save older than what its client saw (a daemon killed after the
+    // session had run more) cannot go on with it: the client no longer holds the commands run
+    // since, and it has seen replies this session would number again. It is told at once.
+    if (attach->acked_seq() >= session.next_recv_seq ||
+        message.received_seq() >= session.replay.next_seq()) {
+        zmq::message_t empty;
+        const std::string why = "the session was restored from a save older than its client";
+        reject(routing, message.session(), 0, why, empty, proto::kStatusUnknownSession);
+        spdlog::warn("session {:016x} ({}): {} (it ran up to command {}, the save has {}); "
+                     "closing it",
+                     session.id(), session.client(), why, attach->acked_seq(),
+                     session.next_recv_seq - 1);
+        close_reason_ = why;
+        session.close();
         return;
     }
     // A reconnect: whatever the previous connection still had on its way is lost or stale;
@@ -676,8 +703,7 @@ void WorkerServer::check_sessions(bool stopping) {
 }
 
 std::string WorkerServer::session_dir() const {
-    uint64_t id = sessions_.empty() ? 0 : sessions_.begin()->first;
-    return checkpoint_dir_ + "/" + fmt::format("{:016x}", id);
+    return checkpoint_dir_ + "/" + fmt::format("{:016x}", session_id_);
 }
 
 bool WorkerServer::restore(Session& session) {
@@ -702,13 +728,16 @@ bool WorkerServer::restore(Session& session) {
         session.close();
         return false;
     }
-    // Consumed: the session lives here now, and a later stop saves it again.
-    if (DIR* d = opendir(dir.c_str())) {
-        while (dirent* entry = readdir(d))
-            if (entry->d_name[0] != '.') std::remove((dir + "/" + entry->d_name).c_str());
-        closedir(d);
+    saved_recv_seq_ = session.next_recv_seq;
+    last_save_ = clock::now();
+    if (checkpoint_interval_.count() > 0) {
+        // Still the session's state until the next save: a daemon killed before that restores
+        // it again.
+        owns_checkpoint_ = true;
+    } else {
+        // Consumed: the session lives here now, and a later stop saves it again.
+        remove_checkpoint(dir);
     }
-    ::rmdir(dir.c_str());
     spdlog::info(
         "worker {}: session {:016x} ({}) restored in {} ms: {} objects, {} messages "
         "kept for its client",

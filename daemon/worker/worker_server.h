@@ -18,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -91,6 +92,7 @@ class WorkerServer {
     /// Replies and notices gathered per session while draining the outbox, sent at the end.
     std::unordered_map<uint64_t, MessageWriter> pending_;
     /// From AssignSession.
+    uint64_t session_id_ = 0;
     uint64_t resume_token_ = 0;
     int session_timeout_ms_ = 0; ///< the lease
     /// --checkpoint-dir of the daemon (empty: sessions are not saved when it stops).
@@ -103,6 +105,26 @@ class WorkerServer {
     bool restore(Session& session);
     /// Writes the saved session once its executor is done; reports the result.
     void finish_checkpoint(Session& session);
+
+    // --- --checkpoint-interval (periodic_save.cpp) ---
+    /// Starts a save of the session when one is due and the session is idle, or finishes the
+    /// one under way; called every turn of the loop.
+    void save_periodically();
+    void finish_periodic_save(Session& session);
+    /// The session ended (not saved for a stop or a move): removes its saved state, so that a
+    /// later start does not bring back a session its client was told is over.
+    void forget_checkpoint();
+    std::chrono::milliseconds checkpoint_interval_{0};
+    std::chrono::steady_clock::time_point last_save_{};
+    uint64_t saved_recv_seq_ = 0; ///< the session's next_recv_seq at the last save
+    /// A save under way: what it covers, since when, and the messages received meanwhile (run
+    /// once it is written, so the saved objects, sequence numbers and kept replies agree).
+    std::shared_ptr<CheckpointWriter> periodic_;
+    uint64_t periodic_recv_seq_ = 0;
+    std::chrono::steady_clock::time_point periodic_since_{};
+    std::deque<WorkItem> held_;
+    /// session_dir() holds this session's current state (a periodic save, or the restored one).
+    bool owns_checkpoint_ = false;
     bool assigned_ = false;
     std::chrono::steady_clock::time_point ending_since_{};
     std::string close_reason_ = "client said goodbye";

@@ -43,6 +43,15 @@
 //                                            waits for SIGUSR1 (the test restarts the daemon
 //                                            with --checkpoint-dir meanwhile); then every result
 //                                            and buffer must be right
+//   rgpu-e2e-client survive-crash            as survive-restart, but idle before "ready" (the
+//                                            test kills the daemon outright once a periodic
+//                                            save has the session, and starts it again)
+//   rgpu-e2e-client lost-after-save          opens a session and a buffer, prints "ready",
+//                                            waits for SIGUSR1, runs a write and a read, prints
+//                                            "ran more", waits for SIGUSR1 (the test kills the
+//                                            daemon outright before its next save and starts it
+//                                            again), then expects clFinish and a blocking read
+//                                            to fail with CL_OUT_OF_RESOURCES, promptly
 //   rgpu-e2e-client restarted-daemon         opens a session and a buffer, prints "ready",
 //                                            waits for SIGUSR1 (the test restarts the daemon on
 //                                            the same endpoint meanwhile), then expects clFinish
@@ -253,6 +262,43 @@ int restarted_daemon(cl_platform_id platform) {
     return kClientOk;
 }
 
+// A session restored from a save older than the work it ran: the client must not go on from
+// that older state (the write below would be missing); it fails promptly instead.
+int lost_after_save(cl_platform_id platform) {
+    Basics basics;
+    if (const int status = open_basics(platform, basics); status != kClientOk) return status;
+    [[maybe_unused]] auto [device, context, queue] = basics;
+    cl_int err;
+    cl_mem buffer = clCreateBuffer(context, CL_MEM_READ_WRITE, 4096, nullptr, &err);
+    CLIENT_CHECK(err);
+    CLIENT_CHECK(clFinish(queue));
+    std::printf("ready\n");
+    std::fflush(stdout);
+    wait_for_usr1();
+    cl_int value = 42, back = 0;
+    CLIENT_CHECK(clEnqueueWriteBuffer(queue, buffer, CL_FALSE, 0, sizeof value, &value, 0, nullptr,
+                                      nullptr));
+    CLIENT_CHECK(
+        clEnqueueReadBuffer(queue, buffer, CL_TRUE, 0, sizeof back, &back, 0, nullptr, nullptr));
+    if (back != value) return fail(kClientWrongData, "read back " + std::to_string(back));
+    std::printf("ran more\n");
+    std::fflush(stdout);
+    wait_for_usr1();
+    const auto start = std::chrono::steady_clock::now();
+    if (const int status = expect_session_ended(queue, buffer); status != kClientOk) return status;
+    const auto took = std::chrono::steady_clock::now() - start;
+    if (took > std::chrono::seconds(20))
+        return fail(
+            kClientClError,
+            "the failure took " +
+                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(took).count()) +
+                " s");
+    clReleaseMemObject(buffer);
+    clReleaseCommandQueue(queue);
+    clReleaseContext(context);
+    return kClientOk;
+}
+
 // Builds `source` and enqueues its kernel `name` over one work-item with `buffer` as argument 0
 // and, when `extra` is set, the long value *extra as argument 1.
 int launch_hostile(cl_platform_id platform, const char* source, const char* name,
@@ -439,6 +485,8 @@ int main(int argc, char** argv) {
     if (command == "restarted-daemon") return restarted_daemon(platform);
     if (command == "detach-attach") return detach_and_attach(platform);
     if (command == "survive-restart") return survive_restart(platform, wait_for_usr1);
+    if (command == "survive-crash") return survive_restart(platform, wait_for_usr1, true);
+    if (command == "lost-after-save") return lost_after_save(platform);
     if (command == "outage" && argc > 3) {
         const std::string how = argv[2];
         const Outage outage = how == "cut"       ? Outage::Cut

@@ -308,7 +308,7 @@ const char* const kUsesHelper =
 
 } // namespace
 
-int survive_restart(cl_platform_id platform, void (*wait)()) {
+int survive_restart(cl_platform_id platform, void (*wait)(), bool idle) {
     Counter c;
     if (int s = c.open(platform); s != kClientOk) return s;
     cl_int err;
@@ -376,6 +376,7 @@ int survive_restart(cl_platform_id platform, void (*wait)()) {
     CLIENT_CHECK(clEnqueueReadBuffer(c.queue, c.counter, CL_FALSE, 0, sizeof early, &early, 0,
                                      nullptr, &read));
     CLIENT_CHECK(clFlush(c.queue));
+    if (idle) CLIENT_CHECK(clFinish(c.queue));
     std::printf("ready\n");
     std::fflush(stdout);
     wait();

@@ -26,7 +26,8 @@ int detach_and_attach(cl_platform_id platform);
 /// Work queued, a non-blocking read in flight, prints "ready" and calls `wait` (the test stops
 /// the daemon, which saves the session, and starts it again with the same checkpoint
 /// directory); then the read's data, more launches, the counter and a buffer's contents must
-/// all be right.
-int survive_restart(cl_platform_id platform, void (*wait)());
+/// all be right. With `idle`, everything has finished before "ready" (the test kills the
+/// daemon outright once a periodic save has it all).
+int survive_restart(cl_platform_id platform, void (*wait)(), bool idle = false);
 
 } // namespace rgpu::e2e
