@@ -2,6 +2,7 @@
 // Operator requests over a one-shot DEALER socket.
 #include "operator_client.h"
 
+#include "curve.h"
 #include "decode.h"
 #include "protocol.h"
 
@@ -14,6 +15,9 @@ RequestChannel::RequestChannel(const std::string& endpoint, std::chrono::millise
     : endpoint_(endpoint), timeout_(timeout), context_(1),
       socket_(context_, zmq::socket_type::dealer) {
     socket_.set(zmq::sockopt::linger, 0);
+    std::string error; // a malformed environment: ask() refuses to connect
+    if (auto curve = curve::client_settings(&error)) curve::make_client(socket_, *curve);
+    curve_error_ = error;
 }
 
 bool RequestChannel::ask(const Build& build, const std::function<bool(const wire::Reply&)>& read,
@@ -22,6 +26,7 @@ bool RequestChannel::ask(const Build& build, const std::function<bool(const wire
         if (error) *error = std::move(why);
         return false;
     };
+    if (!curve_error_.empty()) return fail(curve_error_);
     try {
         if (!connected_) {
             socket_.connect(endpoint_);

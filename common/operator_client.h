@@ -34,6 +34,7 @@ class RequestChannel {
     zmq::context_t context_;
     zmq::socket_t socket_;
     bool connected_ = false;
+    std::string curve_error_; ///< a malformed CurveZMQ setting: nothing is sent
 };
 
 struct DaemonStatus {

@@ -10,6 +10,7 @@
 #include <protocol.h>
 
 #include <CLI/CLI.hpp>
+#include <curve.h>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -46,7 +47,8 @@ void install_signal_handlers() {
 }
 
 int run_worker(int control_fd, const std::string& bind, pid_t supervisor,
-               const rgpu::daemon::PoolSettings& pool) {
+               const rgpu::daemon::PoolSettings& pool,
+               std::optional<rgpu::curve::KeyPair> curve_keys) {
     // Standard output is the session's kernel output (see kernel_output.h): log to stderr.
     spdlog::set_default_logger(spdlog::stderr_color_mt("rgpu-worker"));
     spdlog::set_pattern(fmt::format("%Y-%m-%d %H:%M:%S.%e %^%l%$ rgpu-worker[{}]: %v", getpid()));
@@ -66,6 +68,7 @@ int run_worker(int control_fd, const std::string& bind, pid_t supervisor,
     options.bind = bind;
     options.control_fd = control_fd;
     options.capture_output = true;
+    options.curve_keys = std::move(curve_keys);
     rgpu::daemon::WorkerServer worker(options, std::move(devices));
     g_worker = &worker;
     install_signal_handlers();
@@ -115,6 +118,20 @@ int main(int argc, char** argv) {
                    "session is lost")
         ->check(CLI::Range(0.1, 86400.0))
         ->needs(checkpoint_dir_option);
+    std::string curve_key_file, curve_clients_file, curve_operators_file;
+    auto* curve_key_option = app.add_option(
+        "--curve-key", curve_key_file,
+        "encrypt every connection with CurveZMQ, using this key pair file (rgpu-ctl keygen "
+        "FILE makes one; clients need its public key in RGPU_SERVER_KEY)");
+    app.add_option("--curve-clients", curve_clients_file,
+                   "with --curve-key: only clients whose public key is listed in this file (one "
+                   "per line) may connect; unset: any client that knows the daemon's key")
+        ->needs(curve_key_option);
+    app.add_option("--curve-operators", curve_operators_file,
+                   "with --curve-key: clients whose public key is listed in this file may make "
+                   "operator requests (rgpu-ctl) from any address, not only from this host; a "
+                   "daemon sharing this daemon's key pair may move sessions here")
+        ->needs(curve_key_option);
     std::string pool_text, placement_text = "per-launch", policy = "locality";
     auto* pool_option =
         app.add_option("--pool", pool_text,
@@ -228,7 +245,29 @@ int main(int argc, char** argv) {
     // rgpu through rgpu would loop.
     setenv("RGPU_DAEMON", "1", 1);
 
-    if (worker_fd >= 0) return run_worker(worker_fd, worker_bind, supervisor_pid, pool);
+    if (!curve_key_file.empty()) {
+        std::string error;
+        options.curve_keys = rgpu::curve::read_key_pair(curve_key_file, &error);
+        std::optional<std::vector<std::string>> clients, operators;
+        if (options.curve_keys && !curve_clients_file.empty())
+            if (!(clients = rgpu::curve::read_key_list(curve_clients_file, &error)))
+                options.curve_keys.reset();
+        if (options.curve_keys && !curve_operators_file.empty())
+            if (!(operators = rgpu::curve::read_key_list(curve_operators_file, &error)))
+                options.curve_keys.reset();
+        if (!options.curve_keys) {
+            spdlog::error("{}", error);
+            return 2;
+        }
+        options.curve_access.clients = std::move(clients);
+        if (operators) options.curve_access.operators = std::move(*operators);
+        // Workers read the pair themselves: a secret does not belong on a command line.
+        options.worker_args.push_back("--curve-key");
+        options.worker_args.push_back(curve_key_file);
+    }
+
+    if (worker_fd >= 0)
+        return run_worker(worker_fd, worker_bind, supervisor_pid, pool, options.curve_keys);
 
     auto devices = rgpu::daemon::discover_devices(true);
     if (std::string error; !rgpu::daemon::serve_devices(devices, pool, error)) {

@@ -5,6 +5,7 @@
 #include "lifetime.h"
 #include "log.h"
 
+#include <curve.h>
 #include <decode.h>
 
 #include <cstdio>
@@ -239,10 +240,19 @@ void Connection::configure(zmq::socket_t& s) {
     s.set(zmq::sockopt::rcvhwm, 0);
     s.set(zmq::sockopt::immediate, 1); // no queuing onto a connection that is not up
     s.set(zmq::sockopt::reconnect_ivl, 100);
+    std::string error; // reported by open(), which does not connect then
+    if (auto curve = curve::client_settings(&error)) curve::make_client(s, *curve);
 }
 
 bool Connection::open(std::chrono::milliseconds timeout) {
     auto deadline = clock::now() + timeout;
+    std::string curve_error;
+    const bool curve = curve::client_settings(&curve_error).has_value();
+    if (!curve_error.empty()) {
+        // Never in the clear when encryption was asked for.
+        log()->error("{}; not connecting to the daemon at {}", curve_error, endpoint_);
+        return false;
+    }
     try {
         supervisor_.connect(endpoint_);
         std::vector<zmq::message_t> frames;
@@ -250,7 +260,10 @@ bool Connection::open(std::chrono::milliseconds timeout) {
         std::string error;
         switch (say_hello(deadline, false, frames, &reply, &error)) {
         case Exchange::NoAnswer:
-            log()->info("daemon at {}: {}", endpoint_, error);
+            log()->info("daemon at {}: {}{}", endpoint_, error,
+                        curve ? " (CurveZMQ: is RGPU_SERVER_KEY that daemon's public key, and "
+                                "does it allow this client's key?)"
+                              : "");
             return false;
         case Exchange::Refused:
         case Exchange::Moved: // only an answer to a resume

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// rgpu-ctl: operator's tool for rgpu daemons: status, sessions, devices, release, move, kill.
+// rgpu-ctl: operator's tool for rgpu daemons: status, sessions, devices, release, move, kill;
+// and keygen, which makes the CurveZMQ key pairs daemons and clients use.
+#include <curve.h>
 #include <operator_client.h>
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 
 int main(int argc, char** argv) {
     CLI::App app{"rgpu-ctl: inspect and steer rgpu daemons"};
@@ -18,6 +21,19 @@ int main(int argc, char** argv) {
     app.add_option("--timeout-ms", timeout_ms, "how long to wait for an answer")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    std::string server_key, key_file;
+    app.add_option("--server-key", server_key,
+                   "the daemon's CurveZMQ public key (default: RGPU_SERVER_KEY); needed for a "
+                   "daemon started with --curve-key");
+    app.add_option("--key-file", key_file,
+                   "this tool's own key pair file (default: RGPU_CLIENT_KEY_FILE, else a fresh "
+                   "pair); operator requests from other hosts need a key in the daemon's "
+                   "--curve-operators");
+    auto* keygen = app.add_subcommand(
+        "keygen", "write a new CurveZMQ key pair to FILE (readable by its owner only) and print "
+                  "its public key");
+    std::string keygen_file;
+    keygen->add_option("FILE", keygen_file, "where to write the pair (must not exist)")->required();
     auto* status = app.add_subcommand("status", "sessions, devices and rejected messages");
     auto* sessions =
         app.add_subcommand("sessions", "one line per session: id (hex), client, state, worker "
@@ -44,6 +60,35 @@ int main(int argc, char** argv) {
 
     const auto timeout = std::chrono::milliseconds(timeout_ms);
     std::string error;
+    if (keygen->parsed()) {
+        const auto keys = rgpu::curve::generate();
+        if (!rgpu::curve::write_key_pair(keygen_file, keys, &error)) {
+            std::fprintf(stderr, "rgpu-ctl: %s\n", error.c_str());
+            return 1;
+        }
+        std::printf("%s\n", keys.public_key.c_str());
+        return 0;
+    }
+    if (!server_key.empty()) {
+        rgpu::curve::ClientSettings settings{server_key, {}};
+        if (!rgpu::curve::valid_key(server_key)) {
+            std::fprintf(stderr, "rgpu-ctl: --server-key is not a CurveZMQ public key\n");
+            return 2;
+        }
+        if (!key_file.empty()) {
+            auto keys = rgpu::curve::read_key_pair(key_file, &error);
+            if (!keys) {
+                std::fprintf(stderr, "rgpu-ctl: %s\n", error.c_str());
+                return 2;
+            }
+            settings.keys = *keys;
+        } else {
+            settings.keys = rgpu::curve::generate();
+        }
+        rgpu::curve::set_client(std::move(settings));
+    } else if (!key_file.empty()) {
+        setenv("RGPU_CLIENT_KEY_FILE", key_file.c_str(), 1); // with RGPU_SERVER_KEY
+    }
     if (status->parsed()) {
         auto s = rgpu::query_status(server, timeout, &error);
         if (!s) {

@@ -78,6 +78,15 @@ Supervisor::Supervisor(SupervisorOptions options, std::vector<LocalDevice> devic
     // Only handshakes and operator requests come here: small messages.
     router_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(1 << 20));
     router_.set(zmq::sockopt::router_mandatory, 1);
+    if (options_.curve_keys) {
+        CurveAccess access = options_.curve_access;
+        access.operators.push_back(options_.curve_keys->public_key);
+        zap_ = std::make_unique<ZapHandler>(context_, std::move(access));
+        curve::make_server(router_, *options_.curve_keys);
+        // Moves reach other daemons as this one: those that share its key pair let it in.
+        curve::set_client(
+            curve::ClientSettings{options_.curve_keys->public_key, *options_.curve_keys});
+    }
     launch_.executable = self_executable();
     launch_.log_level = options_.log_level;
     launch_.args = options_.worker_args;
@@ -144,16 +153,20 @@ int Supervisor::run(const std::atomic<bool>& stop) {
     auto last_check = clock::now();
     auto last_watch = last_check;
     while (!stop.load()) {
-        std::vector<zmq::pollitem_t> items = {{router_.handle(), 0, ZMQ_POLLIN, 0},
-                                              {nullptr, notifier_.fd(), ZMQ_POLLIN, 0}};
+        // The ZAP socket too (when there is one): a handshake waits for its answer.
+        std::vector<zmq::pollitem_t> items = {
+            {router_.handle(), 0, ZMQ_POLLIN, 0},
+            {zap_ ? zap_->socket().handle() : nullptr, zap_ ? 0 : -1, ZMQ_POLLIN, 0}};
         std::vector<WorkerProcess*> polled;
         for (auto& w : workers_) {
             if (w->control_closed) continue;
             items.push_back({nullptr, w->control().fd(), ZMQ_POLLIN, 0});
             polled.push_back(w.get());
         }
+        items.push_back({nullptr, notifier_.fd(), ZMQ_POLLIN, 0});
         poll_items(items, std::chrono::milliseconds(250));
         notifier_.clear();
+        if (zap_) zap_->answer_all();
         bool changed = false;
         for (size_t i = 0; i < polled.size(); ++i)
             if (items[2 + i].revents & (ZMQ_POLLIN | ZMQ_POLLERR)) {
@@ -440,6 +453,7 @@ void Supervisor::handle(std::vector<zmq::message_t>& frames) {
     }
     zmq::message_t& envelope = frames[1];
     std::string peer = peer_address(envelope);
+    const bool operator_key = ZapHandler::role_of(envelope) == "operator";
     proto::align_frame(envelope);
     auto decoded = proto::decode_client_message(envelope.data(), envelope.size());
     if (!decoded) {
@@ -485,9 +499,10 @@ void Supervisor::handle(std::vector<zmq::message_t>& frames) {
     if (type == wire::Request::ListSessions || type == wire::Request::KillSession ||
         type == wire::Request::ReleaseSession || type == wire::Request::MoveSession ||
         type == wire::Request::AdoptChunk || type == wire::Request::AdoptSession) {
-        if (!is_local_peer(peer)) {
+        if (!is_local_peer(peer) && !operator_key) {
             refuse(routing, seq, proto::kStatusProtocolError,
-                   "operator requests are accepted from loopback and ipc peers only");
+                   "operator requests are accepted from loopback and ipc peers, and from peers "
+                   "with an operator key");
             return;
         }
         if (const auto* move = command->body_as_MoveSession())

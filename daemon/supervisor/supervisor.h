@@ -9,7 +9,9 @@
 #include "log_limiter.h"
 #include "session_limits.h"
 #include "worker_process.h"
+#include "zap_handler.h"
 
+#include <curve.h>
 #include <notifier.h>
 #include <rgpu/wire/messages_generated.h>
 
@@ -18,6 +20,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -44,8 +47,12 @@ struct SupervisorOptions {
     /// --checkpoint-interval: sessions are also saved this often while they change (0: only at
     /// a stop).
     std::chrono::milliseconds checkpoint_interval{0};
-    /// Flags every worker gets too (the pool's).
+    /// Flags every worker gets too (the pool's, the key file's).
     std::vector<std::string> worker_args;
+    /// --curve-key: every connection is encrypted with this key pair and the daemon knows its
+    /// peers by their keys (`curve_access`); nullopt: plain connections.
+    std::optional<curve::KeyPair> curve_keys;
+    CurveAccess curve_access;
 };
 
 class Supervisor {
@@ -127,6 +134,7 @@ class Supervisor {
     std::vector<LocalDevice> devices_;
     WorkerLaunch launch_;
     zmq::context_t context_;
+    std::unique_ptr<ZapHandler> zap_; // with CurveZMQ: bound before router_
     zmq::socket_t router_;
     Notifier notifier_;
     std::string endpoint_;

@@ -77,6 +77,7 @@ WorkerServer::WorkerServer(WorkerOptions options, std::vector<LocalDevice> devic
         zmq::sockopt::maxmsgsize,
         static_cast<int64_t>(std::max(proto::kMaxEnvelopeBytes, proto::kMaxBulkFrameBytes)));
     router_.set(zmq::sockopt::router_mandatory, 1);
+    if (options_.curve_keys) curve::make_server(router_, *options_.curve_keys);
     if (const char* dir = std::getenv("RGPU_CORPUS_DIR"); dir && *dir) corpus_dir_ = dir;
 }
 

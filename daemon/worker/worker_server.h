@@ -13,6 +13,7 @@
 #include "outbox.h"
 #include "session.h"
 
+#include <curve.h>
 #include <protocol.h>
 
 #include <atomic>
@@ -20,6 +21,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -35,6 +37,9 @@ struct WorkerOptions {
     /// Send what kernels print to the client (standard output becomes a pipe; see
     /// kernel_output.h). Off for in-process servers such as the fuzzer's.
     bool capture_output = false;
+    /// The daemon's CurveZMQ key pair (--curve-key): the client's connection is encrypted with
+    /// it. The resume token admits the client; keys are the supervisor's business.
+    std::optional<curve::KeyPair> curve_keys;
 };
 
 class WorkerServer {
