@@ -311,6 +311,11 @@ TEST_CASE("image errors POCL does not report" * doctest::test_suite("e2e")) {
     E2E_CHECK_CODE(r.code("error: a read-only image as a write-only argument"),
                    CL_INVALID_ARG_VALUE);
     E2E_CHECK_CODE(r.code("a read-write image as a write-only argument"), CL_SUCCESS);
+    E2E_CHECK_CODE(r.code("image to sub-buffer"), CL_SUCCESS);
+    check_fact(r, "image rows land at the sub-buffer's offset", "true");
+    E2E_CHECK_CODE(r.code("sub-buffer to image"), CL_SUCCESS);
+    check_fact(r, "sub-buffer bytes land in image rows 2 and 3", "true");
+    E2E_CHECK_CODE(r.code("error: image to sub-buffer beyond its end"), CL_INVALID_VALUE);
 }
 
 TEST_CASE("separate compile and link" * doctest::test_suite("e2e")) {

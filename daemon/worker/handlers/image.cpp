@@ -265,14 +265,33 @@ cl_int handle_copy_image_buffer(ExecContext& ctx, const wire::CopyImageBuffer& r
     if (err != CL_SUCCESS) return fail(err);
     cl_event event = nullptr;
     cl_command_queue q = ctx.session.native(*queue);
+    cl_mem native_buffer = buffer->mem.get();
+    size_t offset = req.offset();
+    if (buffer->parent != 0) {
+        // POCL 3.1 crashes copying between an image and a sub-buffer: copy to the same bytes of
+        // the sub-buffer's own buffer, with the checks the native call makes on the sub-buffer.
+        auto* root = ctx.session.objects.find<MemObject>(buffer->parent);
+        cl_device_id device = nullptr;
+        cl_uint align_bits = 0;
+        clGetCommandQueueInfo(q, CL_QUEUE_DEVICE, sizeof device, &device, nullptr);
+        clGetDeviceInfo(device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits,
+                        nullptr);
+        const uint64_t bytes = packed_bytes(region, image->image->pixel_bytes);
+        if (!root) return fail(ctx.fail("a sub-buffer without its buffer"));
+        if (align_bits >= 8 && buffer->origin % (align_bits / 8) != 0)
+            return fail(CL_MISALIGNED_SUB_BUFFER_OFFSET);
+        if (offset > buffer->size || bytes > buffer->size - offset) return fail(CL_INVALID_VALUE);
+        native_buffer = root->mem.get();
+        offset += buffer->origin;
+    }
     auto n = static_cast<cl_uint>(wait.size());
     cl_event* out = req.event() ? &event : nullptr;
     if (req.to_buffer())
-        err = clEnqueueCopyImageToBuffer(q, image->mem.get(), buffer->mem.get(), origin.data(),
-                                         region.data(), req.offset(), n, wait.data(), out);
+        err = clEnqueueCopyImageToBuffer(q, image->mem.get(), native_buffer, origin.data(),
+                                         region.data(), offset, n, wait.data(), out);
     else
-        err = clEnqueueCopyBufferToImage(q, buffer->mem.get(), image->mem.get(), req.offset(),
-                                         origin.data(), region.data(), n, wait.data(), out);
+        err = clEnqueueCopyBufferToImage(q, native_buffer, image->mem.get(), offset, origin.data(),
+                                         region.data(), n, wait.data(), out);
     if (err != CL_SUCCESS) return fail(err);
     ctx.session.written_by(*queue, req.to_buffer() ? *buffer : *image);
     return publish_event(ctx, req.queue(), *queue, req.event(), event);
