@@ -9,12 +9,15 @@
 #include "worker.h"
 #include "zmq_ceiling.h"
 
+#include <curve.h>
+
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
+#include <stdexcept>
 
 #ifndef RGPU_DAEMON_PATH
 #define RGPU_DAEMON_PATH "rgpu-daemon"
@@ -35,6 +38,7 @@ struct Options {
     std::string vendors = RGPU_VENDORS_DIR;
     std::string transport = "tcp";
     bool quick = false;
+    bool curve = false;
     std::vector<std::string> only;
     std::string json;
     int timeout_s = 60;
@@ -52,7 +56,12 @@ int run_bench(const Options& opt, const BenchConfig& config,
     SideResults native{"native", "", "", "", {}};
     SideResults rgpu{"rgpu", "", "", "", {}};
     SideResults zmq{"zmq-raw", "", "", "", {}};
-    RunInfo run{opt.transport, opt.quick, opt.daemon, "", 0, opencl_selected};
+    RunInfo run{opt.curve ? opt.transport + "+curve" : opt.transport,
+                opt.quick,
+                opt.daemon,
+                "",
+                0,
+                opencl_selected};
 
     ScratchDir scratch;
     const VendorDirs vendors = prepare_vendor_dirs(scratch.path(), opt.vendors);
@@ -76,6 +85,17 @@ int run_bench(const Options& opt, const BenchConfig& config,
                 options.executable = opt.daemon;
                 options.transport = opt.transport;
                 options.scratch = scratch.path();
+                if (opt.curve) {
+                    // Every rgpu connection encrypted; the raw ZeroMQ ceiling stays plain, so
+                    // the ratio to it includes what encryption costs.
+                    const auto keys = rgpu::curve::generate();
+                    const std::string key_file = (scratch.path() / "daemon.key").string();
+                    std::string error;
+                    if (!rgpu::curve::write_key_pair(key_file, keys, &error))
+                        throw std::runtime_error(error);
+                    options.args = {"--curve-key", key_file};
+                    setenv("RGPU_SERVER_KEY", keys.public_key.c_str(), 1); // workers inherit it
+                }
                 daemon.emplace(options);
                 run.endpoint = daemon->endpoint();
                 setenv("RGPU_SERVERS", run.endpoint.c_str(), 1);
@@ -156,6 +176,8 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"tcp", "ipc"}))
         ->capture_default_str();
     app.add_flag("--quick", opt.quick, "fewer repetitions, for a smoke run");
+    app.add_flag("--curve", opt.curve,
+                 "run the daemon with --curve-key: every rgpu connection encrypted (CurveZMQ)");
     std::vector<std::string> names = opencl_measurement_names();
     names.push_back(zmq_raw_name);
     app.add_option("--only", opt.only, "run only these measurements (comma separated)")
