@@ -58,6 +58,18 @@ void build_kernel(RawClient& client, uint64_t session, uint64_t& seq, const std:
     client.send(session, seq++, req::kernel(4, 3, name), false);
 }
 
+/// Sends the request `build` makes as command `seq` (moving past it) and waits for its reply:
+/// the status and the message.
+template <class Build>
+std::pair<int32_t, std::string> ask(RawClient& client, uint64_t session, uint64_t& seq,
+                                    Build build) {
+    client.send(session, seq++, build);
+    auto frames = client.receive_reply();
+    REQUIRE(frames);
+    const auto& reply = RawClient::first_reply(*frames);
+    return {reply.status(), reply.message() ? reply.message()->str() : ""};
+}
+
 } // namespace
 
 TEST_CASE("garbage envelope gets an error reply" * doctest::test_suite("daemon")) {
@@ -501,13 +513,7 @@ TEST_CASE("a buffer is released only after its sub-buffers" * doctest::test_suit
     RawClient client(limited.endpoint());
     uint64_t session = client.hello();
     uint64_t seq = 1;
-    auto answer = [&](auto build) {
-        client.send(session, seq++, build);
-        auto frames = client.receive_reply();
-        REQUIRE(frames);
-        const auto& reply = RawClient::first_reply(*frames);
-        return std::make_pair(reply.status(), reply.message() ? reply.message()->str() : "");
-    };
+    auto answer = [&](auto build) { return ask(client, session, seq, build); };
     client.send(session, seq++, req::context(1), false);
     REQUIRE(answer(req::buffer(2, 1, 768 * 1024)).first == CL_SUCCESS);
     REQUIRE(answer([](flatbuffers::FlatBufferBuilder& fbb) {
@@ -531,13 +537,7 @@ TEST_CASE("an image views only a buffer of its own context" * doctest::test_suit
     RawClient client(daemon().endpoint());
     uint64_t session = client.hello();
     uint64_t seq = 1;
-    auto answer = [&](auto build) {
-        client.send(session, seq++, build);
-        auto frames = client.receive_reply();
-        REQUIRE(frames);
-        const auto& reply = RawClient::first_reply(*frames);
-        return std::make_pair(reply.status(), reply.message() ? reply.message()->str() : "");
-    };
+    auto answer = [&](auto build) { return ask(client, session, seq, build); };
     auto image_of = [](uint64_t id, uint64_t context, uint64_t buffer) {
         return [=](flatbuffers::FlatBufferBuilder& fbb) {
             auto image =

@@ -17,67 +17,69 @@ using namespace rgpu::daemon;
 
 namespace {
 
-/// The role the server sees on a message from a client with `keys`; nullopt if nothing arrives.
-std::optional<std::string> role_seen(zmq::context_t& context, ZapHandler& zap,
-                                     zmq::socket_t& server, const std::string& endpoint,
-                                     const curve::KeyPair& server_keys,
-                                     const curve::KeyPair& keys) {
-    zmq::context_t client_context(1);
-    zmq::socket_t client(client_context, zmq::socket_type::dealer);
-    client.set(zmq::sockopt::linger, 0);
-    curve::make_client(client, {server_keys.public_key, keys});
-    client.connect(endpoint);
-    client.send(zmq::str_buffer("hello"), zmq::send_flags::dontwait);
-    (void)context;
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (std::chrono::steady_clock::now() < until) {
-        zmq::pollitem_t items[] = {{server.handle(), 0, ZMQ_POLLIN, 0},
-                                   {zap.socket().handle(), 0, ZMQ_POLLIN, 0}};
-        zmq::poll(items, 2, std::chrono::milliseconds(50));
-        zap.answer_all();
-        zmq::message_t routing, body;
-        if (server.recv(routing, zmq::recv_flags::dontwait)) {
-            (void)server.recv(body);
-            return ZapHandler::role_of(body);
-        }
+/// A CurveZMQ server (ROUTER on a free loopback port) behind a ZAP handler with `access`.
+struct Server {
+    curve::KeyPair keys = curve::generate();
+    zmq::context_t context{1};
+    ZapHandler zap;
+    zmq::socket_t socket{context, zmq::socket_type::router};
+    std::string endpoint;
+
+    explicit Server(CurveAccess access) : zap(context, std::move(access)) {
+        socket.set(zmq::sockopt::linger, 0);
+        curve::make_server(socket, keys);
+        socket.bind("tcp://127.0.0.1:*");
+        endpoint = socket.get(zmq::sockopt::last_endpoint);
     }
-    return std::nullopt;
-}
+
+    /// The role seen on a message from a client with `keys` that takes `server_key` for this
+    /// server's; nullopt if nothing arrives.
+    std::optional<std::string> role_of(const curve::KeyPair& client_keys,
+                                       const std::string& server_key) {
+        zmq::context_t client_context(1);
+        zmq::socket_t client(client_context, zmq::socket_type::dealer);
+        client.set(zmq::sockopt::linger, 0);
+        curve::make_client(client, {server_key, client_keys});
+        client.connect(endpoint);
+        client.send(zmq::str_buffer("hello"), zmq::send_flags::dontwait);
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        while (std::chrono::steady_clock::now() < until) {
+            zmq::pollitem_t items[] = {{socket.handle(), 0, ZMQ_POLLIN, 0},
+                                       {zap.socket().handle(), 0, ZMQ_POLLIN, 0}};
+            zmq::poll(items, 2, std::chrono::milliseconds(50));
+            zap.answer_all();
+            zmq::message_t routing, body;
+            if (socket.recv(routing, zmq::recv_flags::dontwait)) {
+                (void)socket.recv(body);
+                return ZapHandler::role_of(body);
+            }
+        }
+        return std::nullopt;
+    }
+    std::optional<std::string> role_of(const curve::KeyPair& client_keys) {
+        return role_of(client_keys, keys.public_key);
+    }
+};
 
 } // namespace
 
 TEST_CASE("the ZAP handler admits listed keys in their roles and no others" *
           doctest::test_suite("daemon")) {
-    const auto server_keys = curve::generate(), client = curve::generate(), op = curve::generate(),
-               stranger = curve::generate();
-    zmq::context_t context(1);
+    const auto client = curve::generate(), op = curve::generate(), stranger = curve::generate();
     CurveAccess access;
     access.clients = std::vector<std::string>{client.public_key};
     access.operators = {op.public_key};
-    ZapHandler zap(context, access);
-    zmq::socket_t server(context, zmq::socket_type::router);
-    server.set(zmq::sockopt::linger, 0);
-    curve::make_server(server, server_keys);
-    server.bind("tcp://127.0.0.1:*");
-    const std::string endpoint = server.get(zmq::sockopt::last_endpoint);
-
-    CHECK(role_seen(context, zap, server, endpoint, server_keys, client) == "client");
-    CHECK(role_seen(context, zap, server, endpoint, server_keys, op) == "operator");
-    CHECK_FALSE(role_seen(context, zap, server, endpoint, server_keys, stranger));
+    Server server(access);
+    CHECK(server.role_of(client) == "client");
+    CHECK(server.role_of(op) == "operator");
+    CHECK_FALSE(server.role_of(stranger));
 }
 
 TEST_CASE("without a client list the ZAP handler admits any key as a client" *
           doctest::test_suite("daemon")) {
-    const auto server_keys = curve::generate(), anyone = curve::generate();
-    zmq::context_t context(1);
-    ZapHandler zap(context, CurveAccess{});
-    zmq::socket_t server(context, zmq::socket_type::router);
-    server.set(zmq::sockopt::linger, 0);
-    curve::make_server(server, server_keys);
-    server.bind("tcp://127.0.0.1:*");
-    const std::string endpoint = server.get(zmq::sockopt::last_endpoint);
-    CHECK(role_seen(context, zap, server, endpoint, server_keys, anyone) == "client");
+    Server server(CurveAccess{});
+    const auto anyone = curve::generate();
+    CHECK(server.role_of(anyone) == "client");
     // A client that has the wrong server key never gets through the handshake.
-    const auto other_server = curve::generate();
-    CHECK_FALSE(role_seen(context, zap, server, endpoint, other_server, anyone));
+    CHECK_FALSE(server.role_of(anyone, curve::generate().public_key));
 }
