@@ -127,6 +127,32 @@ std::optional<std::vector<std::string>> read_key_list(const std::string& path, s
     return keys;
 }
 
+namespace {
+
+/// This process's own key pair: RGPU_CLIENT_KEY_FILE's, else fresh (settings_mutex held).
+std::optional<KeyPair> own_pair(std::string* error) {
+    static std::optional<KeyPair> pair;
+    static std::string pair_error;
+    static bool loaded = false;
+    if (!loaded) {
+        loaded = true;
+        const char* file = std::getenv("RGPU_CLIENT_KEY_FILE");
+        if (file && *file) {
+            pair = read_key_pair(file, &pair_error);
+        } else {
+            try {
+                pair = generate();
+            } catch (const std::exception& e) {
+                pair_error = e.what();
+            }
+        }
+    }
+    *error = pair_error;
+    return pair;
+}
+
+} // namespace
+
 std::optional<ClientSettings> client_settings(std::string* error) {
     std::lock_guard lock(settings_mutex);
     if (!settings_loaded) {
@@ -135,26 +161,27 @@ std::optional<ClientSettings> client_settings(std::string* error) {
         if (server && *server) {
             ClientSettings s;
             s.server_key = trim(server);
-            const char* file = std::getenv("RGPU_CLIENT_KEY_FILE");
             if (!valid_key(s.server_key)) {
                 settings_error = "RGPU_SERVER_KEY is not a CurveZMQ public key (40 Z85 characters)";
-            } else if (file && *file) {
-                if (auto keys = read_key_pair(file, &settings_error)) {
-                    s.keys = *keys;
-                    settings = s;
-                }
-            } else {
-                try {
-                    s.keys = generate();
-                    settings = s;
-                } catch (const std::exception& e) {
-                    settings_error = e.what();
-                }
+            } else if (auto keys = own_pair(&settings_error)) {
+                s.keys = *keys;
+                settings = s;
             }
         }
     }
     *error = settings_error;
     return settings;
+}
+
+std::optional<ClientSettings> client_settings_for(const std::string& server_key,
+                                                  std::string* error) {
+    if (server_key.empty()) return client_settings(error);
+    std::string ignored;
+    if (auto s = client_settings(&ignored)) return ClientSettings{server_key, s->keys};
+    std::lock_guard lock(settings_mutex);
+    auto keys = own_pair(error);
+    if (!keys) return std::nullopt;
+    return ClientSettings{server_key, *keys};
 }
 
 void set_client(std::optional<ClientSettings> s) {

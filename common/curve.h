@@ -49,6 +49,11 @@ struct ClientSettings {
 /// nullopt without CurveZMQ; with `error` set when the environment is malformed (then
 /// connections must not be made in the clear: callers refuse to connect).
 std::optional<ClientSettings> client_settings(std::string* error);
+/// The settings for a daemon with its own public key `server_key` (an `ENDPOINT|KEY` entry of
+/// RGPU_SERVERS): this process's pair as client_settings() has it, else from
+/// RGPU_CLIENT_KEY_FILE or fresh. An empty `server_key` is client_settings().
+std::optional<ClientSettings> client_settings_for(const std::string& server_key,
+                                                  std::string* error);
 /// Overrides the environment (a tool's options, a daemon reaching another daemon); nullopt:
 /// plain connections whatever the environment says.
 void set_client(std::optional<ClientSettings> settings);

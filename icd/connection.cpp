@@ -66,8 +66,9 @@ void poll_items(zmq::pollitem_t* items, size_t count, std::chrono::milliseconds 
 
 } // namespace
 
-Connection::Connection(std::string endpoint)
-    : endpoint_(std::move(endpoint)), context_(1), supervisor_(context_, zmq::socket_type::dealer),
+Connection::Connection(std::string endpoint, std::string server_key)
+    : endpoint_(std::move(endpoint)), curve_(curve::client_settings_for(server_key, &curve_error_)),
+      context_(1), supervisor_(context_, zmq::socket_type::dealer),
       socket_(context_, zmq::socket_type::dealer), monitor_(context_, zmq::socket_type::pair),
       reconnect_timeout_(reconnect_timeout()) {
     configure(supervisor_);
@@ -240,17 +241,15 @@ void Connection::configure(zmq::socket_t& s) {
     s.set(zmq::sockopt::rcvhwm, 0);
     s.set(zmq::sockopt::immediate, 1); // no queuing onto a connection that is not up
     s.set(zmq::sockopt::reconnect_ivl, 100);
-    std::string error; // reported by open(), which does not connect then
-    if (auto curve = curve::client_settings(&error)) curve::make_client(s, *curve);
+    if (curve_) curve::make_client(s, *curve_);
 }
 
 bool Connection::open(std::chrono::milliseconds timeout) {
     auto deadline = clock::now() + timeout;
-    std::string curve_error;
-    const bool curve = curve::client_settings(&curve_error).has_value();
-    if (!curve_error.empty()) {
+    const bool curve = curve_.has_value();
+    if (!curve_error_.empty()) {
         // Never in the clear when encryption was asked for.
-        log()->error("{}; not connecting to the daemon at {}", curve_error, endpoint_);
+        log()->error("{}; not connecting to the daemon at {}", curve_error_, endpoint_);
         return false;
     }
     try {
@@ -261,7 +260,8 @@ bool Connection::open(std::chrono::milliseconds timeout) {
         switch (say_hello(deadline, false, frames, &reply, &error)) {
         case Exchange::NoAnswer:
             log()->info("daemon at {}: {}{}", endpoint_, error,
-                        curve ? " (CurveZMQ: is RGPU_SERVER_KEY that daemon's public key, and "
+                        curve ? " (CurveZMQ: is RGPU_SERVER_KEY, or the key after '|' in "
+                                "RGPU_SERVERS, that daemon's public key, and "
                                 "does it allow this client's key?)"
                               : "");
             return false;

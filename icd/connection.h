@@ -10,6 +10,7 @@
 #include "lifetime.h"
 #include "objects.h"
 
+#include <curve.h>
 #include <notifier.h>
 #include <protocol.h>
 #include <rgpu/wire/messages_generated.h>
@@ -76,7 +77,9 @@ struct RemoteDevice {
 
 class Connection {
   public:
-    explicit Connection(std::string endpoint);
+    /// `server_key`: the daemon's own CurveZMQ public key (RGPU_SERVERS `ENDPOINT|KEY`); empty:
+    /// RGPU_SERVER_KEY's, or plain connections without it.
+    explicit Connection(std::string endpoint, std::string server_key = {});
     ~Connection(); ///< Says Goodbye (bounded) and joins the I/O thread.
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -255,7 +258,8 @@ class Connection {
     }
     void seal_locked(); // send_mutex_ held
 
-    static void configure(zmq::socket_t& socket);
+    /// Socket options, CurveZMQ's included (curve_).
+    void configure(zmq::socket_t& socket);
     /// The worker's endpoint as announced ("tcp://*:PORT": the supervisor's host, that port).
     static std::string resolve_worker(const std::string& announced, const std::string& supervisor);
     /// Hello to the supervisor (a new session, or `resume` this one); on Answered `*reply` is
@@ -299,6 +303,10 @@ class Connection {
 
     /// The daemon's endpoint; changes (I/O thread) when the session moves to another daemon.
     std::string endpoint_;
+    /// CurveZMQ for this daemon (nullopt: plain); a malformed setting (curve_error_) means no
+    /// connection at all, never one in the clear. A session moved elsewhere keeps the key.
+    std::string curve_error_; // before curve_: its initializer writes here
+    std::optional<curve::ClientSettings> curve_;
     zmq::context_t context_;
     /// To the supervisor: the handshake, then only pushed SessionEnded notices.
     zmq::socket_t supervisor_;

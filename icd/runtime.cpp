@@ -60,8 +60,8 @@ cl_int Runtime::attach() {
 void Runtime::connect_all() {
     const char* servers = std::getenv("RGPU_SERVERS");
     std::string error;
-    std::vector<std::string> endpoints =
-        parse_endpoints(servers && *servers ? servers : proto::kDefaultEndpoint, &error);
+    std::vector<ServerEntry> endpoints =
+        parse_servers(servers && *servers ? servers : proto::kDefaultEndpoint, &error);
     if (!error.empty()) log()->error("RGPU_SERVERS: {}", error);
     long timeout_ms = 1000;
     if (const char* t = std::getenv("RGPU_CONNECT_TIMEOUT_MS"); t && std::atol(t) > 0)
@@ -70,8 +70,8 @@ void Runtime::connect_all() {
     // Daemons are asked in parallel so that the bound holds however many are configured.
     std::vector<std::unique_ptr<Connection>> candidates;
     std::vector<std::future<bool>> opened;
-    for (auto& endpoint : endpoints) {
-        candidates.push_back(std::make_unique<Connection>(endpoint));
+    for (auto& server : endpoints) {
+        candidates.push_back(std::make_unique<Connection>(server.endpoint, server.key));
         Connection* c = candidates.back().get();
         opened.push_back(std::async(std::launch::async, [c, timeout_ms] {
             return c->open(std::chrono::milliseconds(timeout_ms));

@@ -149,3 +149,24 @@ TEST_CASE("CurveZMQ: daemons sharing a key pair move a session and its client fo
     remove_temp_dir(dir_a);
     remove_temp_dir(dir_b);
 }
+
+TEST_CASE("CurveZMQ: each daemon of a platform may have its own key" *
+          doctest::test_suite("e2e-process")) {
+    VendorsDir vendors;
+    REQUIRE(vendors.has_rgpu());
+    Keys keys;
+    const std::string key_a = keys.make("a.key"), key_b = keys.make("b.key");
+    DaemonProcess::Options options;
+    options.extra_args = {"--curve-key", keys.path("a.key")};
+    DaemonProcess a(options);
+    options.extra_args = {"--curve-key", keys.path("b.key")};
+    DaemonProcess b(options);
+    // One context over both daemons: both must be reached, each with its own key.
+    ChildProcess client({client_path(), "span-flow"},
+                        client_env(a, vendors,
+                                   {"RGPU_SERVERS=" + a.endpoint() + "|" + key_a + "," +
+                                    b.endpoint() + "|" + key_b}));
+    check_exit(client, "the span-flow client of two daemons with their own keys", kClientOk, &b);
+    CHECK(a.stop() == 0);
+    CHECK(b.stop() == 0);
+}
