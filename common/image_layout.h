@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Image geometry both ends agree on: the bytes of one pixel of a format, and how a region is
-// cut into pieces of whole rows (or whole slices) that each fit one transfer chunk. Image data
-// travels packed: row r of slice s of a region starts at (s * rows + r) * row_bytes.
+// Image geometry both ends agree on: the region of a whole image, the bytes of one pixel of a
+// format, and how a region is cut into pieces of whole rows (or whole slices) that each fit one
+// transfer chunk. Image data travels packed: row r of slice s of a region starts at
+// (s * rows + r) * row_bytes.
 #pragma once
 
 #include <CL/cl.h>
@@ -12,6 +13,32 @@
 #include <vector>
 
 namespace rgpu::proto {
+
+/// The region that covers a whole image of `type`: only the dimensions the type has count (the
+/// specification ignores the others, whatever a descriptor holds there).
+inline void whole_region(cl_mem_object_type type, size_t width, size_t height, size_t depth,
+                         size_t array_size, size_t region[3]) {
+    region[0] = width;
+    region[1] = region[2] = 1;
+    switch (type) {
+    case CL_MEM_OBJECT_IMAGE1D_ARRAY:
+        region[1] = array_size;
+        break;
+    case CL_MEM_OBJECT_IMAGE2D:
+        region[1] = height;
+        break;
+    case CL_MEM_OBJECT_IMAGE2D_ARRAY:
+        region[1] = height;
+        region[2] = array_size;
+        break;
+    case CL_MEM_OBJECT_IMAGE3D:
+        region[1] = height;
+        region[2] = depth;
+        break;
+    default: // 1D, 1D buffer
+        break;
+    }
+}
 
 /// Bytes per pixel of `format`, or 0 when the order or data type is unknown or they do not go
 /// together (a packed type needs an order of its width).

@@ -88,9 +88,7 @@ struct ImageShape {
     }
     /// The extent clEnqueueReadImage/WriteImage take for the whole image.
     void whole_region(size_t region[3]) const {
-        region[0] = width;
-        region[1] = type == CL_MEM_OBJECT_IMAGE1D_ARRAY ? array_size : height ? height : 1;
-        region[2] = type == CL_MEM_OBJECT_IMAGE2D_ARRAY ? array_size : depth ? depth : 1;
+        proto::whole_region(type, width, height, depth, array_size, region);
     }
 };
 struct MemObject {

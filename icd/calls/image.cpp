@@ -212,25 +212,8 @@ cl_mem create_image(cl_context context, const cl_mem_properties* properties, cl_
     shape->format = *format;
     shape->desc = *desc;
     shape->pixel = pixel;
-    shape->whole[0] = desc->image_width;
-    switch (desc->image_type) {
-    case CL_MEM_OBJECT_IMAGE1D_ARRAY:
-        shape->whole[1] = desc->image_array_size;
-        break;
-    case CL_MEM_OBJECT_IMAGE2D:
-        shape->whole[1] = desc->image_height;
-        break;
-    case CL_MEM_OBJECT_IMAGE2D_ARRAY:
-        shape->whole[1] = desc->image_height;
-        shape->whole[2] = desc->image_array_size;
-        break;
-    case CL_MEM_OBJECT_IMAGE3D:
-        shape->whole[1] = desc->image_height;
-        shape->whole[2] = desc->image_depth;
-        break;
-    default:
-        break;
-    }
+    proto::whole_region(desc->image_type, desc->image_width, desc->image_height, desc->image_depth,
+                        desc->image_array_size, shape->whole);
     const size_t row = desc->image_width * pixel;
     const size_t size = row * shape->whole[1] * shape->whole[2];
     if (of_buffer) {

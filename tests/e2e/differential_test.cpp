@@ -223,6 +223,8 @@ TEST_CASE("images" * doctest::test_suite("e2e")) {
         check_fact(r, "image support", "true");
         check_fact(r, "large image read back", "true");
         check_fact(r, "RGBA/UNSIGNED_INT8 2D", "true");
+        check_fact(r, "1D with stray fields read back", "true");
+        check_fact(r, "2D with stray fields read back", "true");
         // The region read: row y of the box is image row 1 + y, pixels 2.., at 48-byte pitch.
         const auto read = data<unsigned char>(r, "read region");
         REQUIRE(read.size() == 48 * 5);

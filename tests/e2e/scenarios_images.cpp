@@ -280,6 +280,25 @@ ScenarioResult images(cl_platform_id platform) {
                                                    out.data(), 0, nullptr, nullptr));
         r.put("layers", out);
     }
+    // Descriptors with values in fields their type does not have (which the specification
+    // ignores): a 1D image with a height and depth, a 2D image with a depth and array size.
+    for (auto [type, label] : {std::pair{CL_MEM_OBJECT_IMAGE1D, "1D with stray fields"},
+                               std::pair{CL_MEM_OBJECT_IMAGE2D, "2D with stray fields"}}) {
+        const bool two_d = type == CL_MEM_OBJECT_IMAGE2D;
+        cl_image_desc stray = desc_of(type, 6, two_d ? 2 : 5, 3, 4);
+        std::vector<uint8_t> pixels(6 * (two_d ? 2 : 1) * 4);
+        for (size_t i = 0; i < pixels.size(); ++i)
+            pixels[i] = static_cast<uint8_t>(i * 5 + 1);
+        Mem img(clCreateImage(d.context, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, &rgba8, &stray,
+                              pixels.data(), &err));
+        SETUP(std::string("clCreateImage ") + label, err);
+        size_t origin[3] = {0, 0, 0}, region[3] = {6, two_d ? 2u : 1u, 1};
+        std::vector<uint8_t> back(pixels.size(), 0xEE);
+        r.record(std::string("read ") + label,
+                 clEnqueueReadImage(d.queue, img, CL_TRUE, origin, region, 0, 0, back.data(), 0,
+                                    nullptr, nullptr));
+        r.fact(std::string(label) + " read back", back == pixels);
+    }
     // Objects the host may not access, with initial contents larger than one transfer chunk:
     // the daemon still writes them in pieces; a copy shows them.
     {
