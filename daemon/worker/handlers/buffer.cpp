@@ -7,13 +7,6 @@
 #include <algorithm>
 
 namespace rgpu::daemon {
-namespace {
-
-bool in_range(uint64_t offset, uint64_t size, uint64_t limit) {
-    return offset <= limit && size <= limit - offset;
-}
-
-} // namespace
 
 cl_int handle_create_buffer(ExecContext& ctx, const wire::CreateBuffer& req) {
     auto* context = ctx.session.objects.find<ContextObject>(req.context());

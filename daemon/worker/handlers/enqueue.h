@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// Shared steps of every enqueue handler: resolving wait lists and publishing the command's event.
+// Shared steps of every enqueue handler: bounds, resolving wait lists and publishing the
+// command's event.
 #pragma once
 
 #include "../exec_context.h"
 
+#include <cstdint>
 #include <vector>
 
 namespace rgpu::daemon {
@@ -12,6 +14,11 @@ namespace rgpu::daemon {
 /// id, or CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST when a listed event already failed.
 /// Events of commands a pool member's thread enqueues go to `deferred` when given (for a
 /// command handed to a member thread too); otherwise their native events are waited for.
+/// Whether `size` bytes (or pixels) at `offset` lie within `limit` (no overflow).
+inline bool in_range(uint64_t offset, uint64_t size, uint64_t limit) {
+    return offset <= limit && size <= limit - offset;
+}
+
 cl_int resolve_wait_list(ExecContext& ctx, const flatbuffers::Vector<uint64_t>* wait,
                          std::vector<cl_event>& out,
                          std::vector<std::shared_ptr<DeferredEvent>>* deferred = nullptr);

@@ -35,7 +35,7 @@ bool inside(const ImageShape& shape, const Triple& origin, const Triple& region)
     Triple whole;
     shape.whole_region(whole.data());
     for (size_t i = 0; i < 3; ++i)
-        if (origin[i] > whole[i] || region[i] > whole[i] - origin[i]) return false;
+        if (!in_range(origin[i], region[i], whole[i])) return false;
     return true;
 }
 
@@ -280,7 +280,7 @@ cl_int handle_copy_image_buffer(ExecContext& ctx, const wire::CopyImageBuffer& r
         if (!root) return fail(ctx.fail("a sub-buffer without its buffer"));
         if (align_bits >= 8 && buffer->origin % (align_bits / 8) != 0)
             return fail(CL_MISALIGNED_SUB_BUFFER_OFFSET);
-        if (offset > buffer->size || bytes > buffer->size - offset) return fail(CL_INVALID_VALUE);
+        if (!in_range(offset, bytes, buffer->size)) return fail(CL_INVALID_VALUE);
         native_buffer = root->mem.get();
         offset += buffer->origin;
     }
