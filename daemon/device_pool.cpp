@@ -134,6 +134,12 @@ Info combine_info(const std::vector<const LocalDevice*>& members) {
                 std::memcpy(&b, other->data(), sizeof b);
                 a = std::max(a, b); // the strictest alignment suits every member
                 std::memcpy(value.data(), &a, sizeof a);
+            } else if (param == CL_DEVICE_SVM_CAPABILITIES && value.size() == sizeof(cl_bitfield)) {
+                cl_bitfield a = 0, b = 0;
+                std::memcpy(&a, value.data(), sizeof a);
+                std::memcpy(&b, other->data(), sizeof b);
+                a &= b; // what every member can do
+                std::memcpy(value.data(), &a, sizeof a);
             } else if (is_minimum_limit(param)) {
                 take_minimum(value, *other);
             } else if (param == CL_DEVICE_EXTENSIONS || param == CL_DEVICE_BUILT_IN_KERNELS) {

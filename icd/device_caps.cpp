@@ -119,7 +119,14 @@ void hide_unsupported(std::map<cl_uint, std::vector<uint8_t>>& info) {
                       CL_DEVICE_MAX_ON_DEVICE_EVENTS, CL_DEVICE_QUEUE_ON_DEVICE_PREFERRED_SIZE,
                       CL_DEVICE_QUEUE_ON_DEVICE_MAX_SIZE, CL_DEVICE_PARTITION_MAX_SUB_DEVICES})
         set_if_present(p, zero_uint);
-    set_if_present(CL_DEVICE_SVM_CAPABILITIES, bytes_of(cl_device_svm_capabilities{0}));
+    // Coarse-grained buffer SVM is carried (the client reserves the device's addresses); fine
+    // grain and system SVM would need the client's memory to be the device's at every moment.
+    if (auto it = info.find(CL_DEVICE_SVM_CAPABILITIES);
+        it != info.end() && it->second.size() == sizeof(cl_device_svm_capabilities)) {
+        cl_device_svm_capabilities caps = 0;
+        std::memcpy(&caps, it->second.data(), sizeof caps);
+        it->second = bytes_of(caps & cl_device_svm_capabilities{CL_DEVICE_SVM_COARSE_GRAIN_BUFFER});
+    }
     set_if_present(CL_DEVICE_PIPE_SUPPORT, no);
     set_if_present(CL_DEVICE_DEVICE_ENQUEUE_CAPABILITIES,
                    bytes_of(cl_device_device_enqueue_capabilities{0}));

@@ -36,8 +36,10 @@ struct WriteSource {
 };
 
 /// Sends [offset, offset + size) of the source to the buffer, one chunk per message.
-/// queue_id 0 writes through the context's internal queue (buffer initialisation).
+/// queue_id 0 writes through the context's internal queue (buffer initialisation). With `svm`
+/// the target is SVM memory: mem_id is 0 and offset the address.
 void send_write(Connection* conn, uint64_t queue_id, uint64_t mem_id, size_t offset, size_t size,
-                const WriteSource& src, uint64_t event_id, const std::vector<uint64_t>& wait);
+                const WriteSource& src, uint64_t event_id, const std::vector<uint64_t>& wait,
+                bool svm = false);
 
 } // namespace rgpu::icd

@@ -186,6 +186,7 @@ struct Mem : Object<_cl_mem, Magic::Mem> {
     void* host_ptr = nullptr; ///< The application's memory for CL_MEM_USE_HOST_PTR.
     Mem* parent = nullptr;    ///< A sub-buffer's buffer (retained by it), else null.
     size_t origin = 0;        ///< A sub-buffer's offset in its parent.
+    bool uses_svm = false;    ///< Made over SVM memory (CL_MEM_USE_HOST_PTR of an SVM pointer).
     /// clCreateBufferWithProperties' list as given (zero-terminated), empty otherwise.
     std::vector<cl_mem_properties> properties;
     std::mutex mutex;

@@ -169,59 +169,6 @@ cl_int CL_API_CALL rgpu_clGetPipeInfo(cl_mem pipe, cl_pipe_info param_name, size
     return CL_INVALID_MEM_OBJECT;
 }
 
-void* CL_API_CALL rgpu_clSVMAlloc(cl_context context, cl_svm_mem_flags flags, size_t size,
-                                  unsigned int alignment) {
-    return nullptr;
-}
-
-void CL_API_CALL rgpu_clSVMFree(cl_context context, void* svm_pointer) {}
-
-cl_int CL_API_CALL rgpu_clEnqueueSVMFree(
-    cl_command_queue command_queue, cl_uint num_svm_pointers, void** svm_pointers,
-    void(CL_CALLBACK* pfn_free_func)(cl_command_queue queue, cl_uint num_svm_pointers,
-                                     void** /* svm_pointers[] */, void* user_data),
-    void* user_data, cl_uint num_events_in_wait_list, const cl_event* event_wait_list,
-    cl_event* event) {
-    return CL_INVALID_OPERATION;
-}
-
-cl_int CL_API_CALL rgpu_clEnqueueSVMMemcpy(cl_command_queue command_queue, cl_bool blocking_copy,
-                                           void* dst_ptr, const void* src_ptr, size_t size,
-                                           cl_uint num_events_in_wait_list,
-                                           const cl_event* event_wait_list, cl_event* event) {
-    return CL_INVALID_OPERATION;
-}
-
-cl_int CL_API_CALL rgpu_clEnqueueSVMMemFill(cl_command_queue command_queue, void* svm_ptr,
-                                            const void* pattern, size_t pattern_size, size_t size,
-                                            cl_uint num_events_in_wait_list,
-                                            const cl_event* event_wait_list, cl_event* event) {
-    return CL_INVALID_OPERATION;
-}
-
-cl_int CL_API_CALL rgpu_clEnqueueSVMMap(cl_command_queue command_queue, cl_bool blocking_map,
-                                        cl_map_flags map_flags, void* svm_ptr, size_t size,
-                                        cl_uint num_events_in_wait_list,
-                                        const cl_event* event_wait_list, cl_event* event) {
-    return CL_INVALID_OPERATION;
-}
-
-cl_int CL_API_CALL rgpu_clEnqueueSVMUnmap(cl_command_queue command_queue, void* svm_ptr,
-                                          cl_uint num_events_in_wait_list,
-                                          const cl_event* event_wait_list, cl_event* event) {
-    return CL_INVALID_OPERATION;
-}
-
-cl_int CL_API_CALL rgpu_clSetKernelArgSVMPointer(cl_kernel kernel, cl_uint arg_index,
-                                                 const void* arg_value) {
-    return CL_INVALID_OPERATION;
-}
-
-cl_int CL_API_CALL rgpu_clSetKernelExecInfo(cl_kernel kernel, cl_kernel_exec_info param_name,
-                                            size_t param_value_size, const void* param_value) {
-    return CL_INVALID_OPERATION;
-}
-
 cl_int CL_API_CALL rgpu_clGetKernelSubGroupInfoKHR(cl_kernel in_kernel, cl_device_id in_device,
                                                    cl_kernel_sub_group_info param_name,
                                                    size_t input_value_size, const void* input_value,
@@ -234,14 +181,6 @@ cl_program CL_API_CALL rgpu_clCreateProgramWithIL(cl_context context, const void
                                                   cl_int* errcode_ret) {
     if (errcode_ret) *errcode_ret = CL_INVALID_OPERATION;
     return nullptr;
-}
-
-cl_int CL_API_CALL rgpu_clEnqueueSVMMigrateMem(cl_command_queue command_queue,
-                                               cl_uint num_svm_pointers, const void** svm_pointers,
-                                               const size_t* sizes, cl_mem_migration_flags flags,
-                                               cl_uint num_events_in_wait_list,
-                                               const cl_event* event_wait_list, cl_event* event) {
-    return CL_INVALID_OPERATION;
 }
 
 cl_int CL_API_CALL rgpu_clGetDeviceAndHostTimer(cl_device_id device, cl_ulong* device_timestamp,

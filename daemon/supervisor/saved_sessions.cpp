@@ -135,6 +135,16 @@ void Supervisor::handle_move(const std::string& routing, uint64_t seq,
     spdlog::info("session {:016x} ({}): moving to {}", w.session, w.client, printable(to, 200));
 }
 
+void Supervisor::refuse_move(WorkerProcess& worker, const std::string& reason) {
+    if (worker.moving_to.empty()) return; // the move was given up meanwhile
+    spdlog::warn("session {:016x} ({}) not moved to {}: {}", worker.session, worker.client,
+                 printable(worker.moving_to, 200), reason);
+    refuse(worker.move_routing, worker.move_seq, CL_INVALID_OPERATION,
+           "the session cannot be moved: " + reason);
+    worker.moving_to.clear();
+    worker.move_routing.clear();
+}
+
 void Supervisor::finish_move(WorkerProcess& worker, bool saved) {
     const std::string name = fmt::format("{:016x}", worker.session);
     std::string error =

@@ -300,6 +300,9 @@ void Supervisor::read_control(WorkerProcess& worker) {
                 worker.members = std::move(members);
                 pool_load_changed_ = true;
             }
+        } else if (const auto* refused = message->body_as_SaveRefused();
+                   refused && worker.state == WorkerProcess::State::Serving) {
+            refuse_move(worker, refused->reason() ? printable(refused->reason()->str()) : "");
         } else if (const auto* closed = message->body_as_SessionClosed();
                    closed && worker.state == WorkerProcess::State::Serving) {
             worker.closed_cleanly = true;

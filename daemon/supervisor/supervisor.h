@@ -101,6 +101,8 @@ class Supervisor {
     /// The moving session's worker saved it and exited: send the checkpoint to the target and
     /// answer the operator; on failure the session is restored here again.
     void finish_move(WorkerProcess& worker, bool saved);
+    /// The worker of a session being moved said it cannot be saved (`reason`): the move fails.
+    void refuse_move(WorkerProcess& worker, const std::string& reason);
     /// Sends DIR/`name` to the daemon at `to` (AdoptChunk..., AdoptSession); empty or why not.
     std::string send_checkpoint(const std::string& name, uint64_t session, const std::string& to);
     /// A worker started for a saved session is ready: it restores the session and serves it.

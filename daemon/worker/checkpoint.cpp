@@ -131,7 +131,16 @@ bool CheckpointWriter::save_objects(Session& session, std::string* error) {
             objects_.push_back(
                 checkpoint::CreateObject(fbb, checkpoint::ObjectState::Queue, state.Union()));
         },
+        [&](uint64_t, SvmObject&) {
+            *error = Session::kSvmNotSaved;
+            ok = false;
+        },
         [&](uint64_t id, MemObject& m) {
+            if (m.svm) {
+                *error = Session::kSvmNotSaved;
+                ok = false;
+                return;
+            }
             cl_mem_flags flags = 0;
             clGetMemObjectInfo(m.mem.get(), CL_MEM_FLAGS, sizeof flags, &flags, nullptr);
             if (m.image) {
@@ -268,10 +277,23 @@ bool CheckpointWriter::save_objects(Session& session, std::string* error) {
             std::string name(size, '\0');
             clGetKernelInfo(k.kernel.get(), CL_KERNEL_FUNCTION_NAME, size, name.data(), nullptr);
             name.resize(std::strlen(name.c_str()));
+            if (!k.exec_info.svm_pointers.empty()) {
+                *error = Session::kSvmNotSaved;
+                ok = false;
+                return;
+            }
             std::vector<flatbuffers::Offset<checkpoint::KernelArg>> args;
             for (uint32_t i = 0; i < k.saved_args.size(); ++i) {
-                const SavedArg& a = k.saved_args[i];
+                SavedArg a = k.saved_args[i];
                 if (a.kind == SavedArg::Kind::Unset) continue;
+                if (a.kind == SavedArg::Kind::SvmPointer) {
+                    if (a.address != 0) {
+                        *error = Session::kSvmNotSaved;
+                        ok = false;
+                        return;
+                    }
+                    a.kind = SavedArg::Kind::NullMem; // the same null pointer for the kernel
+                }
                 args.push_back(
                     checkpoint::CreateKernelArg(fbb, i, static_cast<checkpoint::ArgKind>(a.kind),
                                                 fbb.CreateVector(a.value), a.mem, a.local_size));

@@ -91,6 +91,32 @@ struct ImageShape {
         proto::whole_region(type, width, height, depth, array_size, region);
     }
 };
+/// Native SVM memory, freed (clSVMFree) when its last holder lets go: the allocation's record,
+/// and the buffers created over it (CL_MEM_USE_HOST_PTR), which outlive a clSVMFree natively
+/// undefined; here they keep the memory.
+struct SvmMemory {
+    SvmMemory(cl_context context, void* pointer) : context_(context), pointer(pointer) {
+        clRetainContext(context);
+    }
+    ~SvmMemory() { clSVMFree(context_.get(), pointer); }
+    SvmMemory(const SvmMemory&) = delete;
+    SvmMemory& operator=(const SvmMemory&) = delete;
+
+  private:
+    ContextRef context_;
+
+  public:
+    void* const pointer;
+};
+/// A clSVMAlloc of the client. The client's pointer is the same address (it reserves it), so
+/// no translation happens anywhere: addresses travel as they are. A session holding one cannot
+/// be checkpointed or moved (a restored worker could not get the same addresses back).
+struct SvmObject {
+    std::shared_ptr<SvmMemory> memory;
+    uint64_t context = 0;
+    uint64_t size = 0;
+    uint64_t address() const { return reinterpret_cast<uintptr_t>(memory->pointer); }
+};
 struct MemObject {
     MemRef mem;
     uint64_t context = 0;
@@ -108,6 +134,8 @@ struct MemObject {
     /// An image: what it was created as (a checkpoint creates it again and saves its pixels).
     /// `size` is its packed byte size; `parent` the buffer an image from a buffer views.
     std::shared_ptr<const ImageShape> image = nullptr;
+    /// A buffer over SVM memory (CL_MEM_USE_HOST_PTR of an SVM address): keeps it allocated.
+    std::shared_ptr<SvmMemory> svm = nullptr;
 };
 struct SamplerObject {
     SamplerRef sampler;
@@ -129,11 +157,12 @@ enum class ArgClass : uint8_t { Unknown, Value, Pointer, Local, Handle };
 /// An argument as the client last set it: what a checkpoint restores (the native kernel cannot
 /// be asked for its arguments).
 struct SavedArg {
-    enum class Kind : uint8_t { Unset, Value, Mem, NullMem, Local, Sampler };
+    enum class Kind : uint8_t { Unset, Value, Mem, NullMem, Local, Sampler, SvmPointer };
     Kind kind = Kind::Unset;
     std::vector<uint8_t> value;
     uint64_t mem = 0; ///< The buffer, image or sampler a Mem or Sampler argument names.
     uint64_t local_size = 0;
+    uint64_t address = 0; ///< An SvmPointer argument's pointer.
 };
 
 /// Sets argument `index` of native `kernel` as `arg` records it (`mem`, `sampler`: the native
@@ -151,11 +180,33 @@ inline cl_int set_saved_arg(cl_kernel kernel, cl_uint index, const SavedArg& arg
         return clSetKernelArg(kernel, index, sizeof(cl_mem), nullptr);
     case SavedArg::Kind::Local:
         return clSetKernelArg(kernel, index, arg.local_size, nullptr);
+    case SavedArg::Kind::SvmPointer:
+        return clSetKernelArgSVMPointer(kernel, index, reinterpret_cast<void*>(arg.address));
     case SavedArg::Kind::Unset:
         break;
     }
     return CL_SUCCESS;
 }
+
+/// What clSetKernelExecInfo set on a kernel: a checkpoint cannot ask the native kernel, and a
+/// pool member's kernel gets it at every launch.
+struct KernelExecInfo {
+    std::vector<void*> svm_pointers;
+    bool svm_pointers_set = false;
+    cl_bool fine_grain_system = CL_FALSE;
+    bool fine_grain_system_set = false;
+    /// Sets it on native kernel `native` (a member's or a clone).
+    cl_int apply(cl_kernel native) const {
+        cl_int err = CL_SUCCESS;
+        if (svm_pointers_set)
+            err = clSetKernelExecInfo(native, CL_KERNEL_EXEC_INFO_SVM_PTRS,
+                                      svm_pointers.size() * sizeof(void*), svm_pointers.data());
+        if (err == CL_SUCCESS && fine_grain_system_set)
+            err = clSetKernelExecInfo(native, CL_KERNEL_EXEC_INFO_SVM_FINE_GRAIN_SYSTEM,
+                                      sizeof fine_grain_system, &fine_grain_system);
+        return err;
+    }
+};
 
 struct KernelObject {
     KernelRef kernel;
@@ -168,6 +219,8 @@ struct KernelObject {
     /// On the pooled device: one native kernel per member, made at its first launch there and
     /// used by that member's thread only (it sets the launch's arguments, then enqueues).
     std::vector<KernelRef> member_kernels;
+    /// clSetKernelExecInfo as the client last set it (member kernels get it at each launch).
+    KernelExecInfo exec_info;
 };
 /// The event of a command handed to a pool member's thread, which enqueues it there (see
 /// pool.h): the native event exists once that thread has enqueued the command.
@@ -216,8 +269,8 @@ struct EventObject {
 };
 
 /// In restore order: each kind's parents come before it.
-using Object = std::variant<ContextObject, QueueObject, MemObject, SamplerObject, ProgramObject,
-                            KernelObject, EventObject>;
+using Object = std::variant<ContextObject, QueueObject, SvmObject, MemObject, SamplerObject,
+                            ProgramObject, KernelObject, EventObject>;
 
 class ObjectTable {
   public:
@@ -259,6 +312,7 @@ class ObjectTable {
         drop(ProgramObject{});
         drop(SamplerObject{});
         drop(MemObject{});
+        drop(SvmObject{});
         drop(QueueObject{});
         drop(ContextObject{});
     }

@@ -34,6 +34,14 @@ void WorkerServer::save_periodically() {
         finish_periodic_save(session);
         return;
     }
+    if (!session.unsaveable().empty()) {
+        // An older save would bring back a session its client has gone beyond: gone too.
+        if (owns_checkpoint_)
+            spdlog::info("worker {}: session {:016x} is no longer saved: {}", getpid(),
+                         session.id(), session.unsaveable());
+        forget_checkpoint();
+        return;
+    }
     auto now = clock::now();
     if (session.ending() || session.checkpointing() || now - last_save_ < checkpoint_interval_ ||
         session.next_recv_seq == saved_recv_seq_)

@@ -386,11 +386,15 @@ cl_int handle_release(ExecContext& ctx, const wire::Release& req) {
         if (mem->children > 0)
             return ctx.fail("release of buffer " + std::to_string(req.id()) + " before its " +
                             std::to_string(mem->children) + " sub-buffer(s)");
-        if (mem->parent == 0)
-            ctx.session.device_bytes -= mem->size; // sub-buffers own none
+        if (mem->parent == 0 && !mem->svm)
+            ctx.session.device_bytes -= mem->size; // sub-buffers and SVM buffers own none
         else if (auto* parent = ctx.session.objects.find<MemObject>(mem->parent))
             --parent->children;
         if (ctx.session.pool) ctx.session.pool->forget(*mem);
+    }
+    if (auto* svm = ctx.session.objects.find<SvmObject>(req.id())) {
+        ctx.session.svm_ranges.erase(svm->address());
+        ctx.session.device_bytes -= svm->size;
     }
     if (auto* e = ctx.session.objects.find<EventObject>(req.id()); e && e->user) {
         cl_int status = CL_COMPLETE;

@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -209,6 +210,25 @@ class Session {
     /// else the largest served device's global memory).
     uint64_t device_bytes = 0;
     uint64_t device_quota = 0;
+    /// The session's SVM allocations by address (to their object ids): what an address the
+    /// client sends may point into.
+    std::map<uint64_t, uint64_t> svm_ranges;
+    /// Why the session cannot be saved (checkpointed or moved); empty when it can. Any thread.
+    std::string unsaveable() const { return used_svm_.load() ? kSvmNotSaved : std::string(); }
+    static constexpr const char* kSvmNotSaved =
+        "the session uses SVM memory: its addresses could not be had again after a restore";
+    /// Executor: the session allocated SVM memory (from then on it cannot be saved).
+    void note_svm_use() { used_svm_.store(true); }
+    /// The SVM allocation holding all of [address, address + size), or null.
+    SvmObject* svm_at(uint64_t address, uint64_t size) {
+        auto it = svm_ranges.upper_bound(address);
+        if (it == svm_ranges.begin()) return nullptr;
+        --it;
+        SvmObject* svm = objects.find<SvmObject>(it->second);
+        if (!svm) return nullptr;
+        uint64_t offset = address - it->first;
+        return offset <= svm->size && size <= svm->size - offset ? svm : nullptr;
+    }
     /// Host memory of read data on its way to the client (shared with ZeroMQ's free functions).
     std::shared_ptr<StagingBudget> staging;
     /// clFlush for every queue that got commands since the last flush.
@@ -265,6 +285,7 @@ class Session {
     bool in_place_done_ = false; // guarded by in_place_mutex_
     std::string in_place_error_; // guarded by in_place_mutex_
 
+    std::atomic<bool> used_svm_{false};
     std::atomic<bool> closing_{false};
     std::atomic<bool> close_requested_{false};
     std::atomic<bool> finished_{false};

@@ -249,7 +249,18 @@ bool WorkerServer::read_control() {
             break;
         }
         if (message->body_as_SaveSession()) {
-            save_requested_ = true; // the loop ends; the session is saved on the way out
+            // A session that cannot be saved is not stopped for nothing: it goes on here.
+            std::string why = sessions_.empty() ? "" : sessions_.begin()->second->unsaveable();
+            if (why.empty()) {
+                save_requested_ = true; // the loop ends; the session is saved on the way out
+            } else {
+                flatbuffers::FlatBufferBuilder fbb;
+                auto refused = control::CreateSaveRefused(fbb, fbb.CreateString(why));
+                fbb.Finish(control::CreateControlMessage(fbb, control::ControlBody::SaveRefused,
+                                                         refused.Union()),
+                           control::ControlMessageIdentifier());
+                (void)control_.send(fbb);
+            }
             continue;
         }
         if (const auto* load = message->body_as_PoolLoad()) {

@@ -8,6 +8,7 @@
 #include "../image_transfer.h"
 #include "../mem_object.h"
 #include "../spanning.h"
+#include "../svm_space.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -84,7 +85,8 @@ cl_int do_read(Queue* q, Mem* m, bool blocking, size_t offset, size_t size, void
 } // namespace
 
 void send_write(Connection* conn, uint64_t queue_id, uint64_t mem_id, size_t offset, size_t size,
-                const WriteSource& src, uint64_t event_id, const std::vector<uint64_t>& wait) {
+                const WriteSource& src, uint64_t event_id, const std::vector<uint64_t>& wait,
+                bool svm) {
     for (size_t done = 0; done < size;) {
         size_t n = std::min(size - done, conn->transfer_chunk_bytes());
         bool last = done + n == size;
@@ -94,7 +96,7 @@ void send_write(Connection* conn, uint64_t queue_id, uint64_t mem_id, size_t off
             [&](flatbuffers::FlatBufferBuilder& fbb, uint32_t frame) {
                 return body(wire::CreateWriteBuffer(fbb, queue_id, mem_id, offset + done, n, frame,
                                                     last ? event_id : 0, fbb.CreateVector(wait),
-                                                    last));
+                                                    last, svm));
             },
             std::move(bulk));
         done += n;
@@ -143,6 +145,21 @@ bool is_live_mem(const void* handle) {
     return g_live_mems.count(handle) > 0;
 }
 
+namespace {
+/// A buffer over SVM memory (CL_MEM_USE_HOST_PTR of an SVM pointer): natively the buffer is
+/// that memory, so the daemon makes it over its own allocation (same address); it takes no
+/// memory of its own.
+Mem* create_over_svm(Context* c, cl_mem_flags flags, size_t size, void* host_ptr) {
+    Mem* m = new_mem(c, flags, size, host_ptr);
+    m->uses_svm = true;
+    c->connection->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+        return body(wire::CreateCreateBuffer(fbb, m->id, c->id, flags, size, 0,
+                                             reinterpret_cast<uintptr_t>(host_ptr)));
+    });
+    return m;
+}
+} // namespace
+
 cl_mem CL_API_CALL rgpu_clCreateBuffer(cl_context context, cl_mem_flags flags, size_t size,
                                        void* host_ptr, cl_int* errcode_ret) {
     return guard_create<cl_mem>(errcode_ret, [&](cl_int& err) -> cl_mem {
@@ -161,6 +178,9 @@ cl_mem CL_API_CALL rgpu_clCreateBuffer(cl_context context, cl_mem_flags flags, s
         if (all_too_small) return err = CL_INVALID_BUFFER_SIZE, nullptr;
         bool wants_ptr = flags & (CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR);
         if (wants_ptr != (host_ptr != nullptr)) return err = CL_INVALID_HOST_PTR, nullptr;
+        if ((flags & CL_MEM_USE_HOST_PTR) &&
+            SvmSpace::instance().find(c, reinterpret_cast<uintptr_t>(host_ptr), size, nullptr))
+            return create_over_svm(c, flags, size, host_ptr);
         // The daemon refuses buffers beyond the session's quota; say so here, synchronously.
         if (!reserve_on_every_part(c, size)) return err = CL_MEM_OBJECT_ALLOCATION_FAILURE, nullptr;
         Mem* m = new_mem(c, flags, size, host_ptr);
@@ -230,6 +250,7 @@ cl_mem CL_API_CALL rgpu_clCreateSubBuffer(cl_mem buffer, cl_mem_flags flags,
         Mem* m = new_mem(c, flags | inherited, region.size, host);
         m->parent = parent;
         m->origin = region.origin;
+        m->uses_svm = parent->uses_svm;
         retain(parent); // as natively: the parent's reference count shows it
         for (Connection* conn : c->parts)
             conn->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
@@ -281,7 +302,7 @@ void destroy(Mem* m) {
     Mem* parent = m->parent;
     release_arrivals(m);
     for (Connection* conn : c->parts) {
-        if (!parent) conn->release_device_memory(m->size);
+        if (!parent && !m->uses_svm) conn->release_device_memory(m->size);
         conn->post_release(m->id);
     }
     m->magic = Magic::Dead;
@@ -329,7 +350,8 @@ cl_int CL_API_CALL rgpu_clGetMemObjectInfo(cl_mem mem, cl_mem_info param, size_t
     case CL_MEM_OFFSET:
         return info_value(m->origin, size, value, size_ret);
     case CL_MEM_USES_SVM_POINTER:
-        return info_value(cl_bool{CL_FALSE}, size, value, size_ret);
+        return info_value(static_cast<cl_bool>(m->uses_svm ? CL_TRUE : CL_FALSE), size, value,
+                          size_ret);
     case CL_MEM_PROPERTIES:
         return info_vector(m->properties, size, value, size_ret);
     default:

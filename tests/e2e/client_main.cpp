@@ -63,6 +63,10 @@
 //   rgpu-e2e-client span-flow                with two daemons of one device each: one context
 //                                            over both; buffers, wait lists and user events
 //                                            across daemons; results checked (client_span.h)
+//   rgpu-e2e-client svm-session              a linked list in SVM memory walked by a kernel,
+//                                            prints "ready", waits for SIGUSR1 (the test tries
+//                                            a move and releases the session); then the list,
+//                                            its pointers and a new walk must be right
 //   rgpu-e2e-client endless-kernel           starts a kernel that never ends, prints "running",
 //                                            expects clFinish to fail with CL_OUT_OF_RESOURCES
 //                                            (the test ends the session from outside)
@@ -70,6 +74,7 @@
 #include "client_pool.h"
 #include "client_reconnect.h"
 #include "client_span.h"
+#include "client_svm.h"
 #include "harness.h"
 #include "scenarios.h"
 
@@ -464,6 +469,7 @@ int main(int argc, char** argv) {
     if (command == "survive-restart") return survive_restart(platform, wait_for_usr1);
     if (command == "survive-crash") return survive_restart(platform, wait_for_usr1, true);
     if (command == "lost-after-save") return restarted_daemon(platform, true);
+    if (command == "svm-session") return svm_session(platform, wait_for_usr1);
     if (command == "outage" && argc > 3) {
         const std::string how = argv[2];
         const Outage outage = how == "cut"       ? Outage::Cut

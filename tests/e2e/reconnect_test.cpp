@@ -303,3 +303,33 @@ TEST_CASE("a move the target refuses leaves the session where it was" *
     remove_temp_dir(dir_a);
     remove_temp_dir(dir_d);
 }
+
+TEST_CASE("a session using SVM memory is refused a move and reconnects with its memory" *
+          doctest::test_suite("reconnect")) {
+    VendorsDir vendors;
+    REQUIRE(vendors.has_rgpu());
+    const std::string dir_a = make_temp_dir("rgpu-e2e-checkpoints-");
+    DaemonProcess::Options options;
+    options.extra_args = {"--checkpoint-dir", dir_a};
+    DaemonProcess a(options);
+    DaemonProcess b;
+    ChildProcess client({client_path(), "svm-session"}, client_env(a, vendors),
+                        SpawnOptions{"", true, SIGKILL});
+    expect_line(client, "ready");
+    const uint64_t id = only_session(a);
+    // Refused before anything stops: the session goes on where it is.
+    std::string error;
+    CHECK_FALSE(
+        rgpu::move_session(a.endpoint(), id, b.endpoint(), std::chrono::seconds(60), &error));
+    CHECK_MESSAGE(error.find("the session cannot be moved: the session uses SVM memory") !=
+                      std::string::npos,
+                  error);
+    CHECK(only_session(a) == id);
+    // Released by the operator, it comes back by itself, its memory and addresses as they were.
+    CHECK_MESSAGE(rgpu::release_session(a.endpoint(), id, std::chrono::seconds(5), &error), error);
+    kill(client.pid(), SIGUSR1);
+    check_exit(client, "the SVM client", kClientOk, &a);
+    CHECK(a.stop() == 0);
+    CHECK(b.stop() == 0);
+    remove_temp_dir(dir_a);
+}

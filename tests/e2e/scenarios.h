@@ -135,6 +135,12 @@ ScenarioResult images(cl_platform_id platform);
 ScenarioResult image_errors(cl_platform_id platform);
 // Those it accepts or reports otherwise (rgpu answers the specification's code): run on rgpu only.
 ScenarioResult image_errors_beyond_pocl(cl_platform_id platform);
+// Coarse-grained SVM: a linked list built by the host and walked by a kernel, every SVM enqueue
+// call and its event's command type, a buffer over SVM memory, a pointer reached through exec
+// info, frees with and without a callback, argument errors. data "sums", "sums mapped", ...
+ScenarioResult svm_coarse_grain(cl_platform_id platform);
+// SVM argument errors POCL 3.1 accepts, and the fine grain rgpu does not offer: rgpu only.
+ScenarioResult svm_errors_beyond_pocl(cl_platform_id platform);
 // Six application threads share a context, a program and an in-order queue: each creates its
 // own kernel, queue and buffer at once with the others, launches, and writes and reads its slice
 // of a shared buffer through the shared queue (waiting on its own queue's events), finishing the

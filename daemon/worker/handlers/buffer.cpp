@@ -8,6 +8,67 @@
 
 namespace rgpu::daemon {
 
+namespace {
+
+/// A buffer over SVM memory (CL_MEM_USE_HOST_PTR of an SVM address): it is that memory, so it
+/// takes none of the quota and keeps the allocation alive.
+cl_int create_svm_buffer(ExecContext& ctx, const wire::CreateBuffer& req, ContextObject& context,
+                         cl_mem_flags flags) {
+    SvmObject* svm = ctx.session.svm_at(req.svm_address(), req.size());
+    if (!svm || req.data_frame() != 0)
+        return ctx.fail("a buffer over SVM memory outside the session's allocations");
+    cl_int err = CL_SUCCESS;
+    cl_mem mem = clCreateBuffer(context.context.get(), flags | CL_MEM_USE_HOST_PTR, req.size(),
+                                reinterpret_cast<void*>(req.svm_address()), &err);
+    if (err != CL_SUCCESS) return err;
+    MemObject object{MemRef(mem), req.context(), req.size()};
+    object.svm = svm->memory;
+    if (!ctx.session.objects.insert(req.id(), std::move(object)))
+        return ctx.insert_refused(req.id());
+    return CL_SUCCESS;
+}
+
+/// What a transfer touches: a buffer, or SVM memory (`mem` null, `svm` the allocation, `offset`
+/// then an address in it). Null when the request names neither, with the reason in ctx.
+struct TransferTarget {
+    MemObject* mem = nullptr;
+    SvmObject* svm = nullptr;
+    explicit operator bool() const { return mem || svm; }
+};
+
+template <class Request>
+TransferTarget transfer_target(ExecContext& ctx, const Request& req, cl_int& err) {
+    TransferTarget target;
+    if (req.svm()) {
+        target.svm = ctx.session.svm_at(req.offset(), req.size());
+        if (!target.svm) {
+            ctx.error_message = "the range is not inside one of the session's SVM allocations";
+            err = CL_INVALID_VALUE;
+        }
+        return target;
+    }
+    target.mem = ctx.session.objects.find<MemObject>(req.mem());
+    if (!target.mem)
+        err = ctx.fail("unknown buffer " + std::to_string(req.mem()));
+    else if (!in_range(req.offset(), req.size(), target.mem->size))
+        err = CL_INVALID_VALUE;
+    if (err != CL_SUCCESS) target.mem = nullptr;
+    return target;
+}
+
+/// Keeps `a` and `b` alive together (a command's data and the SVM memory it touches).
+std::shared_ptr<void> both(std::shared_ptr<void> a, std::shared_ptr<void> b) {
+    if (!b) return a;
+    return std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(std::move(a),
+                                                                                     std::move(b));
+}
+
+void* address(uint64_t value) {
+    return reinterpret_cast<void*>(value);
+}
+
+} // namespace
+
 cl_int handle_create_buffer(ExecContext& ctx, const wire::CreateBuffer& req) {
     auto* context = ctx.session.objects.find<ContextObject>(req.context());
     if (!context) return ctx.fail("unknown context " + std::to_string(req.context()));
@@ -20,6 +81,7 @@ cl_int handle_create_buffer(ExecContext& ctx, const wire::CreateBuffer& req) {
         flags |= CL_MEM_COPY_HOST_PTR;
     }
     auto& session = ctx.session;
+    if (req.svm_address() != 0) return create_svm_buffer(ctx, req, *context, flags);
     if (req.size() > session.device_quota - std::min(session.device_bytes, session.device_quota)) {
         ctx.error_message = "the session's buffers would exceed its device memory quota of " +
                             std::to_string(session.device_quota) + " bytes";
@@ -59,13 +121,15 @@ cl_int handle_write_buffer(ExecContext& ctx, const wire::WriteBuffer& req) {
         fail_event(ctx, req.event(), err);
         return err;
     };
-    auto* mem = ctx.session.objects.find<MemObject>(req.mem());
-    if (!mem) return fail(ctx.fail("unknown buffer " + std::to_string(req.mem())));
-    if (!in_range(req.offset(), req.size(), mem->size)) return fail(CL_INVALID_VALUE);
+    cl_int bad = CL_SUCCESS;
+    TransferTarget target = transfer_target(ctx, req, bad);
+    if (!target) return fail(bad);
+    MemObject* mem = target.mem;
     zmq::message_t* data = ctx.frame(req.data_frame(), req.size());
     if (!data) return fail(ctx.fail("write data frame missing or of the wrong size"));
 
     if (req.queue() == 0) {
+        if (!mem) return fail(ctx.fail("SVM memory has no initial contents"));
         // Initial contents of a large buffer: written synchronously before any later command.
         cl_int err = CL_SUCCESS;
         cl_command_queue q = internal_queue(ctx, mem->context, err);
@@ -86,18 +150,24 @@ cl_int handle_write_buffer(ExecContext& ctx, const wire::WriteBuffer& req) {
 
     auto source = hold_write(ctx, std::move(*data));
     cl_event event = nullptr;
-    err = clEnqueueWriteBuffer(ctx.session.native(*queue), mem->mem.get(), CL_FALSE, req.offset(),
-                               req.size(), source->data.data(), static_cast<cl_uint>(wait.size()),
-                               wait.data(), &event);
+    if (mem)
+        err = clEnqueueWriteBuffer(ctx.session.native(*queue), mem->mem.get(), CL_FALSE,
+                                   req.offset(), req.size(), source->data.data(),
+                                   static_cast<cl_uint>(wait.size()), wait.data(), &event);
+    else
+        err = clEnqueueSVMMemcpy(ctx.session.native(*queue), CL_FALSE, address(req.offset()),
+                                 source->data.data(), req.size(), static_cast<cl_uint>(wait.size()),
+                                 wait.data(), &event);
     if (err != CL_SUCCESS) return fail(err);
-    ctx.session.written_by(*queue, *mem);
+    if (mem) ctx.session.written_by(*queue, *mem);
+    auto keep = both(std::move(source), target.svm ? target.svm->memory : nullptr);
     if (!req.last_chunk()) {
         clRetainEvent(event);
         ctx.session.write_chunks.emplace_back(event);
-        return publish_event(ctx, req.queue(), *queue, 0, event, std::move(source));
+        return publish_event(ctx, req.queue(), *queue, 0, event, std::move(keep));
     }
     ctx.session.write_chunks.clear();
-    return publish_event(ctx, req.queue(), *queue, req.event(), event, std::move(source));
+    return publish_event(ctx, req.queue(), *queue, req.event(), event, std::move(keep));
 }
 
 cl_int handle_read_buffer(ExecContext& ctx, const wire::ReadBuffer& req) {
@@ -107,16 +177,17 @@ cl_int handle_read_buffer(ExecContext& ctx, const wire::ReadBuffer& req) {
     };
     auto* queue = ctx.session.objects.find<QueueObject>(req.queue());
     if (!queue) return fail(ctx.fail("unknown queue " + std::to_string(req.queue())));
-    auto* mem = ctx.session.objects.find<MemObject>(req.mem());
-    if (!mem) return fail(ctx.fail("unknown buffer " + std::to_string(req.mem())));
-    if (!in_range(req.offset(), req.size(), mem->size) || req.size() == 0)
-        return fail(CL_INVALID_VALUE);
+    cl_int bad = CL_SUCCESS;
+    TransferTarget target = transfer_target(ctx, req, bad);
+    if (!target) return fail(bad);
+    MemObject* mem = target.mem;
+    if (req.size() == 0) return fail(CL_INVALID_VALUE);
     if (req.chunk() < proto::kMinReadChunkBytes || req.chunk() > proto::kMaxReadChunkBytes)
         return fail(ctx.fail("read chunk size out of range"));
     std::vector<cl_event> wait;
     cl_int err = resolve_wait_list(ctx, req.wait(), wait);
     if (err != CL_SUCCESS) return fail(err);
-    if (queue->pooled) ctx.session.pool->read_on(*mem, queue->member);
+    if (queue->pooled && mem) ctx.session.pool->read_on(*mem, queue->member);
 
     // One native read per chunk, each answered as soon as it lands, so the client copies
     // chunk i while chunk i+1 is still on the wire.
@@ -125,9 +196,16 @@ cl_int handle_read_buffer(ExecContext& ctx, const wire::ReadBuffer& req) {
         bool last = done + n == req.size();
         auto record = staged_read(ctx, req.queue(), *queue, done, n);
         cl_event event = nullptr;
-        err = clEnqueueReadBuffer(ctx.session.native(*queue), mem->mem.get(), CL_FALSE,
-                                  req.offset() + done, n, record->data.data(),
-                                  static_cast<cl_uint>(wait.size()), wait.data(), &event);
+        if (mem) {
+            err = clEnqueueReadBuffer(ctx.session.native(*queue), mem->mem.get(), CL_FALSE,
+                                      req.offset() + done, n, record->data.data(),
+                                      static_cast<cl_uint>(wait.size()), wait.data(), &event);
+        } else {
+            err = clEnqueueSVMMemcpy(ctx.session.native(*queue), CL_FALSE, record->data.data(),
+                                     address(req.offset() + done), n,
+                                     static_cast<cl_uint>(wait.size()), wait.data(), &event);
+            record->source = target.svm->memory;
+        }
         if (err != CL_SUCCESS) return fail(err);
         record->native = EventRef(event);
         err = watch_command(ctx, record, last ? req.event() : 0);
@@ -167,20 +245,35 @@ cl_int handle_fill_buffer(ExecContext& ctx, const wire::FillBuffer& req) {
         return err;
     };
     auto* queue = ctx.session.objects.find<QueueObject>(req.queue());
-    auto* mem = ctx.session.objects.find<MemObject>(req.mem());
-    if (!queue || !mem) return fail(ctx.fail("unknown queue or buffer in fill"));
+    if (!queue) return fail(ctx.fail("unknown queue in fill"));
+    if (req.svm()) {
+        // The buffer path leaves the range to the native call; SVM memory has no size there.
+        if (!ctx.session.svm_at(req.offset(), req.size())) {
+            ctx.error_message = "the range is not inside one of the session's SVM allocations";
+            return fail(CL_INVALID_VALUE);
+        }
+    }
+    SvmObject* svm = req.svm() ? ctx.session.svm_at(req.offset(), req.size()) : nullptr;
+    auto* mem = req.svm() ? nullptr : ctx.session.objects.find<MemObject>(req.mem());
+    if (!req.svm() && !mem) return fail(ctx.fail("unknown buffer in fill"));
     if (!req.pattern() || req.pattern()->size() == 0) return fail(CL_INVALID_VALUE);
     std::vector<cl_event> wait;
     cl_int err = resolve_wait_list(ctx, req.wait(), wait);
     if (err != CL_SUCCESS) return fail(err);
     cl_event event = nullptr;
-    err = clEnqueueFillBuffer(ctx.session.native(*queue), mem->mem.get(), req.pattern()->data(),
-                              req.pattern()->size(), req.offset(), req.size(),
-                              static_cast<cl_uint>(wait.size()), wait.data(),
-                              req.event() ? &event : nullptr);
+    if (mem)
+        err = clEnqueueFillBuffer(ctx.session.native(*queue), mem->mem.get(), req.pattern()->data(),
+                                  req.pattern()->size(), req.offset(), req.size(),
+                                  static_cast<cl_uint>(wait.size()), wait.data(),
+                                  req.event() ? &event : nullptr);
+    else
+        // Always with an event: the memory is kept allocated until the fill completes.
+        err = clEnqueueSVMMemFill(ctx.session.native(*queue), address(req.offset()),
+                                  req.pattern()->data(), req.pattern()->size(), req.size(),
+                                  static_cast<cl_uint>(wait.size()), wait.data(), &event);
     if (err != CL_SUCCESS) return fail(err);
-    ctx.session.written_by(*queue, *mem);
-    return publish_event(ctx, req.queue(), *queue, req.event(), event);
+    if (mem) ctx.session.written_by(*queue, *mem);
+    return publish_event(ctx, req.queue(), *queue, req.event(), event, svm ? svm->memory : nullptr);
 }
 
 } // namespace rgpu::daemon

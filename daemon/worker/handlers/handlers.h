@@ -54,6 +54,10 @@ KernelObject kernel_object(cl_kernel kernel, uint64_t program);
 // event.cpp
 cl_int handle_create_user_event(ExecContext&, const wire::CreateUserEvent&);
 cl_int handle_set_user_event_status(ExecContext&, const wire::SetUserEventStatus&);
+// svm.cpp
+cl_int handle_svm_alloc(ExecContext&, const wire::SvmAlloc&);
+cl_int handle_svm_copy(ExecContext&, const wire::SvmCopy&);
+cl_int handle_set_kernel_exec_info(ExecContext&, const wire::SetKernelExecInfo&);
 // info.cpp
 cl_int handle_get_info(ExecContext&, const wire::GetInfo&);
 

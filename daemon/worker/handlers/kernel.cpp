@@ -97,6 +97,7 @@ cl_int handle_clone_kernel(ExecContext& ctx, const wire::CloneKernel& req) {
         }
         if ((err = set_saved_arg(clone, i, arg, mem, sampler)) != CL_SUCCESS) return err;
     }
+    if ((err = source->exec_info.apply(clone)) != CL_SUCCESS) return err;
     // The daemon's record of them (launch checks, checkpoints) is copied with them.
     KernelObject object;
     object.kernel = std::move(ref);
@@ -104,6 +105,7 @@ cl_int handle_clone_kernel(ExecContext& ctx, const wire::CloneKernel& req) {
     object.args = source->args;
     object.arg_mems = source->arg_mems;
     object.saved_args = source->saved_args;
+    object.exec_info = source->exec_info;
     if (!ctx.session.objects.insert(req.id(), std::move(object)))
         return ctx.insert_refused(req.id());
     return CL_SUCCESS;
@@ -140,6 +142,10 @@ cl_int handle_set_kernel_arg(ExecContext& ctx, const wire::SetKernelArg& req) {
         saved.kind = SavedArg::Kind::Sampler;
         saved.mem = req.mem();
         break;
+    case wire::ArgKind::SvmPointer:
+        saved.kind = SavedArg::Kind::SvmPointer;
+        saved.address = req.address();
+        break;
     default:
         break;
     }
@@ -161,6 +167,7 @@ cl_int set_kernel_arg(ExecContext& ctx, const wire::SetKernelArg& req) {
         break;
     case wire::ArgKind::Mem:
     case wire::ArgKind::NullMem:
+    case wire::ArgKind::SvmPointer:
         mismatch = cls == ArgClass::Value || cls == ArgClass::Local || cls == ArgClass::Handle;
         break;
     case wire::ArgKind::Local:
@@ -211,6 +218,14 @@ cl_int set_kernel_arg(ExecContext& ctx, const wire::SetKernelArg& req) {
         // Checked at launch like a buffer: the native kernel would hold a released sampler.
         if (err == CL_SUCCESS) remember_mem(*kernel, req.index(), req.mem());
         return err;
+    }
+    case wire::ArgKind::SvmPointer: {
+        // Null, or into (or just past) one of the session's allocations, as the specification
+        // allows: the kernel dereferences it.
+        if (req.address() != 0 && !ctx.session.svm_at(req.address(), 0))
+            return CL_INVALID_ARG_VALUE;
+        remember_mem(*kernel, req.index(), 0);
+        return clSetKernelArgSVMPointer(k, req.index(), reinterpret_cast<void*>(req.address()));
     }
     default:
         return ctx.fail("unknown argument kind");
@@ -338,13 +353,15 @@ cl_int launch_on_member(ExecContext& ctx, const wire::NDRangeKernel& req, QueueO
         [&session, native_queue, member_kernel, args = std::move(args),
          arg_mems = std::move(arg_mems), arg_samplers = std::move(arg_samplers), dims, offsets,
          globals, locals, has_offset = offset != nullptr, has_local = local != nullptr,
-         wait = std::move(wait), deferred = std::move(deferred), elsewhere = std::move(elsewhere),
-         event, migration, client_event, queue_id = req.queue(), profiling = queue.profiling,
+         exec_info = kernel.exec_info, wait = std::move(wait), deferred = std::move(deferred),
+         elsewhere = std::move(elsewhere), event, migration, client_event, queue_id = req.queue(),
+         profiling = queue.profiling,
          keep = std::make_shared<std::vector<EventRef>>(std::move(keep))] {
             std::vector<cl_event> all = wait;
             cl_int status = CL_SUCCESS;
             for (cl_uint i = 0; i < args.size() && status == CL_SUCCESS; ++i)
                 status = set_saved_arg(member_kernel, i, args[i], arg_mems[i], arg_samplers[i]);
+            if (status == CL_SUCCESS) status = exec_info.apply(member_kernel);
             for (const auto& earlier : deferred) {
                 cl_event native = earlier->wait(); // enqueued by another member's thread
                 if (!native) status = CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST;

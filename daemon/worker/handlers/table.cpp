@@ -51,6 +51,9 @@ constexpr std::array<Handler, kTypes> make_table() {
     set(R::CreateUserEvent, adapt<wire::CreateUserEvent, handle_create_user_event>);
     set(R::SetUserEventStatus, adapt<wire::SetUserEventStatus, handle_set_user_event_status>);
     set(R::GetInfo, adapt<wire::GetInfo, handle_get_info>);
+    set(R::SvmAlloc, adapt<wire::SvmAlloc, handle_svm_alloc>);
+    set(R::SvmCopy, adapt<wire::SvmCopy, handle_svm_copy>);
+    set(R::SetKernelExecInfo, adapt<wire::SetKernelExecInfo, handle_set_kernel_exec_info>);
     return t;
 }
 
