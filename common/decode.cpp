@@ -70,6 +70,34 @@ bool vectors_aligned(const wire::Command& command) {
         const auto* k = command.body_as_NDRangeKernel();
         return ok(k->offset()) && ok(k->global()) && ok(k->local()) && ok(k->wait());
     }
+    case wire::Request::WriteImage: {
+        const auto* w = command.body_as_WriteImage();
+        return ok(w->origin()) && ok(w->region()) && ok(w->wait());
+    }
+    case wire::Request::ReadImage: {
+        const auto* r = command.body_as_ReadImage();
+        return ok(r->origin()) && ok(r->region()) && ok(r->wait());
+    }
+    case wire::Request::CopyImage: {
+        const auto* c = command.body_as_CopyImage();
+        return ok(c->src_origin()) && ok(c->dst_origin()) && ok(c->region()) && ok(c->wait());
+    }
+    case wire::Request::FillImage: {
+        const auto* f = command.body_as_FillImage();
+        return ok(f->origin()) && ok(f->region()) && ok(f->wait());
+    }
+    case wire::Request::CopyImageBuffer: {
+        const auto* c = command.body_as_CopyImageBuffer();
+        return ok(c->origin()) && ok(c->region()) && ok(c->wait());
+    }
+    case wire::Request::CompileProgram:
+        return ok(command.body_as_CompileProgram()->headers());
+    case wire::Request::LinkProgram:
+        return ok(command.body_as_LinkProgram()->inputs());
+    case wire::Request::SvmCopy:
+        return ok(command.body_as_SvmCopy()->wait());
+    case wire::Request::SetKernelExecInfo:
+        return ok(command.body_as_SetKernelExecInfo()->svm_pointers());
     default:
         return true;
     }

@@ -178,9 +178,14 @@ cl_mem CL_API_CALL rgpu_clCreateBuffer(cl_context context, cl_mem_flags flags, s
         if (all_too_small) return err = CL_INVALID_BUFFER_SIZE, nullptr;
         bool wants_ptr = flags & (CL_MEM_USE_HOST_PTR | CL_MEM_COPY_HOST_PTR);
         if (wants_ptr != (host_ptr != nullptr)) return err = CL_INVALID_HOST_PTR, nullptr;
-        if ((flags & CL_MEM_USE_HOST_PTR) &&
-            SvmSpace::instance().find(c, reinterpret_cast<uintptr_t>(host_ptr), size, nullptr))
-            return create_over_svm(c, flags, size, host_ptr);
+        if (flags & CL_MEM_USE_HOST_PTR) {
+            const auto at = reinterpret_cast<uintptr_t>(host_ptr);
+            if (SvmSpace::instance().find(c, at, size, nullptr))
+                return create_over_svm(c, flags, size, host_ptr);
+            // Starting in SVM memory and running past its allocation: the spec's code.
+            if (SvmSpace::instance().find(c, at, 1, nullptr))
+                return err = CL_INVALID_BUFFER_SIZE, nullptr;
+        }
         // The daemon refuses buffers beyond the session's quota; say so here, synchronously.
         if (!reserve_on_every_part(c, size)) return err = CL_MEM_OBJECT_ALLOCATION_FAILURE, nullptr;
         Mem* m = new_mem(c, flags, size, host_ptr);

@@ -243,7 +243,7 @@ cl_int CL_API_CALL rgpu_clEnqueueSVMMemcpy(cl_command_queue queue, cl_bool block
         } else if (src_svm) {
             err = read_svm(q, blocking, s, size, dst, wait, e);
             if (err != CL_SUCCESS) {
-                if (!event) release(e);
+                release(e);
                 return blocking_result(err, num_events, wait_list);
             }
         } else {
@@ -318,7 +318,7 @@ cl_int CL_API_CALL rgpu_clEnqueueSVMMap(cl_command_queue queue, cl_bool blocking
         if (flags & CL_MAP_WRITE_INVALIDATE_REGION) {
             post_marker(q, e, wait);
         } else if ((err = read_svm(q, blocking, at, size, pointer, wait, e)) != CL_SUCCESS) {
-            if (!event) release(e);
+            release(e);
             return blocking_result(err, num_events, wait_list);
         }
         SvmSpace::instance().push_mapping(q->context, SvmMapping{at, size, flags});
@@ -412,7 +412,8 @@ cl_int CL_API_CALL rgpu_clSetKernelExecInfo(cl_kernel kernel, cl_kernel_exec_inf
         std::vector<uint64_t> pointers;
         cl_bool fine_grain_system = CL_FALSE;
         if (param == CL_KERNEL_EXEC_INFO_SVM_PTRS) {
-            if (!value || size == 0 || size % sizeof(void*)) return CL_INVALID_VALUE;
+            // No pointers at all (size 0, NULL) forgets those set before.
+            if ((!value && size != 0) || size % sizeof(void*)) return CL_INVALID_VALUE;
             for (size_t i = 0; i < size / sizeof(void*); ++i) {
                 const void* p = nullptr;
                 std::memcpy(&p, static_cast<const uint8_t*>(value) + i * sizeof p, sizeof p);

@@ -2,6 +2,7 @@
 // The daemon's receive path under bad input, driven by a raw DEALER socket: every malformed or
 // hostile message gets an error reply naming the problem, and the daemon keeps serving.
 #include "raw_client.h"
+#include "shared_daemon.h"
 
 #include <decode.h>
 #include <harness.h>
@@ -22,6 +23,8 @@
 #include <zmq_addon.hpp>
 
 using namespace rgpu;
+using rgpu::test::ask;
+using rgpu::test::daemon;
 using rgpu::test::RawClient;
 namespace req = rgpu::test::req;
 using rgpu::SessionInfo;
@@ -30,11 +33,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr int32_t kProtocolError = proto::kStatusProtocolError;
-
-e2e::DaemonProcess& daemon() {
-    static e2e::DaemonProcess d;
-    return d;
-}
 
 /// Expects the next reply to be a protocol error whose message is exactly `text`.
 void expect_rejection(RawClient& client, const std::string& text) {
@@ -56,18 +54,6 @@ void build_kernel(RawClient& client, uint64_t session, uint64_t& seq, const std:
     REQUIRE(built);
     REQUIRE(RawClient::first_reply(*built).status() == CL_SUCCESS);
     client.send(session, seq++, req::kernel(4, 3, name), false);
-}
-
-/// Sends the request `build` makes as command `seq` (moving past it) and waits for its reply:
-/// the status and the message.
-template <class Build>
-std::pair<int32_t, std::string> ask(RawClient& client, uint64_t session, uint64_t& seq,
-                                    Build build) {
-    client.send(session, seq++, build);
-    auto frames = client.receive_reply();
-    REQUIRE(frames);
-    const auto& reply = RawClient::first_reply(*frames);
-    return {reply.status(), reply.message() ? reply.message()->str() : ""};
 }
 
 } // namespace

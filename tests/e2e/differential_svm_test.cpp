@@ -11,7 +11,8 @@ TEST_CASE("shared virtual memory coarse grain" * doctest::test_suite("e2e")) {
                     {"error: memcpy overlap", "error: memcpy to NULL", "error: fill pattern size 3",
                      "error: fill size not a multiple", "error: fill misaligned", "error: map NULL",
                      "error: map size 0", "error: unmap NULL", "error: SVM pointer argument index",
-                     "error: free count without list", "error: migrate nothing"});
+                     "error: free count without list", "error: migrate nothing",
+                     "error: buffer larger than its SVM allocation"});
         check_fact(r, "coarse-grained buffers", "true");
         check_fact(r, "alignment 64 honoured", "true");
         check_fact(r, "buffer uses an SVM pointer", "true");
@@ -19,6 +20,9 @@ TEST_CASE("shared virtual memory coarse grain" * doctest::test_suite("e2e")) {
         check_fact(r, "free callback pointers", "2");
         E2E_CHECK_CODE(r.code("error: memcpy overlap"), CL_MEM_COPY_OVERLAP);
         E2E_CHECK_CODE(r.code("error: SVM pointer argument index"), CL_INVALID_ARG_INDEX);
+        E2E_CHECK_CODE(r.code("error: buffer larger than its SVM allocation"),
+                       CL_INVALID_BUFFER_SIZE);
+        check_fact(r, "too large buffer is NULL", "true");
         for (const char* e : {"error: memcpy to NULL", "error: fill pattern size 3",
                               "error: fill size not a multiple", "error: fill misaligned",
                               "error: map NULL", "error: map size 0", "error: unmap NULL",

@@ -173,6 +173,8 @@ ScenarioResult svm_coarse_grain(cl_platform_id platform) {
     SETUP("through arg 1", clSetKernelArgSVMPointer(through, 1, nodes)); // reused as int storage
     SETUP("launch through", clEnqueueNDRangeKernel(d.queue, through, 1, nullptr, &global, nullptr,
                                                    0, nullptr, nullptr));
+    SETUP("exec info SVM pointers unset",
+          clSetKernelExecInfo(through, CL_KERNEL_EXEC_INFO_SVM_PTRS, 0, nullptr));
     std::vector<cl_int> plus_one(n, -1);
     SETUP("read through",
           clEnqueueSVMMemcpy(d.queue, CL_TRUE, plus_one.data(), nodes, bytes, 0, nullptr, nullptr));
@@ -204,6 +206,9 @@ ScenarioResult svm_coarse_grain(cl_platform_id platform) {
              clEnqueueSVMMap(d.queue, CL_TRUE, CL_MAP_READ, out, 0, 0, nullptr, nullptr));
     r.record("error: unmap NULL", clEnqueueSVMUnmap(d.queue, nullptr, 0, nullptr, nullptr));
     r.record("error: SVM pointer argument index", clSetKernelArgSVMPointer(walk, 7, out));
+    Mem too_big(clCreateBuffer(d.context, CL_MEM_USE_HOST_PTR, 2 * bytes, out, &err));
+    r.record("error: buffer larger than its SVM allocation", err);
+    r.fact("too large buffer is NULL", too_big.get() == nullptr);
     r.record("error: free count without list",
              clEnqueueSVMFree(d.queue, 2, nullptr, nullptr, nullptr, 0, nullptr, nullptr));
     r.record("error: migrate nothing",

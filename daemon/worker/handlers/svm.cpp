@@ -12,7 +12,9 @@ cl_int handle_svm_alloc(ExecContext& ctx, const wire::SvmAlloc& req) {
     // Coarse-grained buffers only: fine grain would need the client's copy to be the device's
     // memory at every moment, which no network can give.
     constexpr uint64_t kAccess = CL_MEM_READ_WRITE | CL_MEM_WRITE_ONLY | CL_MEM_READ_ONLY;
-    if ((req.flags() & ~kAccess) != 0 || req.size() == 0) return CL_INVALID_VALUE;
+    const uint32_t alignment = req.alignment();
+    if ((req.flags() & ~kAccess) != 0 || req.size() == 0 || (alignment & (alignment - 1)) != 0)
+        return CL_INVALID_VALUE;
     auto& session = ctx.session;
     if (req.size() > session.device_quota - std::min(session.device_bytes, session.device_quota)) {
         ctx.error_message = "the session's memory would exceed its device memory quota of " +
@@ -20,7 +22,7 @@ cl_int handle_svm_alloc(ExecContext& ctx, const wire::SvmAlloc& req) {
         return CL_MEM_OBJECT_ALLOCATION_FAILURE;
     }
     if (session.objects.full()) return ctx.insert_refused(req.id());
-    void* pointer = clSVMAlloc(context->context.get(), req.flags(), req.size(), req.alignment());
+    void* pointer = clSVMAlloc(context->context.get(), req.flags(), req.size(), alignment);
     if (!pointer) return CL_MEM_OBJECT_ALLOCATION_FAILURE;
     SvmObject object{std::make_shared<SvmMemory>(context->context.get(), pointer), req.context(),
                      req.size()};
