@@ -25,6 +25,10 @@ inline constexpr size_t kMinReadChunkBytes = 64u << 10;
 inline constexpr size_t kMaxReadChunkBytes = kMaxBulkFrameBytes;
 /// A program source too large for the envelope travels in at most this many bulk frames.
 inline constexpr uint32_t kMaxSourceFrames = 16;
+/// Sub-devices a session makes are named from this index on (served devices below it), so a
+/// restored session names them the same whatever the daemon serves; at most this many.
+inline constexpr uint32_t kSubDeviceBase = 1u << 16;
+inline constexpr uint32_t kMaxSubDevices = 256;
 /// The client stops adding bulk frames to a batch once it carries this much.
 inline constexpr size_t kBatchBulkBytes = kTransferChunkBytes;
 /// Verifier limits: our messages are shallow, but a batch may hold many tables.

@@ -153,6 +153,12 @@ Info combine_info(const std::vector<const LocalDevice*>& members) {
             }
         }
         if (!everywhere) continue;
+        // One device to clients, many natively: it cannot be partitioned.
+        if (param == CL_DEVICE_PARTITION_MAX_SUB_DEVICES ||
+            param == CL_DEVICE_PARTITION_AFFINITY_DOMAIN)
+            std::fill(value.begin(), value.end(), 0);
+        if (param == CL_DEVICE_PARTITION_PROPERTIES)
+            value.assign(sizeof(cl_device_partition_property), 0);
         if (param == CL_DEVICE_NAME) {
             std::string name = "rgpu pool of " + std::to_string(members.size()) + ": ";
             for (size_t m = 0; m < members.size(); ++m)

@@ -28,6 +28,8 @@ constexpr std::pair<cl_uint, cl_uint> kParamRanges[] = {
     {0x40E0, 0x40E0}, {0x410F, 0x410F}, {0x41E0, 0x41F0}, {0x4230, 0x4260},
 };
 
+} // namespace
+
 std::vector<std::pair<cl_uint, std::vector<uint8_t>>> snapshot_info(cl_device_id device) {
     std::vector<std::pair<cl_uint, std::vector<uint8_t>>> info;
     for (auto [first, last] : kParamRanges) {
@@ -43,8 +45,6 @@ std::vector<std::pair<cl_uint, std::vector<uint8_t>>> snapshot_info(cl_device_id
     }
     return info;
 }
-
-} // namespace
 
 std::vector<LocalDevice> discover_devices(bool with_info) {
     std::vector<LocalDevice> devices;

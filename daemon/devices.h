@@ -40,4 +40,8 @@ struct LocalDevice {
 /// supervisor needs it: it answers handshakes).
 std::vector<LocalDevice> discover_devices(bool with_info);
 
+/// Every clGetDeviceInfo parameter `device` answers, with its raw bytes (handle-valued ones
+/// left out).
+std::vector<std::pair<cl_uint, std::vector<uint8_t>>> snapshot_info(cl_device_id device);
+
 } // namespace rgpu::daemon

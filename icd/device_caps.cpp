@@ -117,7 +117,7 @@ void hide_unsupported(std::map<cl_uint, std::vector<uint8_t>>& info) {
     for (cl_uint p : {CL_DEVICE_MAX_PIPE_ARGS, CL_DEVICE_PIPE_MAX_ACTIVE_RESERVATIONS,
                       CL_DEVICE_PIPE_MAX_PACKET_SIZE, CL_DEVICE_MAX_ON_DEVICE_QUEUES,
                       CL_DEVICE_MAX_ON_DEVICE_EVENTS, CL_DEVICE_QUEUE_ON_DEVICE_PREFERRED_SIZE,
-                      CL_DEVICE_QUEUE_ON_DEVICE_MAX_SIZE, CL_DEVICE_PARTITION_MAX_SUB_DEVICES})
+                      CL_DEVICE_QUEUE_ON_DEVICE_MAX_SIZE})
         set_if_present(p, zero_uint);
     // Coarse-grained buffer SVM is carried (the client reserves the device's addresses); fine
     // grain and system SVM would need the client's memory to be the device's at every moment.
@@ -131,13 +131,11 @@ void hide_unsupported(std::map<cl_uint, std::vector<uint8_t>>& info) {
     set_if_present(CL_DEVICE_DEVICE_ENQUEUE_CAPABILITIES,
                    bytes_of(cl_device_device_enqueue_capabilities{0}));
     set_if_present(CL_DEVICE_QUEUE_ON_DEVICE_PROPERTIES, bytes_of(cl_command_queue_properties{0}));
-    set_if_present(CL_DEVICE_PARTITION_PROPERTIES, bytes_of(cl_device_partition_property{0}));
-    set_if_present(CL_DEVICE_PARTITION_AFFINITY_DOMAIN, bytes_of(cl_device_affinity_domain{0}));
     set_if_present(CL_DEVICE_BUILT_IN_KERNELS, c_string(""));
     set_if_present(CL_DEVICE_BUILT_IN_KERNELS_WITH_VERSION, {});
     set_if_present(CL_DEVICE_IL_VERSION, c_string(""));
     set_if_present(CL_DEVICE_ILS_WITH_VERSION, {});
-    info[CL_DEVICE_PARTITION_TYPE] = {};
+    info.try_emplace(CL_DEVICE_PARTITION_TYPE); // a served device's: empty, as natively
     // Native kernels are host functions of the application: they cannot run on the daemon.
     if (auto it = info.find(CL_DEVICE_EXECUTION_CAPABILITIES);
         it != info.end() && it->second.size() == sizeof(cl_device_exec_capabilities)) {

@@ -94,7 +94,8 @@ struct Platform : Object<_cl_platform_id, Magic::Platform> {
 struct Device : Object<_cl_device_id, Magic::Device> {
     static constexpr Magic kMagic = Magic::Device;
     Connection* connection = nullptr;
-    uint32_t index = 0; ///< The daemon's name for this device.
+    uint32_t index = 0;       ///< The daemon's name for this device.
+    Device* parent = nullptr; ///< A sub-device's (clCreateSubDevices); null for a served one.
     std::map<cl_uint, std::vector<uint8_t>> info;
     cl_device_type type = 0;
     cl_ulong max_mem_alloc = 0;

@@ -80,27 +80,34 @@ void Runtime::connect_all() {
     for (size_t i = 0; i < candidates.size(); ++i) {
         if (!opened[i].get()) continue;
         Connection* c = candidates[i].get();
-        for (const RemoteDevice& remote : c->devices()) {
-            auto d = std::make_unique<Device>();
-            d->connection = c;
-            d->index = remote.index;
-            d->info = remote.info;
-            hide_unsupported(d->info);
-            d->type = read_info<cl_device_type>(d->info, CL_DEVICE_TYPE);
-            d->max_mem_alloc = read_info<cl_ulong>(d->info, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
-            d->max_work_group_size = read_info<size_t>(d->info, CL_DEVICE_MAX_WORK_GROUP_SIZE);
-            d->queue_properties =
-                read_info<cl_command_queue_properties>(d->info, CL_DEVICE_QUEUE_PROPERTIES);
-            if (auto it = d->info.find(CL_DEVICE_MAX_WORK_ITEM_SIZES); it != d->info.end()) {
-                d->max_work_item_sizes.resize(it->second.size() / sizeof(size_t));
-                std::memcpy(d->max_work_item_sizes.data(), it->second.data(),
-                            d->max_work_item_sizes.size() * sizeof(size_t));
-            }
-            devices_.push_back(d.get());
-            device_storage_.push_back(std::move(d));
-        }
+        for (const RemoteDevice& remote : c->devices())
+            devices_.push_back(add_device(c, remote.index, remote.info, nullptr));
         connections_.push_back(std::move(candidates[i]));
     }
+}
+
+Device* Runtime::add_device(Connection* connection, uint32_t index,
+                            std::map<cl_uint, std::vector<uint8_t>> info, Device* parent) {
+    auto d = std::make_unique<Device>();
+    d->connection = connection;
+    d->index = index;
+    d->parent = parent;
+    d->info = std::move(info);
+    hide_unsupported(d->info);
+    d->type = read_info<cl_device_type>(d->info, CL_DEVICE_TYPE);
+    d->max_mem_alloc = read_info<cl_ulong>(d->info, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
+    d->max_work_group_size = read_info<size_t>(d->info, CL_DEVICE_MAX_WORK_GROUP_SIZE);
+    d->queue_properties =
+        read_info<cl_command_queue_properties>(d->info, CL_DEVICE_QUEUE_PROPERTIES);
+    if (auto it = d->info.find(CL_DEVICE_MAX_WORK_ITEM_SIZES); it != d->info.end()) {
+        d->max_work_item_sizes.resize(it->second.size() / sizeof(size_t));
+        std::memcpy(d->max_work_item_sizes.data(), it->second.data(),
+                    d->max_work_item_sizes.size() * sizeof(size_t));
+    }
+    Device* out = d.get();
+    std::lock_guard lock(storage_mutex_);
+    device_storage_.push_back(std::move(d));
+    return out;
 }
 
 } // namespace rgpu::icd

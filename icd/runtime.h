@@ -22,6 +22,10 @@ class Runtime {
     cl_int detach();
     /// Every session resumed; CL_OUT_OF_RESOURCES if one could not be.
     cl_int attach();
+    /// A device of `connection` named `index` there, described by `info` (as the daemon sent
+    /// it); `parent` for a sub-device (which devices() does not list). Lives as long as this.
+    Device* add_device(Connection* connection, uint32_t index,
+                       std::map<cl_uint, std::vector<uint8_t>> info, Device* parent);
     ~Runtime();
 
   private:
@@ -32,7 +36,8 @@ class Runtime {
     std::once_flag connected_;
     std::mutex session_control_; ///< one detach or attach at a time
     std::vector<std::unique_ptr<Connection>> connections_;
-    std::vector<std::unique_ptr<Device>> device_storage_;
+    std::mutex storage_mutex_;
+    std::vector<std::unique_ptr<Device>> device_storage_; // guarded by storage_mutex_
     std::vector<Device*> devices_;
 };
 

@@ -107,13 +107,6 @@ cl_event CL_API_CALL rgpu_clCreateEventFromGLsyncKHR(cl_context context, cl_GLsy
     return nullptr;
 }
 
-cl_int CL_API_CALL rgpu_clCreateSubDevices(cl_device_id in_device,
-                                           const cl_device_partition_property* partition_properties,
-                                           cl_uint num_entries, cl_device_id* out_devices,
-                                           cl_uint* num_devices) {
-    return CL_INVALID_OPERATION;
-}
-
 cl_program CL_API_CALL rgpu_clCreateProgramWithBuiltInKernels(cl_context context,
                                                               cl_uint num_devices,
                                                               const cl_device_id* device_list,

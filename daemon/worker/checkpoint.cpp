@@ -65,7 +65,7 @@ cl_command_queue transfer_queue(Session& session, ContextObject& context) {
     if (!context.internal_queue) {
         cl_int err = CL_SUCCESS;
         cl_command_queue q = clCreateCommandQueue(
-            context.context.get(), session.devices[context.devices.front()].device, 0, &err);
+            context.context.get(), session.device(context.devices.front())->device, 0, &err);
         if (err == CL_SUCCESS) context.internal_queue = QueueRef(q);
     }
     return context.internal_queue.get();
@@ -332,6 +332,9 @@ bool CheckpointWriter::save_objects(Session& session, std::string* error) {
     for (auto& [id, status] : session.failed_events)
         failed_events_.push_back(checkpoint::CreateEvent(fbb, id, status, false, 0));
     executed_seq_ = session.executed_seq;
+    for (const auto& sub : session.sub_devices)
+        sub_devices_.push_back(checkpoint::CreateSubDevice(
+            fbb, sub.parent, fbb.CreateVector(sub.properties), sub.position));
     return ok;
 }
 
@@ -352,7 +355,7 @@ bool CheckpointWriter::finish(Session& session, uint64_t resume_token, std::stri
         fbb, kFormat, session.id(), resume_token, fbb.CreateString(session.client()),
         next_recv_seq_ ? next_recv_seq_ : session.next_recv_seq, executed_seq_,
         fbb.CreateVector(objects_), fbb.CreateVector(failed_events_), fbb.CreateVector(kept),
-        session.replay.next_seq(), fbb.CreateVector(names));
+        session.replay.next_seq(), fbb.CreateVector(names), fbb.CreateVector(sub_devices_));
     checkpoint::FinishSessionBuffer(fbb, state);
     const std::string path = dir_ + kStateFile;
     if (!write_file(path + ".tmp", fbb.GetBufferPointer(), fbb.GetSize(), error)) return false;
@@ -419,14 +422,14 @@ struct Restorer {
         if (!c.devices() || c.devices()->size() == 0) return fail("context without devices");
         std::vector<cl_device_id> devices;
         for (uint32_t index : *c.devices()) {
-            if (index >= session.devices.size())
+            if (!session.device(index))
                 return fail("device " + std::to_string(index) + " is not served here");
             for (cl_device_id native : session.native_devices(index))
                 devices.push_back(native);
         }
         cl_context_properties props[] = {
             CL_CONTEXT_PLATFORM,
-            reinterpret_cast<cl_context_properties>(session.devices[c.devices()->Get(0)].platform),
+            reinterpret_cast<cl_context_properties>(session.device(c.devices()->Get(0))->platform),
             0};
         cl_int err = CL_SUCCESS;
         cl_context context = clCreateContext(props, static_cast<cl_uint>(devices.size()),
@@ -438,7 +441,7 @@ struct Restorer {
     }
     bool operator()(const checkpoint::Queue& q) {
         auto* context = session.objects.find<ContextObject>(q.context());
-        if (!context || q.device() >= session.devices.size()) return fail("queue's parent");
+        if (!context || !session.device(q.device())) return fail("queue's parent");
         QueueObject queue;
         cl_int err = make_queue(session, *context, q.context(), q.device(), q.properties(), queue);
         if (err != CL_SUCCESS) return fail("clCreateCommandQueue: " + std::to_string(err));
@@ -541,7 +544,7 @@ struct Restorer {
             std::vector<const unsigned char*> binaries;
             std::vector<size_t> lengths;
             for (const auto* b : *p.binaries()) {
-                if (b->device() >= session.devices.size() || !b->bytes())
+                if (!session.device(b->device()) || !b->bytes())
                     return fail("program binary for an unknown device");
                 for (cl_device_id native : session.native_devices(b->device())) {
                     devices.push_back(native);
@@ -644,6 +647,24 @@ struct Restorer {
 bool restore_checkpoint(Session& session, const std::string& dir, const checkpoint::Session& state,
                         std::string* error) {
     Restorer restore{session, dir, error};
+    // Sub-devices first, each partition made again as it was: contexts name them by index.
+    if (const auto* subs = state.sub_devices())
+        for (flatbuffers::uoffset_t i = 0; i < subs->size(); ++i) {
+            const auto* first = subs->Get(i);
+            if (first->position() != 0 || !first->properties()) return restore.fail("sub-devices");
+            cl_uint count = 1;
+            while (i + count < subs->size() && subs->Get(i + count)->position() == count)
+                ++count;
+            std::vector<cl_device_partition_property> properties(first->properties()->begin(),
+                                                                 first->properties()->end());
+            if (properties.empty() || properties.back() != 0) return restore.fail("sub-devices");
+            std::vector<uint32_t> made;
+            cl_int err = make_sub_devices(session, first->parent(), properties, count, &made);
+            if (err != CL_SUCCESS || made.size() != count)
+                return restore.fail("the device partitions differently here (" +
+                                    std::to_string(err) + ")");
+            i += count - 1;
+        }
     if (state.objects())
         for (const auto* object : *state.objects()) {
             bool ok = false;
@@ -695,20 +716,33 @@ bool restore_checkpoint(Session& session, const std::string& dir, const checkpoi
 
 std::string devices_missing(const checkpoint::Session& state,
                             const std::vector<LocalDevice>& devices) {
-    if (!state.objects()) return {};
-    for (const auto* object : *state.objects()) {
-        const auto* context = object->state_as_Context();
-        if (!context || !context->devices()) continue;
-        for (uint32_t index : *context->devices()) {
-            std::string wanted = state.device_names() && index < state.device_names()->size()
-                                     ? state.device_names()->Get(index)->str()
-                                     : "";
-            if (index >= devices.size())
-                return "no device " + std::to_string(index) + " ('" + wanted + "') here";
-            if (!wanted.empty() && devices[index].name != wanted)
-                return "device " + std::to_string(index) + " is '" + devices[index].name +
-                       "' here, the session used '" + wanted + "'";
+    // A sub-device needs the served device it was partitioned from (through its parents).
+    auto root_of = [&](uint32_t index) {
+        for (int hops = 0; index >= proto::kSubDeviceBase && hops < 64; ++hops) {
+            uint32_t k = index - proto::kSubDeviceBase;
+            if (!state.sub_devices() || k >= state.sub_devices()->size()) return UINT32_MAX;
+            index = state.sub_devices()->Get(k)->parent();
         }
+        return index;
+    };
+    std::vector<uint32_t> used;
+    if (state.sub_devices())
+        for (const auto* sub : *state.sub_devices())
+            used.push_back(root_of(sub->parent()));
+    if (state.objects())
+        for (const auto* object : *state.objects())
+            if (const auto* context = object->state_as_Context(); context && context->devices())
+                for (uint32_t index : *context->devices())
+                    used.push_back(root_of(index));
+    for (uint32_t index : used) {
+        std::string wanted = state.device_names() && index < state.device_names()->size()
+                                 ? state.device_names()->Get(index)->str()
+                                 : "";
+        if (index >= devices.size())
+            return "no device " + std::to_string(index) + " ('" + wanted + "') here";
+        if (!wanted.empty() && devices[index].name != wanted)
+            return "device " + std::to_string(index) + " is '" + devices[index].name +
+                   "' here, the session used '" + wanted + "'";
     }
     return {};
 }

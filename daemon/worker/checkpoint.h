@@ -49,6 +49,8 @@ class CheckpointWriter {
     std::vector<flatbuffers::Offset<checkpoint::Object>> objects_;
     std::vector<flatbuffers::Offset<checkpoint::Event>> failed_events_;
     uint64_t executed_seq_ = 0;
+    /// Taken with the objects: the session's teardown forgets its sub-devices before finish().
+    std::vector<flatbuffers::Offset<checkpoint::SubDevice>> sub_devices_;
 };
 
 /// What identifies a checkpoint before it is restored (read by the supervisor at start).

@@ -37,7 +37,7 @@ cl_int make_queue(Session& session, const ContextObject& context, uint64_t conte
     out.device = device;
     out.properties = properties;
     out.profiling = (properties & CL_QUEUE_PROFILING_ENABLE) != 0;
-    const LocalDevice& served = session.devices[device];
+    const LocalDevice& served = *session.device(device);
     if (!served.pooled() || !session.pool) {
         cl_int err = CL_SUCCESS;
         cl_command_queue native =

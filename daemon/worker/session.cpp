@@ -364,6 +364,9 @@ void Session::teardown() {
     orphaned_user_events.clear();
     size_t count = objects.size();
     objects.clear();
+    for (auto& sub : sub_devices)
+        clReleaseDevice(sub.device.device); // no context holds them any more
+    sub_devices.clear();
     {
         // What is still tracked failed without a callback: no one waits for it any more.
         std::lock_guard lock(tracked_mutex_);

@@ -11,6 +11,7 @@
 #include "session_limits.h"
 #include "staging_budget.h"
 
+#include <protocol.h>
 #include <rgpu/wire/messages_generated.h>
 
 #include <algorithm>
@@ -159,17 +160,36 @@ class Session {
     Outbox& outbox;
     /// The pooled device's placement and member threads (null when no device is pooled).
     std::unique_ptr<DevicePool> pool;
-    /// The native devices served device `index` stands for (a pool's members, else itself).
+    /// A sub-device the client made (clCreateSubDevices): named proto::kSubDeviceBase plus its
+    /// position here, and how it was made (a checkpoint makes it again). Its native device is
+    /// retained until the session ends.
+    struct SubDevice {
+        LocalDevice device;
+        uint32_t parent = 0;
+        std::vector<int64_t> properties;
+        uint32_t position = 0; ///< Among the devices its partition made.
+    };
+    std::vector<SubDevice> sub_devices;
+    /// The device requests name `index` (served or a sub-device); null if there is none.
+    const LocalDevice* device(uint64_t index) const {
+        if (index < devices.size()) return &devices[index];
+        if (index >= proto::kSubDeviceBase && index - proto::kSubDeviceBase < sub_devices.size())
+            return &sub_devices[index - proto::kSubDeviceBase].device;
+        return nullptr;
+    }
+    /// The native devices device `index` stands for (a pool's members, else itself).
     std::vector<cl_device_id> native_devices(uint32_t index) const {
-        const LocalDevice& d = devices[index];
+        const LocalDevice& d = *device(index);
         return d.pooled() ? d.members : std::vector<cl_device_id>{d.device};
     }
-    /// The served device a native device belongs to (a pool member: the pool); -1 if none.
+    /// The device a native device is to the client (a pool member: the pool); -1 if none.
     int64_t served_index(cl_device_id native) const {
         for (const auto& d : devices)
             if (d.device == native ||
                 std::find(d.members.begin(), d.members.end(), native) != d.members.end())
                 return d.index;
+        for (const auto& sub : sub_devices)
+            if (sub.device.device == native) return sub.device.index;
         return -1;
     }
     /// The native queue for a command the executor enqueues itself. On the pooled device the

@@ -165,6 +165,7 @@ namespace {
 
 /// The counter kernel of survive_outages on a fresh context: (context, queue, kernel, counter).
 struct Counter {
+    cl_device_id device = nullptr;
     cl_context context = nullptr;
     cl_command_queue queue = nullptr;
     cl_program program = nullptr;
@@ -179,7 +180,7 @@ struct Counter {
     }
     int open(cl_platform_id platform) {
         cl_int err;
-        cl_device_id device = first_device(platform, &err);
+        device = first_device(platform, &err);
         if (!device) return fail(kClientNoDevice, describe(err));
         context = clCreateContext(nullptr, 1, &device, nullptr, nullptr, &err);
         CLIENT_CHECK(err);
@@ -370,6 +371,23 @@ int survive_restart(cl_platform_id platform, void (*wait)(), bool idle) {
     CLIENT_CHECK(clSetKernelArg(pick, 0, sizeof image, &image));
     CLIENT_CHECK(clSetKernelArg(pick, 1, sizeof sampler, &sampler));
     CLIENT_CHECK(clSetKernelArg(pick, 2, sizeof picked, &picked));
+    // Where the device can be partitioned (not a pool): a context of a sub-device, a buffer in
+    // it; the restored session makes the partition again and names it the same.
+    cl_uint most_subs = 0;
+    clGetDeviceInfo(c.device, CL_DEVICE_PARTITION_MAX_SUB_DEVICES, sizeof most_subs, &most_subs,
+                    nullptr);
+    cl_device_id sub_device = nullptr;
+    cl_context sub_context = nullptr;
+    cl_mem sub_data = nullptr;
+    if (most_subs >= 2) {
+        const cl_device_partition_property by_counts[] = {
+            CL_DEVICE_PARTITION_BY_COUNTS, 1, CL_DEVICE_PARTITION_BY_COUNTS_LIST_END, 0};
+        CLIENT_CHECK(clCreateSubDevices(c.device, by_counts, 1, &sub_device, nullptr));
+        sub_context = clCreateContext(nullptr, 1, &sub_device, nullptr, nullptr, &err);
+        CLIENT_CHECK(err);
+        sub_data = clCreateBuffer(sub_context, CL_MEM_COPY_HOST_PTR, 4096, pattern.data(), &err);
+        CLIENT_CHECK(err);
+    }
     if (int s = c.launch(300); s != kClientOk) return s;
     cl_int early = -1;
     cl_event read = nullptr;
@@ -444,6 +462,19 @@ int survive_restart(cl_platform_id platform, void (*wait)(), bool idle) {
         return s;
     for (cl_program p : {uses, helper, linked, other, later})
         clReleaseProgram(p);
+    if (sub_device) {
+        cl_command_queue sub_queue = clCreateCommandQueue(sub_context, sub_device, 0, &err);
+        CLIENT_CHECK(err);
+        std::vector<cl_uint> sub_back(1024);
+        CLIENT_CHECK(clEnqueueReadBuffer(sub_queue, sub_data, CL_TRUE, 0, 4096, sub_back.data(), 0,
+                                         nullptr, nullptr));
+        if (!std::equal(sub_back.begin(), sub_back.end(), pattern.begin()))
+            return fail(kClientWrongData, "the buffer of the sub-device's context changed");
+        clReleaseCommandQueue(sub_queue);
+        clReleaseMemObject(sub_data);
+        clReleaseContext(sub_context);
+        clReleaseDevice(sub_device);
+    }
     CLIENT_CHECK(clFinish(c.queue));
     clReleaseMemObject(data);
     std::printf("survived the restart\n");

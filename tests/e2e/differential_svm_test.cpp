@@ -5,7 +5,8 @@
 using namespace rgpu::e2e;
 using namespace rgpu::e2e::differential;
 
-TEST_CASE("shared virtual memory coarse grain" * doctest::test_suite("e2e")) {
+TEST_CASE("shared virtual memory coarse grain" * doctest::test_suite("e2e") *
+          doctest::skip(kAddressSanitizer)) {
     DIFFERENTIAL_SUBCASES(sc::svm_coarse_grain, {
         check_clean(r,
                     {"error: memcpy overlap", "error: memcpy to NULL", "error: fill pattern size 3",
@@ -66,7 +67,8 @@ TEST_CASE("shared virtual memory coarse grain" * doctest::test_suite("e2e")) {
 
 // POCL 3.1 accepts these; rgpu checks them as the specification says. Fine-grained and system
 // SVM are not offered (the client's memory cannot be the device's at every moment).
-TEST_CASE("SVM errors POCL does not report" * doctest::test_suite("e2e")) {
+TEST_CASE("SVM errors POCL does not report" * doctest::test_suite("e2e") *
+          doctest::skip(kAddressSanitizer)) {
     const ScenarioResult r = rgpu_result(sc::svm_errors_beyond_pocl);
     CHECK_MESSAGE(r.aborted_at.empty(), "aborted at " << r.aborted_at);
     for (const char* e : {"error: map read and invalidate", "error: exec info of a partial pointer",

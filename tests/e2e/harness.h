@@ -22,6 +22,16 @@
 
 namespace rgpu::e2e {
 
+/// Whether this process runs under AddressSanitizer. Its allocator reserves the same fixed
+/// address range in every process, so SVM memory a sanitized daemon allocates always lies where
+/// a sanitized client cannot reserve it: SVM through rgpu cannot work between two of them (the
+/// ICD's clSVMAlloc returns NULL, as designed), and the SVM tests skip in that build.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kAddressSanitizer = true;
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+
 using namespace std::chrono_literals;
 
 inline constexpr std::string_view kNativePlatformName = "Portable Computing Language";

@@ -305,7 +305,7 @@ TEST_CASE("a move the target refuses leaves the session where it was" *
 }
 
 TEST_CASE("a session using SVM memory is refused a move and reconnects with its memory" *
-          doctest::test_suite("reconnect")) {
+          doctest::test_suite("reconnect") * doctest::skip(kAddressSanitizer)) {
     VendorsDir vendors;
     REQUIRE(vendors.has_rgpu());
     const std::string dir_a = make_temp_dir("rgpu-e2e-checkpoints-");

@@ -135,6 +135,9 @@ ScenarioResult images(cl_platform_id platform);
 ScenarioResult image_errors(cl_platform_id platform);
 // Those it accepts or reports otherwise (rgpu answers the specification's code): run on rgpu only.
 ScenarioResult image_errors_beyond_pocl(cl_platform_id platform);
+// clCreateSubDevices equally and by counts: info, reference counts, kernels on sub-devices,
+// a sub-device partitioned again, argument errors. data "on sub 0 c", ...
+ScenarioResult sub_devices(cl_platform_id platform);
 // Coarse-grained SVM: a linked list built by the host and walked by a kernel, every SVM enqueue
 // call and its event's command type, a buffer over SVM memory, a pointer reached through exec
 // info, frees with and without a callback, argument errors. data "sums", "sums mapped", ...

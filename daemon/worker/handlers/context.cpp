@@ -12,9 +12,9 @@ cl_int handle_create_context(ExecContext& ctx, const wire::CreateContext& req) {
     std::vector<uint32_t> indices;
     cl_platform_id platform = nullptr;
     for (uint32_t index : *req.devices()) {
-        if (index >= ctx.session.devices.size())
-            return ctx.fail("unknown device index " + std::to_string(index));
-        const LocalDevice& d = ctx.session.devices[index];
+        const LocalDevice* found = ctx.session.device(index);
+        if (!found) return ctx.fail("unknown device index " + std::to_string(index));
+        const LocalDevice& d = *found;
         if (platform && platform != d.platform) return CL_INVALID_DEVICE;
         platform = d.platform;
         for (cl_device_id native : ctx.session.native_devices(index))

@@ -58,6 +58,13 @@ cl_int handle_set_user_event_status(ExecContext&, const wire::SetUserEventStatus
 cl_int handle_svm_alloc(ExecContext&, const wire::SvmAlloc&);
 cl_int handle_svm_copy(ExecContext&, const wire::SvmCopy&);
 cl_int handle_set_kernel_exec_info(ExecContext&, const wire::SetKernelExecInfo&);
+// device.cpp
+cl_int handle_create_sub_devices(ExecContext&, const wire::CreateSubDevices&);
+/// Partitions device `parent` by `properties` (0-terminated) into `count` new sub-devices of
+/// the session (their indexes appended to `made`); a checkpoint's restore makes them again.
+cl_int make_sub_devices(Session& session, uint32_t parent,
+                        const std::vector<cl_device_partition_property>& properties, cl_uint count,
+                        std::vector<uint32_t>* made);
 // info.cpp
 cl_int handle_get_info(ExecContext&, const wire::GetInfo&);
 

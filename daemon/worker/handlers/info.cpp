@@ -66,12 +66,12 @@ std::vector<size_t> client_positions(const Session& session, cl_program program)
 
 cl_int handle_get_info(ExecContext& ctx, const wire::GetInfo& req) {
     auto& objects = ctx.session.objects;
-    auto& devices = ctx.session.devices;
     cl_uint param = req.param();
     std::vector<uint8_t> value;
     cl_int err = CL_SUCCESS;
     auto device_at = [&](uint64_t index) -> cl_device_id {
-        return index < devices.size() ? devices[index].device : nullptr;
+        const LocalDevice* d = ctx.session.device(index);
+        return d ? d->device : nullptr;
     };
     auto fail_unknown = [&] { return ctx.fail("GetInfo names an unknown object"); };
     if (names_process_memory(req.kind(), param))

@@ -121,7 +121,7 @@ cl_int handle_create_program_with_binary(ExecContext& ctx,
     std::vector<size_t> lengths;
     for (flatbuffers::uoffset_t i = 0; i < req.devices()->size(); ++i) {
         uint32_t index = req.devices()->Get(i);
-        if (index >= ctx.session.devices.size()) return CL_INVALID_DEVICE;
+        if (!ctx.session.device(index)) return CL_INVALID_DEVICE;
         auto* blob = req.binaries()->Get(i)->bytes();
         if (!blob || blob->size() == 0) return CL_INVALID_VALUE;
         // A pool's members are alike: each gets the client's binary.
@@ -166,7 +166,7 @@ bool build_devices(ExecContext& ctx, const flatbuffers::Vector<uint32_t>* reques
     else
         indices = context.devices;
     for (uint32_t index : indices) {
-        if (index >= ctx.session.devices.size()) return false;
+        if (!ctx.session.device(index)) return false;
         for (cl_device_id native : ctx.session.native_devices(index))
             devices.push_back(native);
     }

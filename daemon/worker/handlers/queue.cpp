@@ -10,7 +10,7 @@ namespace rgpu::daemon {
 cl_int handle_create_queue(ExecContext& ctx, const wire::CreateQueue& req) {
     auto* context = ctx.session.objects.find<ContextObject>(req.context());
     if (!context) return ctx.fail("unknown context " + std::to_string(req.context()));
-    if (req.device() >= ctx.session.devices.size()) return ctx.fail("unknown device index");
+    if (!ctx.session.device(req.device())) return ctx.fail("unknown device index");
     QueueObject queue;
     cl_int err =
         make_queue(ctx.session, *context, req.context(), req.device(), req.properties(), queue);

@@ -54,6 +54,7 @@ constexpr std::array<Handler, kTypes> make_table() {
     set(R::SvmAlloc, adapt<wire::SvmAlloc, handle_svm_alloc>);
     set(R::SvmCopy, adapt<wire::SvmCopy, handle_svm_copy>);
     set(R::SetKernelExecInfo, adapt<wire::SetKernelExecInfo, handle_set_kernel_exec_info>);
+    set(R::CreateSubDevices, adapt<wire::CreateSubDevices, handle_create_sub_devices>);
     return t;
 }
 
