@@ -532,10 +532,13 @@ cl_int CL_API_CALL rgpu_clGetProgramBuildInfo(cl_program program, cl_device_id d
         bool recorded = false;
         {
             std::lock_guard lock(p->mutex);
-            if (auto it = p->builds.find(d); it != p->builds.end()) {
-                build = it->second;
-                recorded = true;
-            }
+            // A sub-device shares what was built for the device it was partitioned from, as
+            // natively (the conformance suite builds for a parent and runs on its sub-devices).
+            for (const Device* x = d; x && !recorded; x = x->parent)
+                if (auto it = p->builds.find(x); it != p->builds.end()) {
+                    build = it->second;
+                    recorded = true;
+                }
         }
         // A program made from binaries has a type before any build: its daemon knows it.
         if (param == CL_PROGRAM_BINARY_TYPE && !recorded && p->from_binary)

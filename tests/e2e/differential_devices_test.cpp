@@ -25,5 +25,7 @@ TEST_CASE("sub-devices" * doctest::test_suite("e2e")) {
         CHECK(r.fact_value("equally made") == r.fact_value("equally makes"));
         CHECK(sc::vector_add_correct(r, "on sub 0 c"));
         CHECK(sc::vector_add_correct(r, "on the last sub-device c"));
+        CHECK(sc::vector_add_correct(r, "built for the parent c"));
+        check_fact(r, "built for the parent build status", std::to_string(CL_BUILD_SUCCESS));
     });
 }

@@ -15,18 +15,25 @@ using namespace detail;
 
 namespace {
 
-/// Builds vadd for `device` in `context`, runs it on a queue there and records the sums.
+/// Builds vadd in `context` for `build_for` (default: `device`), runs it on a queue of
+/// `device` and records the sums.
 void vector_add_on(ScenarioResult& r, const std::string& label, cl_context context,
-                   cl_device_id device) {
+                   cl_device_id device, cl_device_id build_for = nullptr) {
+    if (!build_for) build_for = device;
     cl_int err;
     Queue queue(clCreateCommandQueue(context, device, 0, &err));
     if (r.record(label + " queue", err) != CL_SUCCESS) return;
     const char* source = kVectorAddSource;
     Program program(clCreateProgramWithSource(context, 1, &source, nullptr, &err));
     if (r.record(label + " program", err) != CL_SUCCESS) return;
-    if (r.record(label + " build", clBuildProgram(program, 1, &device, "", nullptr, nullptr)) !=
+    if (r.record(label + " build", clBuildProgram(program, 1, &build_for, "", nullptr, nullptr)) !=
         CL_SUCCESS)
         return;
+    cl_build_status status = CL_BUILD_NONE;
+    r.record(label + " build status",
+             clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_STATUS, sizeof status, &status,
+                                   nullptr));
+    r.fact(label + " build status", status);
     Kernel kernel(clCreateKernel(program, "vadd", &err));
     if (r.record(label + " kernel", err) != CL_SUCCESS) return;
     constexpr size_t n = kVectorSize, bytes = n * sizeof(float);
@@ -115,6 +122,13 @@ ScenarioResult sub_devices(cl_platform_id platform) {
     SETUP("context of every sub-device", err);
     // (POCL 3.1 reports CL_CONTEXT_NUM_DEVICES 1 for such a context; rgpu the devices given.)
     vector_add_on(r, "on the last sub-device", all, subs[count - 1]);
+
+    // A context of the device and a sub-device, the program built for the device alone: the
+    // sub-device runs what was built for the device it came from.
+    cl_device_id pair[] = {d.id, subs[0]};
+    Context with_parent(clCreateContext(nullptr, 2, pair, nullptr, nullptr, &err));
+    SETUP("context of the device and sub 0", err);
+    vector_add_on(r, "built for the parent", with_parent, subs[0], d.id);
 
     // A sub-device partitioned again, and a partition by counts.
     cl_uint again = 0;
