@@ -5,6 +5,7 @@
 
 #include "client_fail.h"
 #include "harness.h"
+#include "scenario_support.h"
 
 #include <cstdio>
 #include <string>
@@ -14,21 +15,7 @@ namespace rgpu::e2e {
 
 namespace {
 
-struct Node {
-    cl_int value;
-    cl_int pad;
-    Node* next;
-};
-
-const char* kWalkSource = R"CLC(
-typedef struct Node { int value; int pad; __global struct Node* next; } Node;
-kernel void walk(__global Node* start, __global int* out) {
-    size_t i = get_global_id(0);
-    int sum = 0;
-    for (__global Node* p = start + i; p; p = p->next) sum += p->value;
-    out[i] = sum;
-}
-)CLC";
+using Node = scenarios::detail::SvmNode;
 
 constexpr size_t kNodes = 64;
 
@@ -62,7 +49,8 @@ int svm_session(cl_platform_id platform, void (*wait)()) {
     CLIENT_CHECK(err);
     cl_command_queue queue = clCreateCommandQueue(context, device, 0, &err);
     CLIENT_CHECK(err);
-    cl_program program = clCreateProgramWithSource(context, 1, &kWalkSource, nullptr, &err);
+    const char* source = scenarios::detail::kSvmWalkSource;
+    cl_program program = clCreateProgramWithSource(context, 1, &source, nullptr, &err);
     CLIENT_CHECK(err);
     CLIENT_CHECK(clBuildProgram(program, 1, &device, "-cl-std=CL2.0", nullptr, nullptr));
     cl_kernel walk = clCreateKernel(program, "walk", &err);

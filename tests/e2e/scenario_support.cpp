@@ -105,4 +105,14 @@ __kernel void inc(__global int* x) {
 }
 )CLC";
 
+const char* const kSvmWalkSource = R"CLC(
+typedef struct Node { int value; int pad; __global struct Node* next; } Node;
+kernel void walk(__global Node* start, __global int* out) {
+    size_t i = get_global_id(0);
+    int sum = 0;
+    for (__global Node* p = start + i; p; p = p->next) sum += p->value;
+    out[i] = sum;
+}
+)CLC";
+
 } // namespace rgpu::e2e::scenarios::detail

@@ -140,6 +140,17 @@ extern const char* const kVectorAddSource;
 // twice(in, out): out = 2 * in; inc(x): x += 1.
 extern const char* const kTwiceSource;
 
+// A node of a linked list in SVM memory as the host and the device both see it (the device's
+// pointers are 64-bit).
+struct SvmNode {
+    cl_int value;
+    cl_int pad;
+    SvmNode* next;
+};
+static_assert(sizeof(SvmNode) == 16);
+// walk(start, out): out[i] = the sum of the values from node i to the end of the list.
+extern const char* const kSvmWalkSource;
+
 } // namespace rgpu::e2e::scenarios::detail
 
 #endif // RGPU_TESTS_E2E_SCENARIO_SUPPORT_H

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -18,23 +19,10 @@ using namespace detail;
 
 namespace {
 
-// A node as the host and the device both see it: the device's pointers are 64-bit.
-struct Node {
-    cl_int value;
-    cl_int pad;
-    Node* next;
-};
-static_assert(sizeof(Node) == 16);
+using Node = SvmNode;
 
-const char* const kSvmSource = R"CLC(
-typedef struct Node { int value; int pad; __global struct Node* next; } Node;
-// Sums the values from node i to the end of the list, following the stored pointers.
-kernel void walk(__global Node* start, __global int* out) {
-    size_t i = get_global_id(0);
-    int sum = 0;
-    for (__global Node* p = start + i; p; p = p->next) sum += p->value;
-    out[i] = sum;
-}
+// walk (kSvmWalkSource), and:
+const char* const kSvmMoreSource = R"CLC(
 kernel void twice(__global int* x) { x[get_global_id(0)] *= 2; }
 // Follows a pointer the kernel finds in memory rather than in an argument (exec info).
 kernel void through(__global int* __global* where, __global int* out) {
@@ -72,7 +60,8 @@ ScenarioResult svm_coarse_grain(cl_platform_id platform) {
           clGetDeviceInfo(d.id, CL_DEVICE_SVM_CAPABILITIES, sizeof caps, &caps, nullptr));
     r.fact("coarse-grained buffers", (caps & CL_DEVICE_SVM_COARSE_GRAIN_BUFFER) != 0);
     Program program;
-    if (!build(r, d, program, kSvmSource, "-cl-std=CL2.0")) return r;
+    const std::string source = std::string(kSvmWalkSource) + kSvmMoreSource;
+    if (!build(r, d, program, source.c_str(), "-cl-std=CL2.0")) return r;
     cl_int err;
     Kernel walk(clCreateKernel(program, "walk", &err));
     SETUP("clCreateKernel walk", err);
@@ -245,7 +234,8 @@ ScenarioResult svm_errors_beyond_pocl(cl_platform_id platform) {
     Device d;
     if (!open(r, platform, d)) return r;
     Program program;
-    if (!build(r, d, program, kSvmSource, "-cl-std=CL2.0")) return r;
+    const std::string source = std::string(kSvmWalkSource) + kSvmMoreSource;
+    if (!build(r, d, program, source.c_str(), "-cl-std=CL2.0")) return r;
     cl_int err;
     Kernel through(clCreateKernel(program, "through", &err));
     SETUP("clCreateKernel through", err);
