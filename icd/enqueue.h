@@ -42,4 +42,9 @@ void send_write(Connection* conn, uint64_t queue_id, uint64_t mem_id, size_t off
                 const WriteSource& src, uint64_t event_id, const std::vector<uint64_t>& wait,
                 bool svm = false);
 
+/// Queues a read of [offset, offset + size) of buffer `mem_id` into `ptr` (with `svm`: of SVM
+/// memory, mem_id 0 and offset the address); waits if `blocking` and returns the read's status.
+cl_int send_read(Queue* q, uint64_t mem_id, bool blocking, size_t offset, size_t size, void* ptr,
+                 const std::vector<uint64_t>& wait, Event* e, bool svm = false);
+
 } // namespace rgpu::icd

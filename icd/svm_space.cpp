@@ -120,16 +120,6 @@ bool SvmSpace::find(const Context* context, uintptr_t address, size_t size, SvmA
     return true;
 }
 
-bool SvmSpace::touches(const Context* context, uintptr_t address, size_t size) {
-    std::lock_guard lock(mutex_);
-    auto it = allocations_.lower_bound(address);
-    if (it != allocations_.end() && it->first < address + size && it->second.context == context)
-        return true;
-    if (it == allocations_.begin()) return false;
-    const SvmAllocation& before = std::prev(it)->second;
-    return before.context == context && before.address + before.size > address;
-}
-
 bool SvmSpace::push_mapping(const Context* context, const SvmMapping& mapping) {
     std::lock_guard lock(mutex_);
     SvmAllocation* a = holding(mapping.address, mapping.size);

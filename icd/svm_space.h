@@ -47,8 +47,6 @@ class SvmSpace {
     bool remove(uintptr_t address, SvmAllocation* removed);
     /// The allocation of `context` holding all of [address, address + size); false if none.
     bool find(const Context* context, uintptr_t address, size_t size, SvmAllocation* out);
-    /// Whether any byte of [address, address + size) lies in an SVM allocation of `context`.
-    bool touches(const Context* context, uintptr_t address, size_t size);
     /// Records a mapping of the allocation holding it / takes back the latest mapping at
     /// `address` (false if there is none).
     bool push_mapping(const Context* context, const SvmMapping& mapping);

@@ -8,7 +8,9 @@
 
 #include <protocol.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 #include <zmq.hpp>
@@ -53,6 +55,16 @@ struct ExecContext {
             return CL_OUT_OF_HOST_MEMORY;
         }
         return fail("object id " + std::to_string(id) + " is already in use");
+    }
+    /// CL_SUCCESS when `bytes` more fit in the session's device memory quota; otherwise
+    /// CL_MEM_OBJECT_ALLOCATION_FAILURE, saying that the session's `what` would exceed it.
+    cl_int within_quota(uint64_t bytes, std::string_view what) {
+        const uint64_t quota = session.device_quota;
+        if (bytes <= quota - std::min(session.device_bytes, quota)) return CL_SUCCESS;
+        error_message = "the session's " + std::string(what) +
+                        " would exceed its device memory quota of " + std::to_string(quota) +
+                        " bytes";
+        return CL_MEM_OBJECT_ALLOCATION_FAILURE;
     }
     /// The bulk frame `index` if it exists and holds exactly `size` bytes, else null.
     zmq::message_t* frame(uint32_t index, uint64_t size) {

@@ -65,14 +65,21 @@ cl_int check_transfer(Queue* q, Mem* m, size_t offset, size_t size, const void* 
     return CL_SUCCESS;
 }
 
-/// Queues a read of [offset, offset + size) into `ptr`; waits if `blocking`.
 cl_int do_read(Queue* q, Mem* m, bool blocking, size_t offset, size_t size, void* ptr,
                const std::vector<uint64_t>& wait, Event* e) {
+    return send_read(q, m->id, blocking, offset, size, ptr, wait, e);
+}
+
+} // namespace
+
+cl_int send_read(Queue* q, uint64_t mem_id, bool blocking, size_t offset, size_t size, void* ptr,
+                 const std::vector<uint64_t>& wait, Event* e, bool svm) {
     Connection* conn = q->connection;
     auto call = conn->read(
         [&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-            return body(wire::CreateReadBuffer(fbb, q->id, m->id, offset, size, e ? e->id : 0,
-                                               fbb.CreateVector(wait), proto::kTransferChunkBytes));
+            return body(wire::CreateReadBuffer(fbb, q->id, mem_id, offset, size, e ? e->id : 0,
+                                               fbb.CreateVector(wait), proto::kTransferChunkBytes,
+                                               svm));
         },
         ptr, size, e);
     if (!blocking) {
@@ -81,8 +88,6 @@ cl_int do_read(Queue* q, Mem* m, bool blocking, size_t offset, size_t size, void
     }
     return conn->wait(*call).status;
 }
-
-} // namespace
 
 void send_write(Connection* conn, uint64_t queue_id, uint64_t mem_id, size_t offset, size_t size,
                 const WriteSource& src, uint64_t event_id, const std::vector<uint64_t>& wait,

@@ -74,19 +74,7 @@ cl_int finish_enqueue(Queue* q, Event* e, bool blocking, cl_event* event, cl_uin
 /// Reads [address, address + size) of SVM memory into `destination`.
 cl_int read_svm(Queue* q, bool blocking, uintptr_t address, size_t size, void* destination,
                 const std::vector<uint64_t>& wait, Event* e) {
-    Connection* conn = q->connection;
-    auto call = conn->read(
-        [&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-            return body(wire::CreateReadBuffer(fbb, q->id, 0, address, size, e ? e->id : 0,
-                                               fbb.CreateVector(wait), proto::kTransferChunkBytes,
-                                               true));
-        },
-        destination, size, e);
-    if (!blocking) {
-        conn->flush();
-        return CL_SUCCESS;
-    }
-    return conn->wait(*call).status;
+    return send_read(q, 0, blocking, address, size, destination, wait, e, true);
 }
 
 /// Host memory on both sides: nothing for the daemon to move. The copy runs here once the wait

@@ -56,13 +56,6 @@ TransferTarget transfer_target(ExecContext& ctx, const Request& req, cl_int& err
     return target;
 }
 
-/// Keeps `a` and `b` alive together (a command's data and the SVM memory it touches).
-std::shared_ptr<void> both(std::shared_ptr<void> a, std::shared_ptr<void> b) {
-    if (!b) return a;
-    return std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(std::move(a),
-                                                                                     std::move(b));
-}
-
 void* address(uint64_t value) {
     return reinterpret_cast<void*>(value);
 }
@@ -82,11 +75,7 @@ cl_int handle_create_buffer(ExecContext& ctx, const wire::CreateBuffer& req) {
     }
     auto& session = ctx.session;
     if (req.svm_address() != 0) return create_svm_buffer(ctx, req, *context, flags);
-    if (req.size() > session.device_quota - std::min(session.device_bytes, session.device_quota)) {
-        ctx.error_message = "the session's buffers would exceed its device memory quota of " +
-                            std::to_string(session.device_quota) + " bytes";
-        return CL_MEM_OBJECT_ALLOCATION_FAILURE;
-    }
+    if (cl_int err = ctx.within_quota(req.size(), "buffers"); err != CL_SUCCESS) return err;
     cl_int err = CL_SUCCESS;
     cl_mem mem = clCreateBuffer(context->context.get(), flags, req.size(), host, &err);
     if (err != CL_SUCCESS) return err;

@@ -19,6 +19,13 @@ inline bool in_range(uint64_t offset, uint64_t size, uint64_t limit) {
     return offset <= limit && size <= limit - offset;
 }
 
+/// Keeps `a` and `b` alive together (what a command reads or writes, kept until it completes).
+inline std::shared_ptr<void> both(std::shared_ptr<void> a, std::shared_ptr<void> b) {
+    if (!b) return a;
+    return std::make_shared<std::pair<std::shared_ptr<void>, std::shared_ptr<void>>>(std::move(a),
+                                                                                     std::move(b));
+}
+
 cl_int resolve_wait_list(ExecContext& ctx, const flatbuffers::Vector<uint64_t>* wait,
                          std::vector<cl_event>& out,
                          std::vector<std::shared_ptr<DeferredEvent>>* deferred = nullptr);

@@ -85,13 +85,8 @@ cl_int handle_create_image(ExecContext& ctx, const wire::CreateImage& req) {
         flags |= CL_MEM_COPY_HOST_PTR;
     }
     // An image of a buffer shares the buffer's memory: only images of their own count.
-    if (!parent &&
-        size > session.device_quota - std::min(session.device_bytes, session.device_quota)) {
-        ctx.error_message =
-            "the session's memory objects would exceed its device memory quota of " +
-            std::to_string(session.device_quota) + " bytes";
-        return CL_MEM_OBJECT_ALLOCATION_FAILURE;
-    }
+    if (!parent)
+        if (cl_int err = ctx.within_quota(size, "memory objects"); err != CL_SUCCESS) return err;
     cl_int err = CL_SUCCESS;
     cl_mem mem = clCreateImage(context->context.get(), flags, &shape->format, &desc, host, &err);
     if (err != CL_SUCCESS) return err;

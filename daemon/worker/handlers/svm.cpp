@@ -16,11 +16,7 @@ cl_int handle_svm_alloc(ExecContext& ctx, const wire::SvmAlloc& req) {
     if ((req.flags() & ~kAccess) != 0 || req.size() == 0 || (alignment & (alignment - 1)) != 0)
         return CL_INVALID_VALUE;
     auto& session = ctx.session;
-    if (req.size() > session.device_quota - std::min(session.device_bytes, session.device_quota)) {
-        ctx.error_message = "the session's memory would exceed its device memory quota of " +
-                            std::to_string(session.device_quota) + " bytes";
-        return CL_MEM_OBJECT_ALLOCATION_FAILURE;
-    }
+    if (cl_int err = ctx.within_quota(req.size(), "memory"); err != CL_SUCCESS) return err;
     if (session.objects.full()) return ctx.insert_refused(req.id());
     void* pointer = clSVMAlloc(context->context.get(), req.flags(), req.size(), alignment);
     if (!pointer) return CL_MEM_OBJECT_ALLOCATION_FAILURE;
@@ -60,9 +56,8 @@ cl_int handle_svm_copy(ExecContext& ctx, const wire::SvmCopy& req) {
                            reinterpret_cast<const void*>(req.src()), req.size(),
                            static_cast<cl_uint>(wait.size()), wait.data(), &event);
     if (err != CL_SUCCESS) return fail(err);
-    auto keep = std::make_shared<std::pair<std::shared_ptr<SvmMemory>, std::shared_ptr<SvmMemory>>>(
-        dst->memory, src->memory);
-    return publish_event(ctx, req.queue(), *queue, req.event(), event, std::move(keep));
+    return publish_event(ctx, req.queue(), *queue, req.event(), event,
+                         both(dst->memory, src->memory));
 }
 
 cl_int handle_set_kernel_exec_info(ExecContext& ctx, const wire::SetKernelExecInfo& req) {
