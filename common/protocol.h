@@ -31,6 +31,15 @@ inline constexpr uint32_t kSubDeviceBase = 1u << 16;
 inline constexpr uint32_t kMaxSubDevices = 256;
 /// The client stops adding bulk frames to a batch once it carries this much.
 inline constexpr size_t kBatchBulkBytes = kTransferChunkBytes;
+/// Buffers moving straight between daemons (schema/peer.fbs): the piece an importing worker
+/// asks for, how many it asks for ahead, how long it waits for any answer from the exporting
+/// worker before giving up (the client then moves the contents itself), how long an export
+/// waits to be fetched, and how many of each a session has under way at once.
+inline constexpr size_t kPeerPieceBytes = kTransferChunkBytes;
+inline constexpr uint32_t kPeerPiecesAhead = 4;
+inline constexpr int kPeerSilenceMs = 3000;
+inline constexpr int kExportPatienceMs = 60000;
+inline constexpr size_t kMaxPeerTransfers = 64;
 /// Verifier limits: our messages are shallow, but a batch may hold many tables.
 inline constexpr unsigned kVerifierMaxDepth = 16;
 inline constexpr unsigned kVerifierMaxTables = 4u << 20;

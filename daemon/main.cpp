@@ -48,7 +48,7 @@ void install_signal_handlers() {
 
 int run_worker(int control_fd, const std::string& bind, pid_t supervisor,
                const rgpu::daemon::PoolSettings& pool,
-               std::optional<rgpu::curve::KeyPair> curve_keys) {
+               std::optional<rgpu::curve::KeyPair> curve_keys, bool direct_moves) {
     // Standard output is the session's kernel output (see kernel_output.h): log to stderr.
     spdlog::set_default_logger(spdlog::stderr_color_mt("rgpu-worker"));
     spdlog::set_pattern(fmt::format("%Y-%m-%d %H:%M:%S.%e %^%l%$ rgpu-worker[{}]: %v", getpid()));
@@ -69,6 +69,7 @@ int run_worker(int control_fd, const std::string& bind, pid_t supervisor,
     options.control_fd = control_fd;
     options.capture_output = true;
     options.curve_keys = std::move(curve_keys);
+    options.direct_moves = direct_moves;
     rgpu::daemon::WorkerServer worker(options, std::move(devices));
     g_worker = &worker;
     install_signal_handlers();
@@ -111,6 +112,11 @@ int main(int argc, char** argv) {
         "save every session here when stopped (SIGTERM: queues drained first, within "
         "--grace) and restore the sessions saved here at start; clients reconnect to "
         "them by themselves");
+    bool no_direct_moves = false;
+    app.add_flag("--no-direct-moves", no_direct_moves,
+                 "never move a buffer straight to or from another daemon (for daemons that "
+                 "cannot reach each other, or must not): clients whose contexts span daemons "
+                 "move the contents through themselves");
     app.add_option("--checkpoint-interval", checkpoint_interval_s,
                    "also save each session this often (seconds) while it changes, so that "
                    "a daemon killed outright (SIGKILL, a crash) restores its sessions at the "
@@ -266,8 +272,10 @@ int main(int argc, char** argv) {
         options.worker_args.push_back(curve_key_file);
     }
 
+    if (no_direct_moves) options.worker_args.push_back("--no-direct-moves");
     if (worker_fd >= 0)
-        return run_worker(worker_fd, worker_bind, supervisor_pid, pool, options.curve_keys);
+        return run_worker(worker_fd, worker_bind, supervisor_pid, pool, options.curve_keys,
+                          !no_direct_moves);
 
     auto devices = rgpu::daemon::discover_devices(true);
     if (std::string error; !rgpu::daemon::serve_devices(devices, pool, error)) {

@@ -275,8 +275,8 @@ bool Connection::open(std::chrono::milliseconds timeout) {
         const wire::Welcome* welcome = reply->body_as_Welcome();
         session_ = welcome->session();
         resume_token_ = welcome->resume_token();
-        worker_endpoint_ = resolve_worker(
-            welcome->worker_endpoint() ? welcome->worker_endpoint()->str() : "", endpoint_);
+        set_worker_endpoint(resolve_worker(
+            welcome->worker_endpoint() ? welcome->worker_endpoint()->str() : "", endpoint_));
         if (worker_endpoint_.empty()) {
             log()->error("daemon at {} announced no usable worker endpoint", endpoint_);
             return false;

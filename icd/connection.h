@@ -186,6 +186,17 @@ class Connection {
     /// Connects again and resumes the session: CL_SUCCESS once it is back, CL_OUT_OF_RESOURCES
     /// if it cannot be (then everything outstanding has failed with it). Any thread.
     cl_int attach_again() { return request(Control::Attach); }
+    /// Where another daemon's worker reaches this session's worker (direct buffer moves): its
+    /// endpoint as this client reaches it, the session, the daemon's CurveZMQ key (or empty).
+    struct PeerAddress {
+        std::string endpoint;
+        uint64_t session = 0;
+        std::string server_key;
+    };
+    PeerAddress peer_address() const {
+        std::lock_guard lock(peer_mutex_);
+        return {peer_endpoint_, session_, curve_ ? curve_->server_key : std::string()};
+    }
     /// Times the session got its connection back after losing it (for tests and logs).
     uint64_t reconnects() const { return reconnects_.load(); }
 
@@ -315,6 +326,14 @@ class Connection {
     /// Events of socket_'s connection: a lost connection starts a reconnect at once.
     zmq::socket_t monitor_;
     std::string worker_endpoint_;
+    /// Sets worker_endpoint_ and its copy for other threads (peer_address()).
+    void set_worker_endpoint(std::string endpoint) {
+        worker_endpoint_ = endpoint;
+        std::lock_guard lock(peer_mutex_);
+        peer_endpoint_ = std::move(endpoint);
+    }
+    mutable std::mutex peer_mutex_;
+    std::string peer_endpoint_; // guarded by peer_mutex_
     Notifier notifier_;
     std::thread io_;
     std::atomic<bool> stop_{false};

@@ -60,7 +60,7 @@ void Connection::try_reconnect() {
             // The session may live elsewhere now (restored, moved).
             std::string worker = resolve_worker(
                 welcome->worker_endpoint() ? welcome->worker_endpoint()->str() : "", endpoint_);
-            if (!worker.empty()) worker_endpoint_ = worker;
+            if (!worker.empty()) set_worker_endpoint(worker);
             result = attach(attempt_deadline, &acked, &error);
             if (result == Exchange::Answered) {
                 resume_after(acked);

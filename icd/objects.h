@@ -129,6 +129,9 @@ struct Context : Object<_cl_context, Magic::Context> {
         image_formats;
     /// Spanning contexts: per part, the internal queue that moves buffers (0: none yet).
     std::vector<uint64_t> transfer_queues; // guarded by mutex
+    /// Direct moves between parts (by from * kMaxParts + to) that failed in a row; after two,
+    /// that pair's moves go through the client (guarded by mutex).
+    std::map<size_t, int> direct_failures;
     bool has(const Device* d) const {
         for (auto* x : devices)
             if (x == d) return true;
@@ -284,6 +287,9 @@ struct Event : Object<_cl_event, Magic::Event> {
     uint64_t id = 0;
     cl_command_type command_type = 0;
     bool profiling = false;
+    /// Only notices name it on the daemon (a direct move's export or import): no object there
+    /// to release.
+    bool notice_only = false;
     std::atomic<cl_int> status{CL_QUEUED};
     cl_ulong times[4] = {0, 0, 0, 0}; ///< queued, submit, start, end; valid once complete.
     // The rest belongs to the connection's I/O thread, except callbacks (guarded by mutex).

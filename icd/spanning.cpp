@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Contexts spanning daemons. Everything that crosses goes through this client: a completion
-// noticed from one daemon sets a user event on another; a buffer moves by a read from the
-// daemon holding its newest contents and a write to the one that needs them, chained by
-// completion hooks so that no application thread ever waits for a move.
+// Contexts spanning daemons. A completion noticed from one daemon sets a user event on another;
+// a buffer's newest contents move straight from the daemon holding them to the one that needs
+// them (that daemon's worker fetches them), or, where the daemons cannot reach each other and
+// for images, by a read to this client and a write from it. Moves are chained by completion
+// hooks, so no application thread ever waits for one.
 #include "spanning.h"
 
 #include "connection.h"
@@ -11,7 +12,11 @@
 #include "lifetime.h"
 #include "log.h"
 
+#include <secure_random.h>
+
 #include <bit>
+#include <cstdlib>
+#include <string>
 
 namespace rgpu::icd {
 
@@ -121,17 +126,17 @@ uint64_t transfer_queue(Context* c, size_t part) {
     return id;
 }
 
-/// Runs `fn` once every event of `events` and `after` (if any) have completed, with the first
-/// failure's status or CL_COMPLETE.
-void after_all(const std::vector<Event*>& events, const std::shared_ptr<Arrival>& after,
-               std::function<void(cl_int)> fn) {
+/// Runs `fn` once every event of `events` and every arrival of `after` have completed, with
+/// the first failure's status or CL_COMPLETE.
+void after_all(const std::vector<Event*>& events,
+               const std::vector<std::shared_ptr<Arrival>>& after, std::function<void(cl_int)> fn) {
     struct Join {
         std::atomic<size_t> left;
         std::atomic<cl_int> status{CL_COMPLETE};
         std::function<void(cl_int)> fn;
     };
     auto join = std::make_shared<Join>();
-    join->left = events.size() + (after ? 1 : 0) + 1;
+    join->left = events.size() + after.size() + 1;
     join->fn = std::move(fn);
     auto one_done = [join](cl_int status) {
         cl_int ok = CL_COMPLETE;
@@ -140,70 +145,146 @@ void after_all(const std::vector<Event*>& events, const std::shared_ptr<Arrival>
     };
     for (Event* e : events)
         when_complete(e, one_done);
-    if (after) after->then(one_done);
+    for (const auto& a : after)
+        a->then(one_done);
     one_done(CL_COMPLETE); // the count's own share: nothing runs before every hook is set
 }
 
-/// Copies m's contents from part `from` to part `to` once the events of `wait` and `after`
-/// have completed; `arrival` is set when they have landed (or the move failed). The read is
-/// only sent once what it waits for is done, so nothing on a transfer queue ever waits: an
-/// in-order queue cannot tie a move into a cycle with the commands waiting for it.
-void move_contents(Context* c, Mem* m, size_t from, size_t to, std::vector<Event*> wait,
-                   std::shared_ptr<Arrival> after, std::shared_ptr<Arrival> arrival) {
+/// Copies m's contents from part `from` to part `to` through this client: a read from `from`,
+/// then a write to `to`; `arrival` is set when they have landed (or the move failed). Drops
+/// the caller's hold on m once the write is sent.
+void move_through_client(Context* c, Mem* m, size_t from, size_t to,
+                         std::shared_ptr<Arrival> arrival) {
     Connection* src = c->parts[from];
     Connection* dst = c->parts[to];
     uint64_t read_queue = transfer_queue(c, from);
     uint64_t write_queue = transfer_queue(c, to);
-    hold(m); // until the write has been sent: the application may release it meanwhile
+    std::shared_ptr<uint8_t[]> staging(new uint8_t[m->size]);
+    // Each internal event's hook is set after its command is posted: the hook drops the
+    // event, and runs at once if the event is already over (a broken connection).
+    // An image moves packed, as a whole-image read and write.
+    const size_t origin[3] = {0, 0, 0};
+    Event* read = internal_event(c, src, m->image ? CL_COMMAND_READ_IMAGE : CL_COMMAND_READ_BUFFER);
+    uint64_t mem = m->id, size = m->size, event = read->id;
+    if (m->image)
+        send_image_read(src, read_queue, m, origin, m->image->whole, staging.get(), {}, read, {});
+    else
+        src->read(
+            [&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+                return body(wire::CreateReadBuffer(fbb, read_queue, mem, 0, size, event,
+                                                   fbb.CreateVector(std::vector<uint64_t>{}),
+                                                   proto::kTransferChunkBytes));
+            },
+            staging.get(), size, read);
+    src->flush();
+    when_complete(read, [=](cl_int status) {
+        if (status < 0) {
+            arrival->finish(status);
+        } else {
+            Event* write =
+                internal_event(c, dst, m->image ? CL_COMMAND_WRITE_IMAGE : CL_COMMAND_WRITE_BUFFER);
+            WriteSource packed{staging.get(), WriteSource::Kind::Shared, staging};
+            if (m->image)
+                send_image_write(dst, write_queue, m, origin, m->image->whole, packed, write->id,
+                                 {});
+            else
+                send_write(dst, write_queue, mem, 0, size, packed, write->id, {});
+            dst->flush();
+            when_complete(write, [arrival, write](cl_int written) {
+                arrival->finish(written);
+                drop(write);
+            });
+        }
+        drop(m);
+        drop(read);
+    });
+}
+
+/// Whether m's contents may move straight from part `from` to part `to`: a plain buffer
+/// (images keep their packed path), unless the user said no or that pair failed twice running.
+bool direct_move_allowed(Context* c, const Mem* m, size_t from, size_t to) {
+    static const bool enabled = [] {
+        const char* value = std::getenv("RGPU_DIRECT_MOVES");
+        return !value || std::string(value) != "0";
+    }();
+    if (!enabled || m->image || m->uses_svm) return false;
+    std::lock_guard lock(c->mutex);
+    auto it = c->direct_failures.find(from * kMaxParts + to);
+    return it == c->direct_failures.end() || it->second < 2;
+}
+
+void note_direct_result(Context* c, size_t from, size_t to, bool ok) {
+    std::lock_guard lock(c->mutex);
+    int& failures = c->direct_failures[from * kMaxParts + to];
+    failures = ok ? 0 : failures + 1;
+}
+
+/// Copies m's contents from part `from` to part `to` straight between the daemons: `to`'s
+/// worker fetches them from `from`'s (schema/peer.fbs), so they cross the network once and
+/// never pass through this client. If that fails (the daemons cannot reach each other, a
+/// daemon saved the session meanwhile), the contents move through the client after all.
+void move_directly(Context* c, Mem* m, size_t from, size_t to, std::shared_ptr<Arrival> arrival) {
+    Connection* src = c->parts[from];
+    Connection* dst = c->parts[to];
+    uint64_t read_queue = transfer_queue(c, from);
+    uint64_t write_queue = transfer_queue(c, to);
+    const Connection::PeerAddress exporter = src->peer_address();
+    uint64_t token = 0;
+    while (token == 0)
+        token = secure_random_u64(); // admits the fetch: only the two workers learn it
+    Event* exported = internal_event(c, src, CL_COMMAND_READ_BUFFER);
+    Event* imported = internal_event(c, dst, CL_COMMAND_WRITE_BUFFER);
+    exported->notice_only = imported->notice_only = true;
+    uint64_t mem = m->id, export_event = exported->id, import_event = imported->id;
+    src->post([=](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+        return body(wire::CreateExportBuffer(fbb, read_queue, mem, token, export_event));
+    });
+    dst->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
+        return body(wire::CreateImportBuffer(fbb, write_queue, mem, token, import_event,
+                                             fbb.CreateString(exporter.endpoint), exporter.session,
+                                             fbb.CreateString(exporter.server_key)));
+    });
+    src->flush();
+    dst->flush();
+    log()->debug("buffer {} moves from part {} to part {} directly (arrival {})", m->id, from, to,
+                 arrival->id);
+    // The export's own outcome tells nothing the import does not.
+    when_complete(exported, [exported](cl_int) { drop(exported); });
+    when_complete(imported, [=](cl_int status) {
+        note_direct_result(c, from, to, status >= 0);
+        if (status >= 0) {
+            arrival->finish(CL_COMPLETE);
+            drop(m);
+        } else {
+            log()->info("buffer {} could not move directly between daemons {} and {} ({}); it "
+                        "moves through this client",
+                        mem, c->parts[from]->peer_address().endpoint,
+                        c->parts[to]->peer_address().endpoint, status);
+            move_through_client(c, m, from, to, arrival);
+        }
+        drop(imported);
+    });
+}
+
+/// Copies m's contents from part `from` to part `to` once the events of `wait` and the
+/// arrivals of `after` have completed; `arrival` is set when they have landed (or the move
+/// failed). The move only starts once what it waits for is done, so nothing on a transfer
+/// queue ever waits: an in-order queue cannot tie a move into a cycle with the commands
+/// waiting for it.
+void move_contents(Context* c, Mem* m, size_t from, size_t to, std::vector<Event*> wait,
+                   std::vector<std::shared_ptr<Arrival>> after, std::shared_ptr<Arrival> arrival) {
+    hold(m); // until the contents are sent: the application may release it meanwhile
     log()->debug("buffer {} moves from part {} to part {} (arrival {})", m->id, from, to,
                  arrival->id);
     after_all(wait, after, [=](cl_int ready) {
         if (ready < 0) {
             arrival->finish(ready);
             drop(m);
-            return;
+        } else if (direct_move_allowed(c, m, from, to)) {
+            move_directly(c, m, from, to, arrival);
+        } else {
+            move_through_client(c, m, from, to, arrival);
         }
-        std::shared_ptr<uint8_t[]> staging(new uint8_t[m->size]);
-        // Each internal event's hook is set after its command is posted: the hook drops the
-        // event, and runs at once if the event is already over (a broken connection).
-        // An image moves packed, as a whole-image read and write.
-        const size_t origin[3] = {0, 0, 0};
-        Event* read =
-            internal_event(c, src, m->image ? CL_COMMAND_READ_IMAGE : CL_COMMAND_READ_BUFFER);
-        uint64_t mem = m->id, size = m->size, event = read->id;
-        if (m->image)
-            send_image_read(src, read_queue, m, origin, m->image->whole, staging.get(), {}, read,
-                            {});
-        else
-            src->read(
-                [&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-                    return body(wire::CreateReadBuffer(fbb, read_queue, mem, 0, size, event,
-                                                       fbb.CreateVector(std::vector<uint64_t>{}),
-                                                       proto::kTransferChunkBytes));
-                },
-                staging.get(), size, read);
-        src->flush();
-        when_complete(read, [=](cl_int status) {
-            if (status < 0) {
-                arrival->finish(status);
-            } else {
-                Event* write = internal_event(
-                    c, dst, m->image ? CL_COMMAND_WRITE_IMAGE : CL_COMMAND_WRITE_BUFFER);
-                WriteSource packed{staging.get(), WriteSource::Kind::Shared, staging};
-                if (m->image)
-                    send_image_write(dst, write_queue, m, origin, m->image->whole, packed,
-                                     write->id, {});
-                else
-                    send_write(dst, write_queue, mem, 0, size, packed, write->id, {});
-                dst->flush();
-                when_complete(write, [arrival, write](cl_int written) {
-                    arrival->finish(written);
-                    drop(write);
-                });
-            }
-            drop(m);
-            drop(read);
-        });
     });
 }
 
@@ -250,10 +331,14 @@ void bring(Queue* q, Mem* m, Access access, std::vector<uint64_t>& wait, cl_uint
         m->holders = access == Access::Read ? (m->holders | bit) : bit;
         return;
     }
-    // A move still landing here from before lands first too: both writes go through the same
-    // in-order transfer queue, so the new arrival is enough to wait for.
+    // The move starts once the contents have landed where they come from. An older move still
+    // landing here is not waited for: that would tie the command to another command's wait
+    // list (a deadlock native OpenCL does not have). A program that writes a buffer in one
+    // place while a command elsewhere still reads it orders the writer after the reader, and
+    // so after that reader's move.
     size_t from = static_cast<size_t>(std::countr_zero(m->holders));
-    std::shared_ptr<Arrival> there = m->arrivals[from];
+    std::vector<std::shared_ptr<Arrival>> after;
+    if (m->arrivals[from]) after.push_back(m->arrivals[from]);
     auto arrival = std::make_shared<Arrival>();
     arrival->connection = q->connection;
     arrival->id = new_user_event(q->connection, c);
@@ -266,7 +351,7 @@ void bring(Queue* q, Mem* m, Access access, std::vector<uint64_t>& wait, cl_uint
     std::vector<Event*> events;
     for (cl_uint i = 0; i < num_events; ++i)
         events.push_back(static_cast<Event*>(wait_list[i]));
-    move_contents(c, m, from, to, std::move(events), std::move(there), std::move(arrival));
+    move_contents(c, m, from, to, std::move(events), std::move(after), std::move(arrival));
 }
 
 void release_proxies(Event* e) {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Contexts spanning daemons: what crosses from one daemon to another. An event of one daemon in
 // a wait list on another is stood for by a user event there, set when the original completes;
-// a buffer's newest contents move (through the client) to the daemon whose command needs them.
+// a buffer's newest contents move (straight between the daemons, else through the client) to
+// the daemon whose command needs them.
 // With a context on one daemon, nothing here does anything.
 #pragma once
 

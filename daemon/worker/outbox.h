@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_set>
 #include <variant>
 #include <vector>
@@ -21,7 +22,9 @@ namespace rgpu::daemon {
 /// What the daemon must do when one native event completes. Created by an executor,
 /// finished by the I/O thread; the OpenCL callback only moves it into the outbox.
 struct CompletionRecord {
-    enum class Kind { Plain, Read, Finish };
+    /// Export: a buffer read for another daemon's worker to fetch (peer_transfers.h);
+    /// ImportPiece: a piece fetched from another daemon, written into its buffer.
+    enum class Kind { Plain, Read, Finish, Export, ImportPiece };
     Kind kind = Kind::Plain;
     uint64_t session = 0;
     uint64_t queue = 0;
@@ -34,6 +37,11 @@ struct CompletionRecord {
     /// What must outlive the native command (a write's source data and its staging charge).
     std::shared_ptr<void> source;
     uint64_t read_offset = 0;
+    /// Export and ImportPiece: the transfer's token; Export: the client's notice-only event.
+    uint64_t token = 0;
+    uint64_t transfer_event = 0;
+    uint64_t transfer_bytes = 0; ///< ImportPiece: the piece's size
+
     /// Set by whoever finishes the record first: its callback, or a sweep of the I/O thread
     /// (POCL never calls CL_COMPLETE callbacks of commands that fail, so sweeps find those).
     std::atomic<bool> finished{false};
@@ -68,7 +76,19 @@ class Outbox {
         uint64_t session;
         uint64_t seq;
     };
-    using Item = std::variant<Message, Completion, FailedEvent, Ack>;
+    /// An import the executor accepted (ImportBuffer): the I/O thread fetches it.
+    struct Import {
+        uint64_t session;
+        uint64_t token;
+        uint64_t queue;
+        uint64_t mem;
+        uint64_t size;
+        uint64_t event;
+        std::string from;
+        uint64_t from_session;
+        std::string from_key;
+    };
+    using Item = std::variant<Message, Completion, FailedEvent, Ack, Import>;
 
     /// Safe from any thread.
     void push(Item item);

@@ -47,7 +47,7 @@ void WorkerServer::save_periodically() {
         session.next_recv_seq == saved_recv_seq_)
         return;
     if (session.holdings().commands_in_flight > 0 || outbox_.outstanding() > 0 ||
-        outbox_.has_items())
+        outbox_.has_items() || peers_->busy())
         return; // not idle: looked at again next turn
     periodic_ = std::make_shared<CheckpointWriter>(session_dir());
     periodic_recv_seq_ = session.next_recv_seq;

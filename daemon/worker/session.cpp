@@ -59,6 +59,8 @@ bool runs_inline(const wire::Command& command) {
         return command.body_as_WriteBuffer()->queue() != 0; // queue 0 writes synchronously
     case wire::Request::WriteImage:
         return command.body_as_WriteImage()->queue() != 0;
+    case wire::Request::ExportBuffer: // stages a whole buffer: may wait for staging room
+        return false;
     case wire::Request::CreateProgramWithSource: // a large source is copied together
         return command.body_as_CreateProgramWithSource()->source_frames() == 0;
     default:
@@ -99,7 +101,8 @@ void Session::submit(WorkItem item) {
     std::unique_lock lock(work_mutex_);
     // An idle executor would only add a thread hop: run a short, non-blocking batch right here.
     // Holding exec_mutex_ keeps the order: the executor takes it before it runs anything.
-    if (!stop_ && work_.empty() && runs_inline(item, *staging) && exec_mutex_.try_lock()) {
+    if (!stop_ && work_.empty() && item.message && runs_inline(item, *staging) &&
+        exec_mutex_.try_lock()) {
         lock.unlock();
         execute(item);
         exec_mutex_.unlock();
@@ -218,6 +221,8 @@ void Session::run() {
                 in_place_error_ = std::move(error);
             }
             outbox.wake(); // the I/O thread finishes the save
+        } else if (item.piece) {
+            write_import_piece(*this, *item.piece);
         } else {
             execute(item);
         }

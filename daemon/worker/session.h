@@ -33,6 +33,16 @@ namespace rgpu::daemon {
 
 class CheckpointWriter;
 
+/// A piece of a buffer fetched from another daemon's worker (peer_transfers.h), to be written
+/// at `offset` of buffer `mem` on `queue` in order with the session's commands.
+struct ImportPiece {
+    uint64_t token = 0;
+    uint64_t queue = 0;
+    uint64_t mem = 0;
+    uint64_t offset = 0;
+    zmq::message_t data;
+};
+
 /// A verified client message on its way to the executor; `message` points into frames[0].
 struct WorkItem {
     std::vector<zmq::message_t> frames;
@@ -42,6 +52,8 @@ struct WorkItem {
     uint64_t credit_bytes = 0;
     /// Not a message: a save of the session while it goes on (Session::save_in_place).
     std::shared_ptr<CheckpointWriter> save;
+    /// Not a message: a piece of an import to write.
+    std::shared_ptr<ImportPiece> piece;
 };
 
 class Session {
@@ -92,6 +104,12 @@ class Session {
     bool closing() const { return closing_.load(); }
     /// True once close() was called or the client said Goodbye.
     bool ending() const { return closing() || close_requested_.load(); }
+
+    /// Buffers move straight to and from other daemons' workers (--no-direct-moves unset).
+    /// Set before the session runs anything.
+    bool direct_moves = true;
+    static constexpr const char* kNoDirectMoves =
+        "this daemon moves no buffer straight to or from another daemon (--no-direct-moves)";
 
     // --- I/O thread state: routing and liveness. ---
     /// The client's connection; empty while released (nothing is sent, everything is kept).

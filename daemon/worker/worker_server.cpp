@@ -78,6 +78,25 @@ WorkerServer::WorkerServer(WorkerOptions options, std::vector<LocalDevice> devic
         static_cast<int64_t>(std::max(proto::kMaxEnvelopeBytes, proto::kMaxBulkFrameBytes)));
     router_.set(zmq::sockopt::router_mandatory, 1);
     if (options_.curve_keys) curve::make_server(router_, *options_.curve_keys);
+    PeerTransfers::Hooks hooks;
+    hooks.send = [this](const std::string& routing, std::vector<zmq::message_t>& frames) {
+        send(routing, frames);
+    };
+    hooks.notify = [this](uint64_t event, cl_int status) {
+        if (!sessions_.empty())
+            pending_[sessions_.begin()->first].add_notice(
+                wire::EventNotice(event, status, 0, 0, 0, 0));
+    };
+    hooks.write = [this](std::shared_ptr<ImportPiece> piece) {
+        if (sessions_.empty()) return;
+        WorkItem item;
+        item.piece = std::move(piece);
+        if (periodic_)
+            held_.push_back(std::move(item)); // after the save under way
+        else
+            sessions_.begin()->second->submit(std::move(item));
+    };
+    peers_ = std::make_unique<PeerTransfers>(context_, options_.curve_keys, std::move(hooks));
     if (const char* dir = std::getenv("RGPU_CORPUS_DIR"); dir && *dir) corpus_dir_ = dir;
 }
 
@@ -104,14 +123,16 @@ int WorkerServer::run(const std::atomic<bool>& stop) {
     }
     spdlog::debug("worker {} ready on {}", getpid(), endpoint_);
 
-    zmq::pollitem_t items[] = {{router_.handle(), 0, ZMQ_POLLIN, 0},
-                               {nullptr, outbox_.fd(), ZMQ_POLLIN, 0},
-                               {nullptr, control_.fd(), ZMQ_POLLIN, 0},
-                               {nullptr, output_.fd(), ZMQ_POLLIN, 0}}; // -1: ignored
+    std::vector<zmq::pollitem_t> items = {{router_.handle(), 0, ZMQ_POLLIN, 0},
+                                          {nullptr, outbox_.fd(), ZMQ_POLLIN, 0},
+                                          {nullptr, control_.fd(), ZMQ_POLLIN, 0},
+                                          {nullptr, output_.fd(), ZMQ_POLLIN, 0}}; // -1: ignored
     auto last_check = clock::now();
     bool supervisor_gone = false;
     while (!stop.load() && !save_requested_) {
-        poll_items(items, 4, std::chrono::milliseconds(250));
+        items.resize(4);
+        peers_->add_poll_items(items); // imports' connections to other daemons' workers
+        poll_items(items.data(), items.size(), std::chrono::milliseconds(250));
         // Control first: AssignSession is written before the client hears of this worker, so
         // it is always read before the client's Attach.
         if (!read_control()) {
@@ -127,6 +148,8 @@ int WorkerServer::run(const std::atomic<bool>& stop) {
             while (!outbox_.has_items() && clock::now() < until)
                 std::this_thread::yield();
         }
+        peers_->receive();
+        peers_->tick();
         drain_outbox();
         save_periodically();
         if (clock::now() - last_check > std::chrono::milliseconds(200)) {
@@ -157,6 +180,8 @@ int WorkerServer::run(const std::atomic<bool>& stop) {
     }
 
     if (supervisor_gone) spdlog::warn("worker {}: the supervisor is gone; exiting", getpid());
+    // Transfers with other daemons end here: their clients move those contents themselves.
+    peers_->fail_all();
     bool saving = false;
     for (auto& [id, session] : sessions_) {
         // Messages held back for a periodic save were received: they run before the last save.
@@ -176,7 +201,7 @@ int WorkerServer::run(const std::atomic<bool>& stop) {
     auto deadline = clock::now() + (saving ? std::chrono::seconds(24 * 3600)
                                            : std::chrono::seconds(supervisor_gone ? 1 : 3));
     while ((!sessions_.empty() || outbox_.outstanding() > 0) && clock::now() < deadline) {
-        poll_items(&items[1], 1, std::chrono::milliseconds(50));
+        poll_items(&items[1], 1, std::chrono::milliseconds(50)); // the outbox alone
         drain_outbox();
         check_sessions(true);
     }
@@ -304,6 +329,7 @@ bool WorkerServer::read_control() {
         session->executed_seq = 0;
         limit_memory(limits.max_worker_memory ? limits.max_worker_memory
                                               : session->device_quota + (uint64_t(4) << 30));
+        session->direct_moves = options_.direct_moves;
         Session& s = *session;
         sessions_.emplace(assign->session(), std::move(session));
         if (assign->restore()) {
@@ -374,6 +400,16 @@ void WorkerServer::handle(std::vector<zmq::message_t>& frames) {
         handle_attach(routing, message);
         return;
     }
+    if (commands && commands->size() == 1 && message.first_seq() == 0 &&
+        commands->Get(0)->body_type() == wire::Request::FetchBuffer) {
+        // Another daemon's worker fetching an export: outside the client's numbered stream,
+        // admitted by the export's token alone.
+        if (!options_.direct_moves)
+            reject(routing, message.session(), 0, Session::kNoDirectMoves, envelope);
+        else
+            peers_->fetch(message.session(), routing, *commands->Get(0)->body_as_FetchBuffer());
+        return;
+    }
     Session& session = *it->second;
     if (session.routing_id != routing) {
         // Only Attach (with the token) binds a connection to the session.
@@ -440,7 +476,7 @@ void WorkerServer::handle(std::vector<zmq::message_t>& frames) {
     // point at the verified root again after the move.
     frames.erase(frames.begin());
     const auto* moved = flatbuffers::GetRoot<wire::ClientMessage>(frames[0].data());
-    WorkItem item{std::move(frames), moved, fresh, bytes, nullptr};
+    WorkItem item{std::move(frames), moved, fresh, bytes, nullptr, nullptr};
     if (periodic_)
         held_.push_back(std::move(item)); // after the save under way
     else
@@ -577,6 +613,8 @@ void WorkerServer::drain_outbox() {
             }
         } else if (auto* f = std::get_if<Outbox::FailedEvent>(&item)) {
             pending_[f->session].add_notice(wire::EventNotice(f->event, f->status, 0, 0, 0, 0));
+        } else if (auto* import = std::get_if<Outbox::Import>(&item)) {
+            peers_->start(*import);
         } else if (auto* c = std::get_if<Outbox::Completion>(&item)) {
             auto it = sessions_.find(c->record->session);
             if (it == sessions_.end()) continue; // its session is gone: drop the record
@@ -622,6 +660,13 @@ void WorkerServer::complete(MessageWriter& out, Session& session, CompletionReco
                       status == CL_COMPLETE ? &record.data : nullptr);
         break;
     }
+    case CompletionRecord::Kind::Export:
+        peers_->exported(session.id(), record.token, record.transfer_event, std::move(record.data),
+                         status);
+        break;
+    case CompletionRecord::Kind::ImportPiece:
+        peers_->written(record.token, record.transfer_bytes, status);
+        break;
     case CompletionRecord::Kind::Finish:
         // Everything before the marker is done: publish what has not raced here yet, so the
         // client sees every notice of the queue before clFinish returns.

@@ -11,6 +11,7 @@
 #include "log_limiter.h"
 #include "message_writer.h"
 #include "outbox.h"
+#include "peer_transfers.h"
 #include "session.h"
 
 #include <curve.h>
@@ -40,6 +41,8 @@ struct WorkerOptions {
     /// The daemon's CurveZMQ key pair (--curve-key): the client's connection is encrypted with
     /// it. The resume token admits the client; keys are the supervisor's business.
     std::optional<curve::KeyPair> curve_keys;
+    /// --no-direct-moves unset: buffers move straight to and from other daemons' workers.
+    bool direct_moves = true;
 };
 
 class WorkerServer {
@@ -88,6 +91,8 @@ class WorkerServer {
     zmq::context_t context_;
     zmq::socket_t router_;
     Outbox outbox_;
+    /// Buffers moving straight to and from other daemons' workers.
+    std::unique_ptr<PeerTransfers> peers_;
     KernelOutput output_;
     ControlChannel control_;
     std::string endpoint_;

@@ -44,7 +44,7 @@ void destroy(Event* e) {
     if (e->command_type == CL_COMMAND_USER)
         for (Connection* conn : c->parts)
             conn->post_release(id);
-    else
+    else if (!e->notice_only)
         e->connection->post_release(id);
     e->magic = Magic::Dead;
     delete e;

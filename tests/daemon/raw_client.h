@@ -159,6 +159,26 @@ class RawClient {
         return std::nullopt;
     }
 
+    /// Waits for the notice of client event `event` on the worker connection; its status, or
+    /// nullopt on timeout. Replies that come meanwhile are dropped.
+    std::optional<int32_t> wait_event(uint64_t event, std::chrono::milliseconds timeout = 10s) {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            zmq::pollitem_t item{worker_.handle(), 0, ZMQ_POLLIN, 0};
+            zmq::poll(&item, 1, 100ms);
+            if (!(item.revents & ZMQ_POLLIN)) continue;
+            std::vector<zmq::message_t> frames;
+            (void)zmq::recv_multipart(worker_, std::back_inserter(frames));
+            proto::align_frame(frames[0]);
+            auto decoded = proto::decode_daemon_message(frames[0].data(), frames[0].size());
+            REQUIRE_MESSAGE(decoded, decoded.error);
+            if (const auto* events = decoded.message->events())
+                for (const auto* notice : *events)
+                    if (notice->event() == event) return notice->status();
+        }
+        return std::nullopt;
+    }
+
     /// Waits for the supervisor's SessionEnded notice; its reason, or nullopt on timeout.
     std::optional<std::string> wait_session_ended(std::chrono::milliseconds timeout) {
         auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -80,7 +80,7 @@ class Harness {
         // Every input runs as new commands of the session: recorded sequence numbers are
         // whatever the recorded session used.
         session_->executed_seq = 0;
-        WorkItem item{std::move(frames), nullptr, 0, 0, nullptr};
+        WorkItem item{std::move(frames), nullptr, 0, 0, nullptr, nullptr};
         item.message = flatbuffers::GetRoot<wire::ClientMessage>(item.frames[0].data());
         {
             // While the input runs, completions are finished as the worker's I/O thread would

@@ -67,5 +67,11 @@ cl_int make_sub_devices(Session& session, uint32_t parent,
                         std::vector<uint32_t>* made);
 // info.cpp
 cl_int handle_get_info(ExecContext&, const wire::GetInfo&);
+// peer.cpp
+cl_int handle_export_buffer(ExecContext&, const wire::ExportBuffer&);
+cl_int handle_import_buffer(ExecContext&, const wire::ImportBuffer&);
+/// Writes a piece an import fetched; its completion (or failure) comes back to the I/O thread
+/// as an ImportPiece record.
+void write_import_piece(Session& session, ImportPiece& piece);
 
 } // namespace rgpu::daemon

@@ -55,6 +55,8 @@ constexpr std::array<Handler, kTypes> make_table() {
     set(R::SvmCopy, adapt<wire::SvmCopy, handle_svm_copy>);
     set(R::SetKernelExecInfo, adapt<wire::SetKernelExecInfo, handle_set_kernel_exec_info>);
     set(R::CreateSubDevices, adapt<wire::CreateSubDevices, handle_create_sub_devices>);
+    set(R::ExportBuffer, adapt<wire::ExportBuffer, handle_export_buffer>);
+    set(R::ImportBuffer, adapt<wire::ImportBuffer, handle_import_buffer>);
     return t;
 }
 

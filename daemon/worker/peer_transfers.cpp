@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: Apache-2.0
+// Buffers moving straight between daemons: exports kept for their fetchers, imports fetched.
+#include "peer_transfers.h"
+
+#include "message_writer.h"
+
+#include <decode.h>
+#include <protocol.h>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace rgpu::daemon {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+constexpr auto kSilence = std::chrono::milliseconds(proto::kPeerSilenceMs);
+constexpr auto kExportPatience = std::chrono::milliseconds(proto::kExportPatienceMs);
+/// How often a parked fetch is told that its export is still being read.
+constexpr auto kKeepAlive = std::chrono::milliseconds(1000);
+
+long long ms_since(clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start).count();
+}
+
+} // namespace
+
+PeerTransfers::PeerTransfers(zmq::context_t& context, std::optional<curve::KeyPair> keys,
+                             Hooks hooks)
+    : context_(context), keys_(std::move(keys)), hooks_(std::move(hooks)) {}
+
+PeerTransfers::~PeerTransfers() = default;
+
+// --- the exporting side ---
+
+void PeerTransfers::exported(uint64_t session, uint64_t token, uint64_t event, zmq::message_t data,
+                             cl_int status) {
+    if (status >= 0 && (exports_.size() >= proto::kMaxPeerTransfers || exports_.count(token)))
+        status = CL_OUT_OF_RESOURCES;
+    if (status < 0) {
+        hooks_.notify(event, status);
+        for (auto it = parked_.begin(); it != parked_.end();)
+            if (it->token == token) {
+                answer(it->session, it->routing, token, it->offset, 0, nullptr,
+                       proto::kStatusProtocolError, "the export failed");
+                it = parked_.erase(it);
+            } else {
+                ++it;
+            }
+        return;
+    }
+    Export& e = exports_[token];
+    e.session = session;
+    e.event = event;
+    e.data = std::make_shared<zmq::message_t>(std::move(data));
+    e.last_activity = clock::now();
+    // Fetches that came first are answered in the order they came.
+    std::vector<Parked> waiting;
+    for (auto it = parked_.begin(); it != parked_.end();)
+        if (it->token == token) {
+            waiting.push_back(std::move(*it));
+            it = parked_.erase(it);
+        } else {
+            ++it;
+        }
+    for (auto& p : waiting) {
+        auto found = exports_.find(token);
+        if (found == exports_.end()) break; // fetched whole already
+        answer(p.session, p.routing, token, p.offset, p.size, &found->second);
+    }
+}
+
+void PeerTransfers::fetch(uint64_t session, const std::string& routing,
+                          const wire::FetchBuffer& request) {
+    const uint64_t token = request.token();
+    auto found = exports_.find(token);
+    if (request.abandon()) {
+        parked_.erase(std::remove_if(parked_.begin(), parked_.end(),
+                                     [&](const Parked& p) { return p.token == token; }),
+                      parked_.end());
+        if (found != exports_.end()) finish_export(token, CL_OUT_OF_RESOURCES);
+        return;
+    }
+    if (found != exports_.end()) {
+        answer(session, routing, token, request.offset(), request.size(), &found->second);
+        return;
+    }
+    if (token == 0 || parked_.size() >= proto::kMaxPeerTransfers) {
+        answer(session, routing, token, request.offset(), 0, nullptr, proto::kStatusProtocolError,
+               "no such export");
+        return;
+    }
+    // The client asks both daemons at once: the export's read may not have finished yet.
+    auto now = clock::now();
+    parked_.push_back({session, routing, token, request.offset(), request.size(), now, now});
+    answer(session, routing, token, request.offset(), 0, nullptr);
+}
+
+void PeerTransfers::answer(uint64_t session, const std::string& routing, uint64_t token,
+                           uint64_t offset, uint64_t size, Export* ready, int32_t status,
+                           const std::string& why) {
+    MessageWriter writer;
+    auto& fbb = writer.builder();
+    if (status != CL_SUCCESS || !ready) {
+        auto body = wire::CreateBufferPiece(fbb, token, offset, 0, 0, false);
+        writer.add_reply(0, status, wire::ReplyBody::BufferPiece, body.Union(), why);
+    } else {
+        const uint64_t total = ready->data->size();
+        if (size == 0 || size > proto::kMaxBulkFrameBytes || offset > total ||
+            size > total - offset) {
+            auto body = wire::CreateBufferPiece(fbb, token, offset, 0, total, false);
+            writer.add_reply(0, proto::kStatusProtocolError, wire::ReplyBody::BufferPiece,
+                             body.Union(), "the piece lies outside the export");
+        } else {
+            // The piece points into the export's contents, kept alive until ZeroMQ sent it.
+            auto* keep = new std::shared_ptr<zmq::message_t>(ready->data);
+            zmq::message_t piece(
+                static_cast<uint8_t*>(ready->data->data()) + offset, size,
+                [](void*, void* hint) {
+                    delete static_cast<std::shared_ptr<zmq::message_t>*>(hint);
+                },
+                keep);
+            auto body = wire::CreateBufferPiece(fbb, token, offset, size, total, true);
+            writer.add_reply(0, CL_SUCCESS, wire::ReplyBody::BufferPiece, body.Union(), {}, &piece);
+            ready->fetched_until = std::max(ready->fetched_until, offset + size);
+            ready->last_activity = clock::now();
+        }
+    }
+    auto frames = writer.finish(session, 0);
+    hooks_.send(routing, frames);
+    if (ready && ready->fetched_until == ready->data->size()) finish_export(token, CL_COMPLETE);
+}
+
+void PeerTransfers::finish_export(uint64_t token, cl_int status) {
+    auto found = exports_.find(token);
+    if (found == exports_.end()) return;
+    hooks_.notify(found->second.event, status);
+    exports_.erase(found);
+}
+
+// --- the importing side ---
+
+void PeerTransfers::start(const Outbox::Import& order) {
+    if (imports_.size() >= proto::kMaxPeerTransfers || imports_.count(order.token)) {
+        hooks_.notify(order.event, CL_OUT_OF_RESOURCES);
+        return;
+    }
+    Import& import = imports_[order.token];
+    import.order = order;
+    import.started = import.last_heard = clock::now();
+    try {
+        import.socket = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
+        import.socket->set(zmq::sockopt::linger, 0);
+        import.socket->set(
+            zmq::sockopt::maxmsgsize,
+            static_cast<int64_t>(std::max(proto::kMaxEnvelopeBytes, proto::kPeerPieceBytes)));
+        if (!order.from_key.empty()) {
+            curve::ClientSettings settings{order.from_key, keys_ ? *keys_ : curve::generate()};
+            curve::make_client(*import.socket, settings);
+        }
+        import.socket->connect(order.from);
+    } catch (const std::exception& e) {
+        fail_import(order.token, CL_OUT_OF_RESOURCES,
+                    std::string("cannot connect to the exporter: ") + e.what());
+        return;
+    }
+    ask_ahead(order.token, import);
+}
+
+void PeerTransfers::ask_ahead(uint64_t, Import& import) {
+    while (import.asked + import.writing < proto::kPeerPiecesAhead &&
+           import.next_offset < import.order.size) {
+        uint64_t n =
+            std::min<uint64_t>(proto::kPeerPieceBytes, import.order.size - import.next_offset);
+        if (import.asked == 0) import.last_heard = clock::now(); // silence counts from here
+        send_fetch(import, import.next_offset, n, false);
+        import.next_offset += n;
+        ++import.asked;
+    }
+}
+
+void PeerTransfers::send_fetch(Import& import, uint64_t offset, uint64_t size, bool abandon) {
+    flatbuffers::FlatBufferBuilder fbb(256);
+    auto body = wire::CreateFetchBuffer(fbb, import.order.token, offset, size, abandon);
+    std::vector<flatbuffers::Offset<wire::Command>> commands{
+        wire::CreateCommand(fbb, wire::Request::FetchBuffer, body.Union(), false)};
+    auto message =
+        wire::CreateClientMessage(fbb, proto::kProtocolVersion, import.order.from_session, 0,
+                                  fbb.CreateVector(commands), 0, false);
+    fbb.Finish(message, proto::kFileIdentifier);
+    try {
+        // Queued while the connection is made; an exporter that never answers is found silent.
+        (void)import.socket->send(zmq::buffer(fbb.GetBufferPointer(), fbb.GetSize()),
+                                  zmq::send_flags::dontwait);
+    } catch (const zmq::error_t& e) {
+        spdlog::debug("fetch from {} not sent: {}", import.order.from, e.what());
+    }
+}
+
+void PeerTransfers::add_poll_items(std::vector<zmq::pollitem_t>& items) const {
+    for (const auto& [token, import] : imports_)
+        items.push_back({import.socket->handle(), 0, ZMQ_POLLIN, 0});
+}
+
+void PeerTransfers::receive() {
+    std::vector<uint64_t> tokens;
+    for (const auto& [token, import] : imports_)
+        tokens.push_back(token);
+    for (uint64_t token : tokens) {
+        for (int n = 0; n < 64; ++n) {
+            auto it = imports_.find(token);
+            if (it == imports_.end()) break;
+            std::vector<zmq::message_t> frames;
+            zmq::message_t frame;
+            if (!it->second.socket->recv(frame, zmq::recv_flags::dontwait)) break;
+            bool more = frame.more();
+            frames.push_back(std::move(frame));
+            bool malformed = false;
+            while (more) {
+                zmq::message_t next;
+                (void)it->second.socket->recv(next); // the rest of the message is here
+                more = next.more();
+                if (frames.size() < 2)
+                    frames.push_back(std::move(next));
+                else
+                    malformed = true;
+            }
+            if (malformed) {
+                fail_import(token, CL_OUT_OF_RESOURCES, "an answer of more than two frames");
+                continue;
+            }
+            handle_answer(token, it->second, frames);
+        }
+    }
+}
+
+void PeerTransfers::handle_answer(uint64_t token, Import& import,
+                                  std::vector<zmq::message_t>& frames) {
+    proto::align_frame(frames[0]);
+    auto decoded = proto::decode_daemon_message(frames[0].data(), frames[0].size());
+    if (!decoded)
+        return fail_import(token, CL_OUT_OF_RESOURCES, "an invalid answer: " + decoded.error);
+    const auto* replies = decoded.message->replies();
+    const wire::Reply* reply = replies && replies->size() == 1 ? replies->Get(0) : nullptr;
+    const wire::BufferPiece* piece = reply ? reply->body_as_BufferPiece() : nullptr;
+    if (!piece || piece->token() != token)
+        return fail_import(token, CL_OUT_OF_RESOURCES, "an answer that is not a piece of it");
+    if (reply->status() != CL_SUCCESS)
+        return fail_import(token, CL_OUT_OF_RESOURCES,
+                           "refused: " + (reply->message() ? reply->message()->str() : "?"));
+    import.last_heard = clock::now();
+    if (!piece->ready()) return; // still being read there
+    const uint64_t expected =
+        std::min<uint64_t>(proto::kPeerPieceBytes, import.order.size - import.expected_offset);
+    if (import.asked == 0 || piece->offset() != import.expected_offset ||
+        piece->size() != expected || piece->total() != import.order.size ||
+        reply->data_frame() != 1 || frames.size() != 2 || frames[1].size() != expected)
+        return fail_import(token, CL_OUT_OF_RESOURCES, "a piece other than the one asked for");
+    --import.asked;
+    ++import.writing;
+    import.expected_offset += expected;
+    auto write = std::make_shared<ImportPiece>();
+    write->token = token;
+    write->queue = import.order.queue;
+    write->mem = import.order.mem;
+    write->offset = piece->offset();
+    write->data = std::move(frames[1]);
+    hooks_.write(std::move(write));
+    ask_ahead(token, import);
+}
+
+void PeerTransfers::written(uint64_t token, uint64_t bytes, cl_int status) {
+    auto it = imports_.find(token);
+    if (it == imports_.end()) return; // failed meanwhile: the client moves it itself
+    Import& import = it->second;
+    --import.writing;
+    if (status < 0)
+        return fail_import(token, status,
+                           "writing a piece failed (" + std::to_string(status) + ")");
+    import.written += bytes;
+    if (import.written < import.order.size) return ask_ahead(token, import);
+    spdlog::debug("session {:016x}: buffer {} ({} bytes) fetched from {} in {} ms",
+                  import.order.session, import.order.mem, import.order.size, import.order.from,
+                  ms_since(import.started));
+    hooks_.notify(import.order.event, CL_COMPLETE);
+    imports_.erase(it);
+}
+
+void PeerTransfers::fail_import(uint64_t token, cl_int status, const std::string& why) {
+    auto it = imports_.find(token);
+    if (it == imports_.end()) return;
+    Import& import = it->second;
+    spdlog::info("session {:016x}: buffer {} could not be fetched from {} ({}); its client "
+                 "moves it",
+                 import.order.session, import.order.mem, import.order.from, why);
+    if (import.socket) send_fetch(import, 0, 0, true); // best effort: the export is dropped
+    hooks_.notify(import.order.event, status < 0 ? status : CL_OUT_OF_RESOURCES);
+    imports_.erase(it);
+}
+
+// --- both ---
+
+void PeerTransfers::tick() {
+    auto now = clock::now();
+    for (auto it = exports_.begin(); it != exports_.end();) {
+        if (now - it->second.last_activity > kExportPatience) {
+            spdlog::info("session {:016x}: an export was not fetched in {} s; dropped",
+                         it->second.session, proto::kExportPatienceMs / 1000);
+            hooks_.notify(it->second.event, CL_OUT_OF_RESOURCES);
+            it = exports_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (auto it = parked_.begin(); it != parked_.end();) {
+        if (now - it->since > kExportPatience) {
+            answer(it->session, it->routing, it->token, it->offset, 0, nullptr,
+                   proto::kStatusProtocolError, "no such export");
+            it = parked_.erase(it);
+            continue;
+        }
+        if (now - it->last_told > kKeepAlive) {
+            answer(it->session, it->routing, it->token, it->offset, 0, nullptr);
+            it->last_told = now;
+        }
+        ++it;
+    }
+    std::vector<uint64_t> silent;
+    for (const auto& [token, import] : imports_)
+        if (import.asked > 0 && now - import.last_heard > kSilence) silent.push_back(token);
+    for (uint64_t token : silent)
+        fail_import(token, CL_OUT_OF_RESOURCES,
+                    "no answer in " + std::to_string(proto::kPeerSilenceMs) + " ms");
+}
+
+void PeerTransfers::fail_all() {
+    std::vector<uint64_t> tokens;
+    for (const auto& [token, import] : imports_)
+        tokens.push_back(token);
+    for (uint64_t token : tokens)
+        fail_import(token, CL_OUT_OF_RESOURCES, "the session is being saved");
+    for (auto& [token, e] : exports_)
+        hooks_.notify(e.event, CL_OUT_OF_RESOURCES);
+    exports_.clear();
+    for (auto& p : parked_)
+        answer(p.session, p.routing, p.token, p.offset, 0, nullptr, proto::kStatusProtocolError,
+               "no such export");
+    parked_.clear();
+}
+
+} // namespace rgpu::daemon

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: Apache-2.0
+// Buffers moving straight between daemons (schema/peer.fbs): the I/O thread's part, on both
+// sides. The exporting worker keeps a buffer's contents (read by its executor) for the worker
+// that presents the export's token; the importing worker fetches them piece by piece over a
+// connection of its own to the exporter's socket and hands each piece to its executor to
+// write. Bounded everywhere: pieces ahead, transfers under way, how long anything waits. Any
+// failure completes the client's notice-only event with an error and the client moves the
+// contents itself, through its own connections.
+#pragma once
+
+#include "outbox.h"
+#include "session.h"
+
+#include <curve.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+#include <zmq.hpp>
+
+namespace rgpu::daemon {
+
+class PeerTransfers {
+  public:
+    struct Hooks {
+        /// Sends a reply to connection `routing` of the worker's own socket (a fetching peer).
+        std::function<void(const std::string& routing, std::vector<zmq::message_t>& frames)> send;
+        /// Completes the client's notice-only event `event` with `status`.
+        std::function<void(uint64_t event, cl_int status)> notify;
+        /// Hands a fetched piece to the session's executor.
+        std::function<void(std::shared_ptr<ImportPiece>)> write;
+    };
+    /// `keys`: the daemon's CurveZMQ pair, used when an exporter has a key (else a fresh pair).
+    PeerTransfers(zmq::context_t& context, std::optional<curve::KeyPair> keys, Hooks hooks);
+    ~PeerTransfers();
+    PeerTransfers(const PeerTransfers&) = delete;
+    PeerTransfers& operator=(const PeerTransfers&) = delete;
+
+    // --- the exporting side ---
+    /// An export's read completed (or failed, `status` < 0): its contents wait to be fetched.
+    void exported(uint64_t session, uint64_t token, uint64_t event, zmq::message_t data,
+                  cl_int status);
+    /// A peer's FetchBuffer for session `session` (already checked to be this worker's).
+    void fetch(uint64_t session, const std::string& routing, const wire::FetchBuffer& request);
+
+    // --- the importing side ---
+    /// The executor accepted an import: connect to the exporter and ask for the first pieces.
+    void start(const Outbox::Import& order);
+    /// The executor's write of an import's piece completed with `status`.
+    void written(uint64_t token, uint64_t bytes, cl_int status);
+    /// Appends a poll item for every import's connection.
+    void add_poll_items(std::vector<zmq::pollitem_t>& items) const;
+    /// Takes every answer waiting on the imports' connections.
+    void receive();
+
+    /// Time-outs and keep-alives; call every turn of the loop.
+    void tick();
+    /// Anything under way (a session is not saved in the middle of a transfer).
+    bool busy() const { return !imports_.empty() || !exports_.empty() || !parked_.empty(); }
+    /// Ends every transfer with an error (the session is being saved or moved: the client
+    /// moves those contents itself once it is back).
+    void fail_all();
+
+  private:
+    using clock = std::chrono::steady_clock;
+    struct Export {
+        uint64_t session = 0;
+        uint64_t event = 0;
+        std::shared_ptr<zmq::message_t> data;
+        uint64_t fetched_until = 0;
+        clock::time_point last_activity;
+    };
+    /// A fetch that came before its export's contents were read.
+    struct Parked {
+        uint64_t session = 0;
+        std::string routing;
+        uint64_t token = 0, offset = 0, size = 0;
+        clock::time_point since, last_told;
+    };
+    struct Import {
+        Outbox::Import order;
+        std::unique_ptr<zmq::socket_t> socket;
+        uint64_t next_offset = 0;     ///< the next piece to ask for
+        uint64_t expected_offset = 0; ///< the next piece to arrive (they come in order)
+        uint32_t asked = 0;           ///< pieces asked for, not yet arrived
+        uint32_t writing = 0;         ///< pieces arrived, not yet written
+        uint64_t written = 0;
+        clock::time_point started, last_heard;
+    };
+
+    void answer(uint64_t session, const std::string& routing, uint64_t token, uint64_t offset,
+                uint64_t size, Export* ready, int32_t status = CL_SUCCESS,
+                const std::string& why = {});
+    void finish_export(uint64_t token, cl_int status);
+    void ask_ahead(uint64_t token, Import& import);
+    void handle_answer(uint64_t token, Import& import, std::vector<zmq::message_t>& frames);
+    void send_fetch(Import& import, uint64_t offset, uint64_t size, bool abandon);
+    void fail_import(uint64_t token, cl_int status, const std::string& why);
+
+    zmq::context_t& context_;
+    std::optional<curve::KeyPair> keys_;
+    Hooks hooks_;
+    std::unordered_map<uint64_t, Export> exports_;
+    std::vector<Parked> parked_;
+    std::unordered_map<uint64_t, Import> imports_;
+};
+
+} // namespace rgpu::daemon
