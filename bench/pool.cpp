@@ -285,6 +285,8 @@ int main(int argc, char** argv) {
                    "POCL device kind the members and the baseline use (basic, pthread)")
         ->capture_default_str();
     app.add_option("--daemon", daemon, "rgpu-daemon to run")->capture_default_str();
+    std::string only;
+    app.add_option("--only", only, "run only the configurations whose name contains this");
     app.add_option("--vendors", vendors, "directory holding rgpu.icd")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     if (!measure_platform.empty()) {
@@ -317,6 +319,9 @@ int main(int argc, char** argv) {
         /// with): POCL_DEVICES above names how many.
         bool single_thread = false;
         int migrate_mib = 0; ///< migration mode: MiB/s moved between devices, not kernels/s
+        /// Contexts spanning daemons: buffers move through the client (RGPU_DIRECT_MOVES=0)
+        /// instead of straight between the daemons.
+        bool through_client = false;
     };
     const std::vector<std::string> pool = {"--pool"};
     const std::vector<std::string> per_queue = {"--pool", "--placement", "per-queue"};
@@ -343,13 +348,36 @@ int main(int argc, char** argv) {
          1,
          true,
          16},
-        {"migration between 2 daemons (via the client), 16 MiB, MiB/s",
+        {"migration between 2 daemons (direct), 16 MiB, MiB/s",
          "pthread",
          {},
          {{2, false}},
          2,
          true,
          16},
+        {"migration between 2 daemons (through the client), 16 MiB, MiB/s",
+         "pthread",
+         {},
+         {{2, false}},
+         2,
+         true,
+         16,
+         true},
+        {"migration between 2 daemons (direct), 64 MiB, MiB/s",
+         "pthread",
+         {},
+         {{2, false}},
+         2,
+         true,
+         64},
+        {"migration between 2 daemons (through the client), 64 MiB, MiB/s",
+         "pthread",
+         {},
+         {{2, false}},
+         2,
+         true,
+         64,
+         true},
         // Sharing: two clients at once; then a client of 10x shorter kernels alone and beside one
         // that floods the pool with long ones.
         {"2 clients, pool of 2, per-queue, 1 queue each", two, per_queue, {{}, {}}},
@@ -368,6 +396,7 @@ int main(int argc, char** argv) {
     std::printf("%-66s %12s %9s  %s\n", "configuration", "kernels/s", "x native", "checksum");
     double native = 0, native_single_thread = 0;
     for (const auto& c : configs) {
+        if (!only.empty() && c.name.find(only) == std::string::npos) continue;
         std::vector<MeasureOptions> clients;
         for (const Client& client : c.clients) {
             MeasureOptions m = o;
@@ -409,10 +438,13 @@ int main(int argc, char** argv) {
                     processes.push_back(std::make_unique<DaemonProcess>(d));
                     servers += (servers.empty() ? "" : ",") + processes.back()->endpoint();
                 }
-                results = run_children(
-                    self, clients,
-                    {{"OCL_ICD_VENDORS", dirs.combined.string()}, {"RGPU_SERVERS", servers}},
-                    scratch.path());
+                std::optional<std::string> direct;
+                if (c.through_client) direct = "0";
+                results = run_children(self, clients,
+                                       {{"OCL_ICD_VENDORS", dirs.combined.string()},
+                                        {"RGPU_SERVERS", servers},
+                                        {"RGPU_DIRECT_MOVES", direct}},
+                                       scratch.path());
             } catch (const std::exception& e) {
                 results.assign(clients.size(), Result{});
                 for (auto& r : results)
