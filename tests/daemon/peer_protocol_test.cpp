@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // Buffers moving straight between daemons' workers (schema/peer.fbs), driven by hand: an
 // export is fetched only with its token and only within the buffer; an import fetches another
-// session's export and writes it; an import whose exporter never answers fails its event; only
-// buffers of their own move.
+// session's export and writes it; an import whose exporter never answers (or is not a TCP
+// endpoint) fails its event; only buffers of their own move.
 #include "raw_client.h"
 #include "shared_daemon.h"
 
@@ -13,7 +13,6 @@
 #include <cstdint>
 #include <numeric>
 #include <string>
-#include <thread>
 #include <vector>
 
 using namespace rgpu;
@@ -113,15 +112,13 @@ class Fetcher {
         }
         return p;
     }
-    /// Fetches until the export is read (it may still be when the first fetch comes).
+    /// Fetches a piece, waiting while the export is still being read (a fetch that comes first
+    /// is answered "not ready" at once and every second, then with the piece).
     Piece fetch_ready(uint64_t session, uint64_t token, uint64_t offset, uint64_t size) {
-        auto deadline = std::chrono::steady_clock::now() + 10s;
-        for (;;) {
-            send(session, token, offset, size);
+        send(session, token, offset, size);
+        for (int answers = 0;; ++answers) {
             Piece p = answer();
-            if (p.ready || p.status != CL_SUCCESS || std::chrono::steady_clock::now() > deadline)
-                return p;
-            std::this_thread::sleep_for(20ms);
+            if (p.ready || p.status != CL_SUCCESS || answers == 10) return p;
         }
     }
 
@@ -232,6 +229,12 @@ TEST_CASE("an import whose exporter never answers fails its event" *
     // Given up after the silence bound, not before (the client then moves the contents).
     CHECK(std::chrono::steady_clock::now() - started >=
           std::chrono::milliseconds(proto::kPeerSilenceMs));
+    // A client chooses where an import connects: never to a local socket of the daemon's host.
+    started = std::chrono::steady_clock::now();
+    client.send(session, seq++,
+                import_buffer(2, 3, 0x5eed0004, 31, "ipc:///var/run/docker.sock", 1), false);
+    CHECK(client.wait_event(31) == CL_OUT_OF_RESOURCES);
+    CHECK(std::chrono::steady_clock::now() - started < 2s);
 }
 
 TEST_CASE("only a buffer of its own moves between daemons" * doctest::test_suite("daemon")) {

@@ -26,10 +26,13 @@ MemObject* movable_buffer(ExecContext& ctx, uint64_t id, cl_int& err) {
     return mem;
 }
 
-/// A daemon started with --no-direct-moves: the client's event fails at once, quietly (no
-/// error for the application), and the client moves the contents through itself.
-bool refused(ExecContext& ctx, uint64_t event) {
-    if (ctx.session.direct_moves) return false;
+/// A daemon started with --no-direct-moves, or an exporter that is not a TCP endpoint: the
+/// client's event fails at once, quietly (no error for the application), and the client moves
+/// the contents through itself. (A client chooses where an import connects: only to TCP
+/// endpoints, never to a local socket of the daemon's host.)
+bool refused(ExecContext& ctx, uint64_t event, const flatbuffers::String* from = nullptr) {
+    if (ctx.session.direct_moves && (!from || from->string_view().rfind("tcp://", 0) == 0))
+        return false;
     ctx.session.outbox.push(Outbox::FailedEvent{ctx.session.id(), event, CL_OUT_OF_RESOURCES});
     return true;
 }
@@ -71,7 +74,7 @@ cl_int handle_import_buffer(ExecContext& ctx, const wire::ImportBuffer& req) {
     if (req.token() == 0 || req.event() == 0 || req.from_session() == 0 || !req.from() ||
         req.from()->size() == 0)
         return fail(ctx.fail("an import needs a token, an event and the exporter's address"));
-    if (refused(ctx, req.event())) return CL_SUCCESS;
+    if (refused(ctx, req.event(), req.from())) return CL_SUCCESS;
     auto* queue = ctx.session.objects.find<QueueObject>(req.queue());
     if (!queue) return fail(ctx.fail("unknown queue " + std::to_string(req.queue())));
     cl_int err = CL_SUCCESS;
