@@ -60,8 +60,9 @@ class PeerTransfers {
 
     /// Time-outs and keep-alives; call every turn of the loop.
     void tick();
-    /// Anything under way (a session is not saved in the middle of a transfer).
-    bool busy() const { return !imports_.empty() || !exports_.empty() || !parked_.empty(); }
+    /// A transfer of the session's is under way (it is not saved in the middle of one). Parked
+    /// fetches do not count: anyone who knows the session id can park one.
+    bool busy() const { return !imports_.empty() || !exports_.empty(); }
     /// Ends every transfer with an error (the session is being saved or moved: the client
     /// moves those contents itself once it is back).
     void fail_all();
