@@ -11,6 +11,7 @@
 
 #include <rgpu/wire/checkpoint_generated.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,6 +37,10 @@ class CheckpointWriter {
     /// the files of earlier saves.
     bool finish(Session& session, uint64_t resume_token, std::string* error);
     const std::string& dir() const { return dir_; }
+    /// What the last save_objects wrote of buffers' and images' contents, and how long it took
+    /// (their reads and writes, after the queues were drained): for the save's log line.
+    uint64_t contents_bytes() const { return contents_bytes_; }
+    std::chrono::nanoseconds contents_time() const { return contents_time_; }
 
   private:
     /// The name of a contents file of this save.
@@ -49,6 +54,8 @@ class CheckpointWriter {
     std::vector<flatbuffers::Offset<checkpoint::Object>> objects_;
     std::vector<flatbuffers::Offset<checkpoint::Event>> failed_events_;
     uint64_t executed_seq_ = 0;
+    uint64_t contents_bytes_ = 0;
+    std::chrono::nanoseconds contents_time_{0};
     /// Taken with the objects: the session's teardown forgets its sub-devices before finish().
     std::vector<flatbuffers::Offset<checkpoint::SubDevice>> sub_devices_;
 };

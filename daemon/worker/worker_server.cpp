@@ -795,12 +795,13 @@ bool WorkerServer::restore(Session& session) {
         // Consumed: the session lives here now, and a later stop saves it again.
         remove_checkpoint(dir);
     }
-    spdlog::info(
-        "worker {}: session {:016x} ({}) restored in {} ms: {} objects, {} messages "
-        "kept for its client",
-        getpid(), session.id(), session.client(),
-        std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started).count(),
-        session.objects.size(), session.replay.messages());
+    // Read by rgpu-checkpoint-bench: keep the figures' wording.
+    const double ms = std::chrono::duration<double, std::milli>(clock::now() - started).count();
+    spdlog::info("worker {}: session {:016x} ({}) restored in {:.1f} ms: {} objects, {} bytes of "
+                 "buffer and image contents ({:.2f} GB/s), {} messages kept for its client",
+                 getpid(), session.id(), session.client(), ms, session.objects.size(),
+                 session.device_bytes, ms > 0 ? session.device_bytes / ms / 1e6 : 0.0,
+                 session.replay.messages());
     return true;
 }
 
@@ -809,10 +810,20 @@ void WorkerServer::finish_checkpoint(Session& session) {
     drain_outbox();
     if (session.closing()) return; // its client said Goodbye while it drained: nothing to save
     std::string error = session.checkpoint_error();
+    const CheckpointWriter& writer = *session.checkpoint_writer();
+    const auto started = clock::now();
     if (error.empty()) session.checkpoint_writer()->finish(session, resume_token_, &error);
     if (error.empty()) {
-        spdlog::info("worker {}: session {:016x} ({}) saved to {}", getpid(), session.id(),
-                     session.client(), session.checkpoint_writer()->dir());
+        // Read by rgpu-checkpoint-bench: keep the figures' wording. The contents were written
+        // on the executor thread (save_objects), the state file here.
+        using ms = std::chrono::duration<double, std::milli>;
+        const double contents_ms = ms(writer.contents_time()).count();
+        spdlog::info("worker {}: session {:016x} ({}) saved to {}: {} bytes of buffer and image "
+                     "contents in {:.1f} ms ({:.2f} GB/s), the state in {:.1f} ms",
+                     getpid(), session.id(), session.client(), writer.dir(),
+                     writer.contents_bytes(), contents_ms,
+                     contents_ms > 0 ? writer.contents_bytes() / contents_ms / 1e6 : 0.0,
+                     ms(clock::now() - started).count());
         close_reason_ = save_requested_ ? "saved for a move" : "saved for a restart";
     } else {
         spdlog::error("worker {}: session {:016x} ({}) could not be saved: {}", getpid(),
