@@ -332,10 +332,18 @@ void Connection::seal_locked() {
     auto msg = wire::CreateClientMessage(fbb_, proto::kProtocolVersion, session_, first_seq_,
                                          commands, received);
     fbb_.Finish(msg, proto::kFileIdentifier);
-    auto* detached = new flatbuffers::DetachedBuffer(fbb_.Release());
     Outgoing out;
     out.frames.reserve(1 + bulk_.size());
-    out.frames.emplace_back(detached->data(), detached->size(), free_detached, detached);
+    if (fbb_.GetSize() <= kCopiedEnvelopeBytes) {
+        // Kept until acknowledged: a small message is copied to its own size (the builder keeps
+        // its block for the next), so a window of small messages holds what it counts, not a
+        // 64 KiB block each.
+        out.frames.emplace_back(fbb_.GetBufferPointer(), fbb_.GetSize());
+        fbb_.Clear();
+    } else {
+        auto* detached = new flatbuffers::DetachedBuffer(fbb_.Release());
+        out.frames.emplace_back(detached->data(), detached->size(), free_detached, detached);
+    }
     for (auto& m : bulk_)
         out.frames.push_back(std::move(m));
     out.first_seq = first_seq_;

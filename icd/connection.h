@@ -268,6 +268,8 @@ class Connection {
         if (wake) notifier_.signal();
     }
     void seal_locked(); // send_mutex_ held
+    /// Envelopes up to this size are copied out of the builder when sealed (see seal_locked).
+    static constexpr size_t kCopiedEnvelopeBytes = 16u << 10;
 
     /// Socket options, CurveZMQ's included (curve_).
     void configure(zmq::socket_t& socket);
