@@ -40,7 +40,8 @@ struct CompletionRecord {
     /// Export and ImportPiece: the transfer's token; Export: the client's notice-only event.
     uint64_t token = 0;
     uint64_t transfer_event = 0;
-    uint64_t transfer_bytes = 0; ///< ImportPiece: the piece's size
+    /// Export: the whole buffer's size (the piece is at read_offset); ImportPiece: the piece's.
+    uint64_t transfer_bytes = 0;
 
     /// Set by whoever finishes the record first: its callback, or a sweep of the I/O thread
     /// (POCL never calls CL_COMPLETE callbacks of commands that fail, so sweeps find those).

@@ -36,12 +36,33 @@ PeerTransfers::~PeerTransfers() = default;
 
 // --- the exporting side ---
 
-void PeerTransfers::exported(uint64_t session, uint64_t token, uint64_t event, zmq::message_t data,
-                             cl_int status) {
-    if (status >= 0 && (exports_.size() >= proto::kMaxPeerTransfers || exports_.count(token)))
+namespace {
+/// The piece of an export at `offset`, and its size; false if no piece starts there.
+bool piece_at(uint64_t total, uint64_t offset, size_t* index, uint64_t* size) {
+    if (offset >= total || offset % proto::kPeerPieceBytes != 0) return false;
+    *index = static_cast<size_t>(offset / proto::kPeerPieceBytes);
+    *size = std::min<uint64_t>(proto::kPeerPieceBytes, total - offset);
+    return true;
+}
+} // namespace
+
+void PeerTransfers::exported(uint64_t session, uint64_t token, uint64_t event, uint64_t offset,
+                             uint64_t total, zmq::message_t data, cl_int status) {
+    if (std::find(ended_exports_.begin(), ended_exports_.end(), token) != ended_exports_.end())
+        return; // a piece of an export that failed or was given up
+    auto found = exports_.find(token);
+    if (found == exports_.end() && status >= 0 && exports_.size() >= proto::kMaxPeerTransfers)
         status = CL_OUT_OF_RESOURCES;
+    size_t index = 0;
+    uint64_t size = 0;
+    if (status >= 0 && (!piece_at(total, offset, &index, &size) || data.size() != size ||
+                        (found != exports_.end() && found->second.total != total)))
+        status = CL_OUT_OF_RESOURCES; // cannot happen: the executor reads whole pieces
     if (status < 0) {
+        if (found != exports_.end()) exports_.erase(found);
         hooks_.notify(event, status);
+        ended_exports_.push_back(token);
+        if (ended_exports_.size() > proto::kMaxPeerTransfers) ended_exports_.pop_front();
         for (auto it = parked_.begin(); it != parked_.end();)
             if (it->token == token) {
                 answer(it->session, it->routing, token, it->offset, 0, nullptr,
@@ -53,23 +74,36 @@ void PeerTransfers::exported(uint64_t session, uint64_t token, uint64_t event, z
         return;
     }
     Export& e = exports_[token];
-    e.session = session;
-    e.event = event;
-    e.data = std::make_shared<zmq::message_t>(std::move(data));
+    if (e.pieces.empty()) {
+        const size_t count =
+            static_cast<size_t>((total + proto::kPeerPieceBytes - 1) / proto::kPeerPieceBytes);
+        e.session = session;
+        e.event = event;
+        e.total = total;
+        e.pieces.resize(count);
+        e.fetched.assign(count, false);
+    }
+    e.pieces[index] = std::move(data);
     e.last_activity = clock::now();
-    // Fetches that came first are answered in the order they came.
-    std::vector<Parked> waiting;
-    for (auto it = parked_.begin(); it != parked_.end();)
-        if (it->token == token) {
-            waiting.push_back(std::move(*it));
-            it = parked_.erase(it);
-        } else {
-            ++it;
-        }
-    for (auto& p : waiting) {
+    answer_parked(token);
+}
+
+void PeerTransfers::answer_parked(uint64_t token) {
+    // In the order the fetches came; each answered once its piece is read.
+    for (auto it = parked_.begin(); it != parked_.end();) {
         auto found = exports_.find(token);
-        if (found == exports_.end()) break; // fetched whole already
-        answer(p.session, p.routing, token, p.offset, p.size, &found->second);
+        if (found == exports_.end()) return; // fetched whole already
+        Export& e = found->second;
+        size_t index = 0;
+        uint64_t size = 0;
+        if (it->token != token || (piece_at(e.total, it->offset, &index, &size) &&
+                                   !e.pieces[index] && !e.fetched[index])) {
+            ++it;
+            continue;
+        }
+        Parked p = std::move(*it);
+        it = parked_.erase(it);
+        answer(p.session, p.routing, token, p.offset, p.size, &e);
     }
 }
 
@@ -81,19 +115,30 @@ void PeerTransfers::fetch(uint64_t session, const std::string& routing,
         parked_.erase(std::remove_if(parked_.begin(), parked_.end(),
                                      [&](const Parked& p) { return p.token == token; }),
                       parked_.end());
-        if (found != exports_.end()) finish_export(token, CL_OUT_OF_RESOURCES);
+        if (found != exports_.end()) {
+            finish_export(token, CL_OUT_OF_RESOURCES);
+            ended_exports_.push_back(token);
+            if (ended_exports_.size() > proto::kMaxPeerTransfers) ended_exports_.pop_front();
+        }
         return;
     }
     if (found != exports_.end()) {
-        answer(session, routing, token, request.offset(), request.size(), &found->second);
-        return;
+        size_t index = 0;
+        uint64_t size = 0;
+        Export& e = found->second;
+        bool waits = piece_at(e.total, request.offset(), &index, &size) && !e.pieces[index] &&
+                     !e.fetched[index];
+        if (!waits) {
+            answer(session, routing, token, request.offset(), request.size(), &e);
+            return;
+        }
     }
     if (token == 0 || parked_.size() >= proto::kMaxPeerTransfers) {
         answer(session, routing, token, request.offset(), 0, nullptr, proto::kStatusProtocolError,
                "no such export");
         return;
     }
-    // The client asks both daemons at once: the export's read may not have finished yet.
+    // The client asks both daemons at once: the export's piece may not be read yet.
     auto now = clock::now();
     parked_.push_back({session, routing, token, request.offset(), request.size(), now, now});
     answer(session, routing, token, request.offset(), 0, nullptr);
@@ -104,34 +149,33 @@ void PeerTransfers::answer(uint64_t session, const std::string& routing, uint64_
                            const std::string& why) {
     MessageWriter writer;
     auto& fbb = writer.builder();
+    bool complete = false;
+    size_t index = 0;
+    uint64_t piece_size = 0;
     if (status != CL_SUCCESS || !ready) {
         auto body = wire::CreateBufferPiece(fbb, token, offset, 0, 0, false);
         writer.add_reply(0, status, wire::ReplyBody::BufferPiece, body.Union(), why);
+    } else if (!piece_at(ready->total, offset, &index, &piece_size) || size != piece_size) {
+        auto body = wire::CreateBufferPiece(fbb, token, offset, 0, ready->total, false);
+        writer.add_reply(0, proto::kStatusProtocolError, wire::ReplyBody::BufferPiece, body.Union(),
+                         "not a piece of the export");
+    } else if (ready->fetched[index]) {
+        auto body = wire::CreateBufferPiece(fbb, token, offset, 0, ready->total, false);
+        writer.add_reply(0, proto::kStatusProtocolError, wire::ReplyBody::BufferPiece, body.Union(),
+                         "that piece was fetched already");
     } else {
-        const uint64_t total = ready->data->size();
-        if (size == 0 || size > proto::kMaxBulkFrameBytes || offset > total ||
-            size > total - offset) {
-            auto body = wire::CreateBufferPiece(fbb, token, offset, 0, total, false);
-            writer.add_reply(0, proto::kStatusProtocolError, wire::ReplyBody::BufferPiece,
-                             body.Union(), "the piece lies outside the export");
-        } else {
-            // The piece points into the export's contents, kept alive until ZeroMQ sent it.
-            auto* keep = new std::shared_ptr<zmq::message_t>(ready->data);
-            zmq::message_t piece(
-                static_cast<uint8_t*>(ready->data->data()) + offset, size,
-                [](void*, void* hint) {
-                    delete static_cast<std::shared_ptr<zmq::message_t>*>(hint);
-                },
-                keep);
-            auto body = wire::CreateBufferPiece(fbb, token, offset, size, total, true);
-            writer.add_reply(0, CL_SUCCESS, wire::ReplyBody::BufferPiece, body.Union(), {}, &piece);
-            ready->fetched_until = std::max(ready->fetched_until, offset + size);
-            ready->last_activity = clock::now();
-        }
+        // The piece goes out as it is (no copy) and is freed once sent.
+        zmq::message_t piece = std::move(*ready->pieces[index]);
+        ready->pieces[index].reset();
+        ready->fetched[index] = true;
+        complete = ++ready->fetched_count == ready->pieces.size();
+        ready->last_activity = clock::now();
+        auto body = wire::CreateBufferPiece(fbb, token, offset, size, ready->total, true);
+        writer.add_reply(0, CL_SUCCESS, wire::ReplyBody::BufferPiece, body.Union(), {}, &piece);
     }
     auto frames = writer.finish(session, 0);
     hooks_.send(routing, frames);
-    if (ready && ready->fetched_until == ready->data->size()) finish_export(token, CL_COMPLETE);
+    if (complete) finish_export(token, CL_COMPLETE);
 }
 
 void PeerTransfers::finish_export(uint64_t token, cl_int status) {
@@ -310,6 +354,8 @@ void PeerTransfers::tick() {
             spdlog::info("session {:016x}: an export was not fetched in {} s; dropped",
                          it->second.session, proto::kExportPatienceMs / 1000);
             hooks_.notify(it->second.event, CL_OUT_OF_RESOURCES);
+            ended_exports_.push_back(it->first);
+            if (ended_exports_.size() > proto::kMaxPeerTransfers) ended_exports_.pop_front();
             it = exports_.erase(it);
         } else {
             ++it;
@@ -342,8 +388,12 @@ void PeerTransfers::fail_all() {
         tokens.push_back(token);
     for (uint64_t token : tokens)
         fail_import(token, CL_OUT_OF_RESOURCES, "the session is being saved");
-    for (auto& [token, e] : exports_)
+    for (auto& [token, e] : exports_) {
         hooks_.notify(e.event, CL_OUT_OF_RESOURCES);
+        ended_exports_.push_back(token);
+    }
+    while (ended_exports_.size() > proto::kMaxPeerTransfers)
+        ended_exports_.pop_front();
     exports_.clear();
     for (auto& p : parked_)
         answer(p.session, p.routing, p.token, p.offset, 0, nullptr, proto::kStatusProtocolError,

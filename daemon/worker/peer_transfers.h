@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -42,9 +43,10 @@ class PeerTransfers {
     PeerTransfers& operator=(const PeerTransfers&) = delete;
 
     // --- the exporting side ---
-    /// An export's read completed (or failed, `status` < 0): its contents wait to be fetched.
-    void exported(uint64_t session, uint64_t token, uint64_t event, zmq::message_t data,
-                  cl_int status);
+    /// The read of one piece of an export (at `offset` of `total` bytes) completed, or failed
+    /// (`status` < 0): the piece waits to be fetched.
+    void exported(uint64_t session, uint64_t token, uint64_t event, uint64_t offset, uint64_t total,
+                  zmq::message_t data, cl_int status);
     /// A peer's FetchBuffer for session `session` (already checked to be this worker's).
     void fetch(uint64_t session, const std::string& routing, const wire::FetchBuffer& request);
 
@@ -69,11 +71,16 @@ class PeerTransfers {
 
   private:
     using clock = std::chrono::steady_clock;
+    /// An export's pieces (kPeerPieceBytes each, the last one shorter), read in queue order
+    /// by the executor and each freed once fetched: the staging they take is bounded by the
+    /// session's budget as any read's is.
     struct Export {
         uint64_t session = 0;
         uint64_t event = 0;
-        std::shared_ptr<zmq::message_t> data;
-        uint64_t fetched_until = 0;
+        uint64_t total = 0;
+        std::vector<std::optional<zmq::message_t>> pieces; ///< read, not yet fetched
+        std::vector<bool> fetched;
+        size_t fetched_count = 0;
         clock::time_point last_activity;
     };
     /// A fetch that came before its export's contents were read.
@@ -94,9 +101,13 @@ class PeerTransfers {
         clock::time_point started, last_heard;
     };
 
+    /// Answers a fetch: with the piece if `ready` has it (then freed), "not ready", or the
+    /// refusal `status` with `why`.
     void answer(uint64_t session, const std::string& routing, uint64_t token, uint64_t offset,
                 uint64_t size, Export* ready, int32_t status = CL_SUCCESS,
                 const std::string& why = {});
+    /// Answers the parked fetches of `token` that its export can answer now.
+    void answer_parked(uint64_t token);
     void finish_export(uint64_t token, cl_int status);
     void ask_ahead(uint64_t token, Import& import);
     void handle_answer(uint64_t token, Import& import, std::vector<zmq::message_t>& frames);
@@ -107,6 +118,8 @@ class PeerTransfers {
     std::optional<curve::KeyPair> keys_;
     Hooks hooks_;
     std::unordered_map<uint64_t, Export> exports_;
+    /// Exports that failed or were given up, most recent last: their late pieces are dropped.
+    std::deque<uint64_t> ended_exports_;
     std::vector<Parked> parked_;
     std::unordered_map<uint64_t, Import> imports_;
 };

@@ -661,8 +661,8 @@ void WorkerServer::complete(MessageWriter& out, Session& session, CompletionReco
         break;
     }
     case CompletionRecord::Kind::Export:
-        peers_->exported(session.id(), record.token, record.transfer_event, std::move(record.data),
-                         status);
+        peers_->exported(session.id(), record.token, record.transfer_event, record.read_offset,
+                         record.transfer_bytes, std::move(record.data), status);
         break;
     case CompletionRecord::Kind::ImportPiece:
         peers_->written(record.token, record.transfer_bytes, status);

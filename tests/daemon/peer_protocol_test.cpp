@@ -24,7 +24,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr uint64_t kBytes = 64u << 10;
+/// Two pieces: a whole one and a shorter last one.
+constexpr uint64_t kPiece = proto::kPeerPieceBytes;
+constexpr uint64_t kBytes = kPiece + kPiece / 2;
 
 auto export_buffer(uint64_t queue, uint64_t mem, uint64_t token, uint64_t event) {
     return [=](flatbuffers::FlatBufferBuilder& fbb) {
@@ -139,28 +141,31 @@ TEST_CASE("an export is fetched only with its token and within its buffer" *
     client.send(session, seq++, export_buffer(2, 3, token, 10), false);
 
     Fetcher fetcher(client.worker_endpoint());
-    Piece first = fetcher.fetch_ready(session, token, 0, kBytes / 2);
+    Piece first = fetcher.fetch_ready(session, token, 0, kPiece);
     REQUIRE(first.status == CL_SUCCESS);
     REQUIRE(first.ready);
     CHECK(first.total == kBytes);
-    CHECK(first.data == std::vector<uint8_t>(pattern.begin(), pattern.begin() + kBytes / 2));
-    // Past the end of the buffer: refused, the export stays.
-    fetcher.send(session, token, kBytes / 2, kBytes);
+    CHECK(first.data == std::vector<uint8_t>(pattern.begin(), pattern.begin() + kPiece));
+    // Each piece goes once; only whole pieces; only to a fetch naming the exporter's session.
+    fetcher.send(session, token, 0, kPiece);
+    Piece twice = fetcher.answer();
+    CHECK(twice.status == proto::kStatusProtocolError);
+    CHECK(twice.message == "that piece was fetched already");
+    fetcher.send(session, token, kPiece, kPiece);
     Piece outside = fetcher.answer();
     CHECK(outside.status == proto::kStatusProtocolError);
-    CHECK(outside.message == "the piece lies outside the export");
-    // The session must be the exporter's own.
-    fetcher.send(session + 1, token, kBytes / 2, kBytes / 2);
+    CHECK(outside.message == "not a piece of the export");
+    fetcher.send(session + 1, token, kPiece, kBytes - kPiece);
     Piece stranger = fetcher.answer();
     CHECK(stranger.status == proto::kStatusUnknownSession);
     // The rest: the export is over, and its client's event says so.
-    Piece second = fetcher.fetch_ready(session, token, kBytes / 2, kBytes / 2);
+    Piece second = fetcher.fetch_ready(session, token, kPiece, kBytes - kPiece);
     REQUIRE(second.ready);
-    CHECK(second.data == std::vector<uint8_t>(pattern.begin() + kBytes / 2, pattern.end()));
+    CHECK(second.data == std::vector<uint8_t>(pattern.begin() + kPiece, pattern.end()));
     CHECK(client.wait_event(10) == CL_COMPLETE);
     // Fetched whole, it is gone: a fetch of it now waits (as for one not read yet), and one
     // that gives up is not answered.
-    fetcher.send(session, token, 0, kBytes);
+    fetcher.send(session, token, 0, kPiece);
     Piece again = fetcher.answer();
     CHECK(again.status == CL_SUCCESS);
     CHECK_FALSE(again.ready);
@@ -168,7 +173,7 @@ TEST_CASE("an export is fetched only with its token and within its buffer" *
 
     // An importer that gives up drops the export, and its client learns it.
     client.send(session, seq++, export_buffer(2, 3, token + 1, 11), false);
-    Piece read = fetcher.fetch_ready(session, token + 1, 0, 4096);
+    Piece read = fetcher.fetch_ready(session, token + 1, 0, kPiece);
     REQUIRE(read.ready);
     fetcher.send(session, token + 1, 0, 0, true);
     CHECK(client.wait_event(11) == CL_OUT_OF_RESOURCES);

@@ -7,6 +7,8 @@
 #include "handlers.h"
 #include "staging.h"
 
+#include <algorithm>
+
 namespace rgpu::daemon {
 
 namespace {
@@ -53,17 +55,30 @@ cl_int handle_export_buffer(ExecContext& ctx, const wire::ExportBuffer& req) {
     MemObject* mem = movable_buffer(ctx, req.mem(), err);
     if (!mem) return fail(err);
     if (queue->pooled) ctx.session.pool->read_on(*mem, queue->member);
-    auto record = staged_read(ctx, req.queue(), *queue, 0, mem->size);
-    record->kind = CompletionRecord::Kind::Export;
-    record->token = req.token();
-    record->transfer_event = req.event(); // noticed once fetched, not when read
-    cl_event event = nullptr;
-    err = clEnqueueReadBuffer(ctx.session.native(*queue), mem->mem.get(), CL_FALSE, 0, mem->size,
-                              record->data.data(), 0, nullptr, &event);
-    if (err != CL_SUCCESS) return fail(err);
-    record->native = EventRef(event);
+    // Read in pieces, each staged on its own and freed once fetched: a buffer larger than the
+    // staging budget exports at the pace its importer fetches.
+    const uint64_t total = mem->size;
+    for (uint64_t offset = 0; offset < total; offset += proto::kPeerPieceBytes) {
+        const uint64_t n = std::min<uint64_t>(proto::kPeerPieceBytes, total - offset);
+        auto record = staged_read(ctx, req.queue(), *queue, offset, n);
+        record->kind = CompletionRecord::Kind::Export;
+        record->token = req.token();
+        record->transfer_event = req.event(); // noticed once fetched, not when read
+        record->transfer_bytes = total;
+        cl_event event = nullptr;
+        err = clEnqueueReadBuffer(ctx.session.native(*queue), mem->mem.get(), CL_FALSE, offset, n,
+                                  record->data.data(), 0, nullptr, &event);
+        if (err != CL_SUCCESS) {
+            if (offset == 0) return fail(err);
+            // Pieces are on their way: the export fails through its I/O-thread state.
+            ctx.session.outbox.push(Outbox::Completion{record, err});
+            break;
+        }
+        record->native = EventRef(event);
+        (void)watch_command(ctx, record, 0);
+    }
     ctx.session.mark_dirty(req.queue(), *queue);
-    return watch_command(ctx, record, 0);
+    return CL_SUCCESS;
 }
 
 cl_int handle_import_buffer(ExecContext& ctx, const wire::ImportBuffer& req) {
