@@ -6,7 +6,9 @@
 // session), and reads every buffer back: a byte that differs fails the bench. The worker's own
 // save and restore times come from its log lines; the daemon's exit and the first read after
 // the restart are timed here. Nothing is fsync'ed and the page cache is left alone: the save
-// lands in the page cache and the restore reads it from there (syncfs is timed apart).
+// lands in the page cache and the restore reads it from there (syncfs is timed apart). Each
+// round also writes and reads the same bytes the worker's way without rgpu: the machine's
+// ceiling, against which the save and restore are reported as ratios.
 #include "icd_environment.h"
 #include "process.h"
 
@@ -28,8 +30,10 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <sys/mman.h>
 #include <sys/vfs.h>
 #include <thread>
+#include <tuple>
 #include <unistd.h>
 #include <vector>
 
@@ -165,8 +169,59 @@ struct Round {
     double first_read_ms = 0;       ///< new daemon spawned to the first blocking read's return
     double first_read_ready_ms = 0; ///< ... from its ready file
     double verify_ms = 0;           ///< reading every buffer back through the ICD
+    double ceiling_write_ms = 0;    ///< the same bytes written as the save writes (no OpenCL)
+    double ceiling_read_ms = 0;     ///< ... and read back as the restore reads
     uint64_t saved_bytes = 0, restored_bytes = 0, files_bytes = 0;
 };
+
+/// What this machine's file system and memory allow, measured the way the worker saves and
+/// restores but without OpenCL or rgpu: `count` files of `bytes` each written with write(2)
+/// from memory already touched, then read with read(2) into fresh memory faulted in by one
+/// madvise (as a restore reads into a new buffer). Milliseconds for each; files removed.
+std::pair<double, double> page_cache_ceiling(const fs::path& dir, int count, size_t bytes,
+                                             const std::vector<uint64_t>& touched) {
+    auto write_all = [](int fd, const char* p, size_t n) {
+        while (n > 0) {
+            ssize_t w = ::write(fd, p, n);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) throw std::runtime_error("ceiling: write failed");
+            p += w;
+            n -= static_cast<size_t>(w);
+        }
+    };
+    auto start = Clock::now();
+    for (int i = 0; i < count; ++i) {
+        const fs::path file = dir / ("ceiling-" + std::to_string(i));
+        const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0) throw std::runtime_error("ceiling: cannot create " + file.string());
+        write_all(fd, reinterpret_cast<const char*>(touched.data()), bytes);
+        ::close(fd);
+    }
+    const double write_ms = ms_since(start);
+    start = Clock::now();
+    for (int i = 0; i < count; ++i) {
+        const fs::path file = dir / ("ceiling-" + std::to_string(i));
+        void* fresh =
+            mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (fresh == MAP_FAILED) throw std::runtime_error("ceiling: mmap failed");
+#ifdef MADV_POPULATE_WRITE
+        (void)madvise(fresh, bytes, MADV_POPULATE_WRITE);
+#endif
+        const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+        auto* p = static_cast<char*>(fresh);
+        for (size_t n = bytes; fd >= 0 && n > 0;) {
+            ssize_t r = ::read(fd, p, n);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) break;
+            p += r;
+            n -= static_cast<size_t>(r);
+        }
+        if (fd >= 0) ::close(fd);
+        munmap(fresh, bytes);
+        fs::remove(file);
+    }
+    return {write_ms, ms_since(start)};
+}
 
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -255,9 +310,10 @@ int run(int mib, int buffer_mib, int rounds, const std::string& daemon_path,
     std::printf("rgpu-checkpoint-bench: %d buffers of %d MiB (%.3f GB) created in %.0f ms; "
                 "checkpoints in %s (not fsync'ed, page cache not dropped)\n",
                 count, buffer_mib, total / 1e9, ms_since(created), checkpoints.c_str());
-    std::printf("%5s %10s %10s %10s %10s %9s | %10s %10s %12s %12s %9s\n", "round", "exit ms",
-                "exit GB/s", "save ms", "save GB/s", "syncfs ms", "restore ms", "rest. GB/s",
-                "1st read ms", "(from ready)", "verify ms");
+    std::printf("%5s %10s %10s %10s %10s %9s | %10s %10s %12s %12s %9s | %11s %11s\n", "round",
+                "exit ms", "exit GB/s", "save ms", "save GB/s", "syncfs ms", "restore ms",
+                "rest. GB/s", "1st read ms", "(from ready)", "verify ms", "write GB/s",
+                "read GB/s");
 
     std::vector<Round> results;
     for (int r = 0; r < rounds; ++r) {
@@ -317,11 +373,15 @@ int run(int mib, int buffer_mib, int rounds, const std::string& daemon_path,
             }
         }
         round.verify_ms = ms_since(verify);
+        std::tie(round.ceiling_write_ms, round.ceiling_read_ms) =
+            page_cache_ceiling(parent, count, buffer_bytes, words);
         const double save_ms = round.save_contents_ms + round.save_state_ms;
-        std::printf("%5d %10.0f %10.2f %10.0f %10.2f %9.0f | %10.0f %10.2f %12.0f %12.0f %9.0f\n",
+        std::printf("%5d %10.0f %10.2f %10.0f %10.2f %9.0f | %10.0f %10.2f %12.0f %12.0f %9.0f | "
+                    "%11.2f %11.2f\n",
                     r + 1, round.exit_ms, gbps(total, round.exit_ms), save_ms, gbps(total, save_ms),
                     round.syncfs_ms, round.restore_ms, gbps(total, round.restore_ms),
-                    round.first_read_ms, round.first_read_ready_ms, round.verify_ms);
+                    round.first_read_ms, round.first_read_ready_ms, round.verify_ms,
+                    gbps(total, round.ceiling_write_ms), gbps(total, round.ceiling_read_ms));
         std::fflush(stdout);
         results.push_back(round);
     }
@@ -342,6 +402,19 @@ int run(int mib, int buffer_mib, int rounds, const std::string& daemon_path,
                 gbps(total, median(save_ms)), median(save_ms), gbps(total, med(&Round::exit_ms)),
                 med(&Round::syncfs_ms), gbps(total, med(&Round::restore_ms)),
                 med(&Round::restore_ms), med(&Round::first_read_ms));
+    // The same bytes written and read the worker's way without rgpu, in the same rounds: the
+    // file system's and memory's ceiling on this machine, to read the figures above against.
+    std::vector<double> save_ratio, restore_ratio;
+    for (const auto& r : results) {
+        save_ratio.push_back(r.ceiling_write_ms / (r.save_contents_ms + r.save_state_ms));
+        restore_ratio.push_back(r.ceiling_read_ms / r.restore_ms);
+    }
+    std::printf("the same bytes without rgpu (write(2) from touched memory, read(2) into fresh): "
+                "write %.2f GB/s, read %.2f GB/s; rgpu's save %.2f x and restore %.2f x that "
+                "(medians)\n",
+                gbps(total, med(&Round::ceiling_write_ms)),
+                gbps(total, med(&Round::ceiling_read_ms)), median(save_ratio),
+                median(restore_ratio));
 
     for (cl_mem m : buffers)
         clReleaseMemObject(m);

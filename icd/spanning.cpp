@@ -201,13 +201,16 @@ void move_through_client(Context* c, Mem* m, size_t from, size_t to,
 }
 
 /// Whether m's contents may move straight from part `from` to part `to`: a plain buffer
-/// (images keep their packed path), unless the user said no or that pair failed twice running.
+/// (images keep their packed path) of a daemon reached over TCP, unless the user said no or
+/// that pair failed twice running.
 bool direct_move_allowed(Context* c, const Mem* m, size_t from, size_t to) {
     static const bool enabled = [] {
         const char* value = std::getenv("RGPU_DIRECT_MOVES");
         return !value || std::string(value) != "0";
     }();
     if (!enabled || m->image || m->uses_svm) return false;
+    // Workers fetch only from TCP endpoints (a local socket is the daemon host's own business).
+    if (c->parts[from]->peer_address().endpoint.rfind("tcp://", 0) != 0) return false;
     std::lock_guard lock(c->mutex);
     auto it = c->direct_failures.find(from * kMaxParts + to);
     return it == c->direct_failures.end() || it->second < 2;
