@@ -12,6 +12,8 @@
 #include "icd_environment.h"
 #include "process.h"
 
+#include "rgpu_platform.h"
+
 #include <CL/cl.h>
 #include <CLI/CLI.hpp>
 
@@ -230,19 +232,6 @@ double median(std::vector<double> v) {
 
 double gbps(uint64_t bytes, double ms) {
     return ms > 0 ? bytes / ms / 1e6 : 0;
-}
-
-cl_platform_id rgpu_platform() {
-    cl_uint count = 0;
-    clGetPlatformIDs(0, nullptr, &count);
-    std::vector<cl_platform_id> platforms(count);
-    clGetPlatformIDs(count, platforms.data(), nullptr);
-    for (cl_platform_id p : platforms) {
-        char name[64] = {};
-        clGetPlatformInfo(p, CL_PLATFORM_NAME, sizeof name, name, nullptr);
-        if (std::strcmp(name, "rgpu") == 0) return p;
-    }
-    return nullptr;
 }
 
 int run(int mib, int buffer_mib, int rounds, const std::string& daemon_path,

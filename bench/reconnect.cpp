@@ -3,6 +3,8 @@
 // running daemon (RGPU_SERVERS, OCL_ICD_VENDORS as for any client): the round trip of a small
 // blocking read, the same read right after this process's connections were cut (reconnect
 // included), and clDetachRGPU / clAttachRGPU. Medians and 90th percentiles over --rounds.
+#include "rgpu_platform.h"
+
 #include <connection_cut.h>
 
 #include <CL/cl.h>
@@ -33,19 +35,6 @@ void report(const char* what, std::vector<double> samples) {
                 samples.size());
 }
 
-cl_platform_id rgpu_platform() {
-    cl_uint count = 0;
-    clGetPlatformIDs(0, nullptr, &count);
-    std::vector<cl_platform_id> platforms(count);
-    clGetPlatformIDs(count, platforms.data(), nullptr);
-    for (cl_platform_id p : platforms) {
-        char name[64] = {};
-        clGetPlatformInfo(p, CL_PLATFORM_NAME, sizeof name, name, nullptr);
-        if (std::strcmp(name, "rgpu") == 0) return p;
-    }
-    return nullptr;
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -54,7 +43,7 @@ int main(int argc, char** argv) {
     app.add_option("--rounds", rounds, "measurements of each kind")->check(CLI::Range(1, 10000));
     CLI11_PARSE(app, argc, argv);
 
-    cl_platform_id platform = rgpu_platform();
+    cl_platform_id platform = rgpu::bench::rgpu_platform();
     if (!platform) {
         std::fprintf(stderr, "rgpu-reconnect-bench: no rgpu platform (OCL_ICD_VENDORS?)\n");
         return 1;
