@@ -235,12 +235,13 @@ void move_directly(Context* c, Mem* m, size_t from, size_t to, std::shared_ptr<A
     uint64_t token = 0;
     while (token == 0)
         token = secure_random_u64(); // admits the fetch: only the two workers learn it
-    Event* exported = internal_event(c, src, CL_COMMAND_READ_BUFFER);
+    // The export's own outcome tells nothing the import's does not, and it may come long after
+    // (an export nobody fetches is given up by its daemon): no event for it.
     Event* imported = internal_event(c, dst, CL_COMMAND_WRITE_BUFFER);
-    exported->notice_only = imported->notice_only = true;
-    uint64_t mem = m->id, export_event = exported->id, import_event = imported->id;
+    imported->notice_only = true;
+    uint64_t mem = m->id, import_event = imported->id;
     src->post([=](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
-        return body(wire::CreateExportBuffer(fbb, read_queue, mem, token, export_event));
+        return body(wire::CreateExportBuffer(fbb, read_queue, mem, token, 0));
     });
     dst->post([&](flatbuffers::FlatBufferBuilder& fbb, uint32_t) {
         return body(wire::CreateImportBuffer(fbb, write_queue, mem, token, import_event,
@@ -251,8 +252,6 @@ void move_directly(Context* c, Mem* m, size_t from, size_t to, std::shared_ptr<A
     dst->flush();
     log()->debug("buffer {} moves from part {} to part {} directly (arrival {})", m->id, from, to,
                  arrival->id);
-    // The export's own outcome tells nothing the import does not.
-    when_complete(exported, [exported](cl_int) { drop(exported); });
     when_complete(imported, [=](cl_int status) {
         note_direct_result(c, from, to, status >= 0);
         if (status >= 0) {

@@ -19,6 +19,10 @@ using clock = std::chrono::steady_clock;
 
 constexpr auto kSilence = std::chrono::milliseconds(proto::kPeerSilenceMs);
 constexpr auto kExportPatience = std::chrono::milliseconds(proto::kExportPatienceMs);
+/// An export no fetch has named yet is given up sooner: its importer asks at once and gives up
+/// after kPeerSilenceMs itself, and meanwhile the export's unfetched pieces fill the staging
+/// budget, holding up the session's executor.
+constexpr auto kUnaskedPatience = std::chrono::milliseconds(3 * proto::kPeerSilenceMs);
 /// How often a parked fetch is told that its export is still being read.
 constexpr auto kKeepAlive = std::chrono::milliseconds(1000);
 
@@ -48,8 +52,7 @@ bool piece_at(uint64_t total, uint64_t offset, size_t* index, uint64_t* size) {
 
 void PeerTransfers::exported(uint64_t session, uint64_t token, uint64_t event, uint64_t offset,
                              uint64_t total, zmq::message_t data, cl_int status) {
-    if (std::find(ended_exports_.begin(), ended_exports_.end(), token) != ended_exports_.end())
-        return; // a piece of an export that failed or was given up
+    if (ended(token)) return; // a piece of an export that failed or was given up
     auto found = exports_.find(token);
     if (found == exports_.end() && status >= 0 && exports_.size() >= proto::kMaxPeerTransfers)
         status = CL_OUT_OF_RESOURCES;
@@ -61,8 +64,7 @@ void PeerTransfers::exported(uint64_t session, uint64_t token, uint64_t event, u
     if (status < 0) {
         if (found != exports_.end()) exports_.erase(found);
         hooks_.notify(event, status);
-        ended_exports_.push_back(token);
-        if (ended_exports_.size() > proto::kMaxPeerTransfers) ended_exports_.pop_front();
+        note_ended(token);
         for (auto it = parked_.begin(); it != parked_.end();)
             if (it->token == token) {
                 answer(it->session, it->routing, token, it->offset, 0, nullptr,
@@ -82,6 +84,8 @@ void PeerTransfers::exported(uint64_t session, uint64_t token, uint64_t event, u
         e.total = total;
         e.pieces.resize(count);
         e.fetched.assign(count, false);
+        e.asked_for = std::any_of(parked_.begin(), parked_.end(),
+                                  [&](const Parked& p) { return p.token == token; });
     }
     e.pieces[index] = std::move(data);
     e.last_activity = clock::now();
@@ -117,15 +121,20 @@ void PeerTransfers::fetch(uint64_t session, const std::string& routing,
                       parked_.end());
         if (found != exports_.end()) {
             finish_export(token, CL_OUT_OF_RESOURCES);
-            ended_exports_.push_back(token);
-            if (ended_exports_.size() > proto::kMaxPeerTransfers) ended_exports_.pop_front();
+            note_ended(token);
         }
+        return;
+    }
+    if (ended(token)) {
+        answer(session, routing, token, request.offset(), 0, nullptr, proto::kStatusProtocolError,
+               "the export was given up");
         return;
     }
     if (found != exports_.end()) {
         size_t index = 0;
         uint64_t size = 0;
         Export& e = found->second;
+        e.asked_for = true;
         bool waits = piece_at(e.total, request.offset(), &index, &size) && !e.pieces[index] &&
                      !e.fetched[index];
         if (!waits) {
@@ -176,6 +185,16 @@ void PeerTransfers::answer(uint64_t session, const std::string& routing, uint64_
     auto frames = writer.finish(session, 0);
     hooks_.send(routing, frames);
     if (complete) finish_export(token, CL_COMPLETE);
+}
+
+void PeerTransfers::note_ended(uint64_t token) {
+    ended_exports_.push_back(token);
+    while (ended_exports_.size() > proto::kMaxPeerTransfers)
+        ended_exports_.pop_front();
+}
+
+bool PeerTransfers::ended(uint64_t token) const {
+    return std::find(ended_exports_.begin(), ended_exports_.end(), token) != ended_exports_.end();
 }
 
 void PeerTransfers::finish_export(uint64_t token, cl_int status) {
@@ -340,7 +359,12 @@ void PeerTransfers::fail_import(uint64_t token, cl_int status, const std::string
     spdlog::info("session {:016x}: buffer {} could not be fetched from {} ({}); its client "
                  "moves it",
                  import.order.session, import.order.mem, import.order.from, why);
-    if (import.socket) send_fetch(import, 0, 0, true); // best effort: the export is dropped
+    if (import.socket) {
+        // Best effort: the exporter drops the export (and stops filling its staging with it).
+        // A moment's linger lets the request leave after the socket is closed.
+        send_fetch(import, 0, 0, true);
+        import.socket->set(zmq::sockopt::linger, 100);
+    }
     hooks_.notify(import.order.event, status < 0 ? status : CL_OUT_OF_RESOURCES);
     imports_.erase(it);
 }
@@ -350,12 +374,12 @@ void PeerTransfers::fail_import(uint64_t token, cl_int status, const std::string
 void PeerTransfers::tick() {
     auto now = clock::now();
     for (auto it = exports_.begin(); it != exports_.end();) {
-        if (now - it->second.last_activity > kExportPatience) {
-            spdlog::info("session {:016x}: an export was not fetched in {} s; dropped",
-                         it->second.session, proto::kExportPatienceMs / 1000);
+        const auto patience = it->second.asked_for ? kExportPatience : kUnaskedPatience;
+        if (now - it->second.last_activity > patience) {
+            spdlog::info("session {:016x}: an export was not fetched in {} ms; dropped",
+                         it->second.session, patience.count());
             hooks_.notify(it->second.event, CL_OUT_OF_RESOURCES);
-            ended_exports_.push_back(it->first);
-            if (ended_exports_.size() > proto::kMaxPeerTransfers) ended_exports_.pop_front();
+            note_ended(it->first);
             it = exports_.erase(it);
         } else {
             ++it;
@@ -390,10 +414,8 @@ void PeerTransfers::fail_all() {
         fail_import(token, CL_OUT_OF_RESOURCES, "the session is being saved");
     for (auto& [token, e] : exports_) {
         hooks_.notify(e.event, CL_OUT_OF_RESOURCES);
-        ended_exports_.push_back(token);
+        note_ended(token);
     }
-    while (ended_exports_.size() > proto::kMaxPeerTransfers)
-        ended_exports_.pop_front();
     exports_.clear();
     for (auto& p : parked_)
         answer(p.session, p.routing, p.token, p.offset, 0, nullptr, proto::kStatusProtocolError,

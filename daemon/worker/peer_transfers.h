@@ -81,6 +81,8 @@ class PeerTransfers {
         std::vector<std::optional<zmq::message_t>> pieces; ///< read, not yet fetched
         std::vector<bool> fetched;
         size_t fetched_count = 0;
+        /// A fetch named it: an importer reaches this worker (else it is given up sooner).
+        bool asked_for = false;
         clock::time_point last_activity;
     };
     /// A fetch that came before its export's contents were read.
@@ -109,6 +111,10 @@ class PeerTransfers {
     /// Answers the parked fetches of `token` that its export can answer now.
     void answer_parked(uint64_t token);
     void finish_export(uint64_t token, cl_int status);
+    /// Remembers an export that failed or was given up: its late pieces are dropped and fetches
+    /// of it refused.
+    void note_ended(uint64_t token);
+    bool ended(uint64_t token) const;
     void ask_ahead(uint64_t token, Import& import);
     void handle_answer(uint64_t token, Import& import, std::vector<zmq::message_t>& frames);
     void send_fetch(Import& import, uint64_t offset, uint64_t size, bool abandon);

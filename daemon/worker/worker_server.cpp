@@ -83,7 +83,7 @@ WorkerServer::WorkerServer(WorkerOptions options, std::vector<LocalDevice> devic
         send(routing, frames);
     };
     hooks.notify = [this](uint64_t event, cl_int status) {
-        if (!sessions_.empty())
+        if (event != 0 && !sessions_.empty())
             pending_[sessions_.begin()->first].add_notice(
                 wire::EventNotice(event, status, 0, 0, 0, 0));
     };

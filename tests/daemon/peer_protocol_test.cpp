@@ -177,6 +177,11 @@ TEST_CASE("an export is fetched only with its token and within its buffer" *
     REQUIRE(read.ready);
     fetcher.send(session, token + 1, 0, 0, true);
     CHECK(client.wait_event(11) == CL_OUT_OF_RESOURCES);
+    // ... and a fetch of it is refused at once (not parked while its importer waits).
+    fetcher.send(session, token + 1, kPiece, kBytes - kPiece);
+    Piece given_up = fetcher.answer();
+    CHECK(given_up.status == proto::kStatusProtocolError);
+    CHECK(given_up.message == "the export was given up");
 }
 
 TEST_CASE("an import fetches another session's export and writes it into its buffer" *
@@ -260,8 +265,7 @@ TEST_CASE("only a buffer of its own moves between daemons" * doctest::test_suite
     CHECK(answer(export_buffer(2, 99, 1, 42)) ==
           std::make_pair(proto::kStatusProtocolError, std::string("unknown buffer 99")));
     CHECK(answer(export_buffer(2, 3, 0, 43)) ==
-          std::make_pair(proto::kStatusProtocolError,
-                         std::string("an export needs a token and an event")));
+          std::make_pair(proto::kStatusProtocolError, std::string("an export needs a token")));
     CHECK(answer(import_buffer(2, 3, 1, 44, "", session)) ==
           std::make_pair(proto::kStatusProtocolError,
                          std::string("an import needs a token, an event and the exporter's "

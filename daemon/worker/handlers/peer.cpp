@@ -46,8 +46,7 @@ cl_int handle_export_buffer(ExecContext& ctx, const wire::ExportBuffer& req) {
         fail_event(ctx, req.event(), err);
         return err;
     };
-    if (req.token() == 0 || req.event() == 0)
-        return fail(ctx.fail("an export needs a token and an event"));
+    if (req.token() == 0) return fail(ctx.fail("an export needs a token"));
     if (refused(ctx, req.event())) return CL_SUCCESS;
     auto* queue = ctx.session.objects.find<QueueObject>(req.queue());
     if (!queue) return fail(ctx.fail("unknown queue " + std::to_string(req.queue())));
