@@ -172,6 +172,10 @@ void PeerTransfers::answer(uint64_t session, const std::string& routing, uint64_
         auto body = wire::CreateBufferPiece(fbb, token, offset, 0, ready->total, false);
         writer.add_reply(0, proto::kStatusProtocolError, wire::ReplyBody::BufferPiece, body.Union(),
                          "that piece was fetched already");
+    } else if (!ready->pieces[index]) {
+        // Not read yet (callers park such fetches; answered "not ready" all the same).
+        auto body = wire::CreateBufferPiece(fbb, token, offset, 0, ready->total, false);
+        writer.add_reply(0, CL_SUCCESS, wire::ReplyBody::BufferPiece, body.Union());
     } else {
         // The piece goes out as it is (no copy) and is freed once sent.
         zmq::message_t piece = std::move(*ready->pieces[index]);
