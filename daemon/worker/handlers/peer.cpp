@@ -57,6 +57,7 @@ cl_int handle_export_buffer(ExecContext& ctx, const wire::ExportBuffer& req) {
     // Read in pieces, each staged on its own and freed once fetched: a buffer larger than the
     // staging budget exports at the pace its importer fetches.
     const uint64_t total = mem->size;
+    cl_command_queue native = ctx.session.native(*queue);
     for (uint64_t offset = 0; offset < total; offset += proto::kPeerPieceBytes) {
         const uint64_t n = std::min<uint64_t>(proto::kPeerPieceBytes, total - offset);
         auto record = staged_read(ctx, req.queue(), *queue, offset, n);
@@ -65,8 +66,8 @@ cl_int handle_export_buffer(ExecContext& ctx, const wire::ExportBuffer& req) {
         record->transfer_event = req.event(); // noticed once fetched, not when read
         record->transfer_bytes = total;
         cl_event event = nullptr;
-        err = clEnqueueReadBuffer(ctx.session.native(*queue), mem->mem.get(), CL_FALSE, offset, n,
-                                  record->data.data(), 0, nullptr, &event);
+        err = clEnqueueReadBuffer(native, mem->mem.get(), CL_FALSE, offset, n, record->data.data(),
+                                  0, nullptr, &event);
         if (err != CL_SUCCESS) {
             if (offset == 0) return fail(err);
             // Pieces are on their way: the export fails through its I/O-thread state.
